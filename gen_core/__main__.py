@@ -1,0 +1,72 @@
+"""Train any part of the grid without a notebook kernel.
+
+    python -m gen_core --profile quick                       # the whole grid
+    python -m gen_core --family gan --dataset mnist          # one chapter's runs
+    python -m gen_core --family vae --dataset mnist --variant "MLP C" --latent 2
+    python -m gen_core --list                                # show the runs, train nothing
+
+Results land in --runs-dir (default $GEN_RUNS_DIR or runs/), keyed by config hash, so a
+later `make report` finds them cached and only renders.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .config import DATASETS, FAMILIES, ConfigError
+from .data import DataError
+from .grid import full_grid, grid, resolve_profile
+
+
+def _parse(argv):
+    p = argparse.ArgumentParser(prog="python -m gen_core", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", default=os.environ.get("PROFILE", "auto"),
+                   help="auto | full | quick | smoke (default: $PROFILE or auto)")
+    p.add_argument("--family", choices=FAMILIES)
+    p.add_argument("--dataset", choices=DATASETS)
+    p.add_argument("--variant", help='a row label such as "MLP A" or "DCGAN"')
+    p.add_argument("--latent", type=int, help="only runs with this latent size")
+    p.add_argument("--data-dir", default=os.environ.get("GEN_DATA_DIR", "data"))
+    p.add_argument("--runs-dir", default=os.environ.get("GEN_RUNS_DIR", "runs"))
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    p.add_argument("--force", action="store_true", help="retrain even if results are cached")
+    p.add_argument("--list", action="store_true", help="print the selected runs and exit")
+    return p.parse_args(argv)
+
+
+def select_runs(profile, family=None, dataset=None, variant=None, latent=None):
+    runs = grid(family, dataset, profile) if family and dataset else full_grid(profile)
+    runs = [c for c in runs if (not family or c.family == family) and (not dataset or c.dataset == dataset)
+            and (not variant or c.variant == variant) and (latent is None or c.latent_dim == latent)]
+    if not runs:
+        raise ConfigError(f"no run of the {profile} grid matches family={family} dataset={dataset} "
+                          f"variant={variant} latent={latent}; use --list to see the runs")
+    return runs
+
+
+def main(argv=None) -> int:
+    args = _parse(argv)
+    try:
+        profile = resolve_profile(args.profile)
+        runs = select_runs(profile, args.family, args.dataset, args.variant, args.latent)
+        if args.list:
+            for cfg in runs:
+                print(cfg.run_name(), f"epochs={cfg.epochs}", f"train_size={cfg.train_size or 'all'}")
+            return 0
+        from .results import load_or_train
+        for i, cfg in enumerate(runs, 1):
+            start = time.perf_counter()
+            run = load_or_train(cfg, args.data_dir, args.runs_dir, args.device, force=args.force)
+            took = time.perf_counter() - start
+            print(f"[{i}/{len(runs)}] {cfg.run_name()}: {run.summary['status']} ({took:.0f} s)", flush=True)
+    except (ConfigError, DataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

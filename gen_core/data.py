@@ -1,0 +1,117 @@
+"""MNIST and CIFAR-10 as whole uint8 tensors, batches as index slices.
+
+torchvision is used to download (for users who are online). The files are then read
+here: MNIST through torchvision's own reader, CIFAR-10's pickle batches directly, so that
+any copy with the official schema loads, not only one with the official md5s.
+"""
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+HOW_TO_GET = ("put torchvision's files there (MNIST/raw/*-ubyte or cifar-10-batches-py/), "
+              "run `python ../shared/data/materialize.py DIR`, or go online so torchvision can download them")
+
+_MNIST_FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60000),
+                False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 10000)}
+_CIFAR_FILES = {True: [f"data_batch_{i}" for i in range(1, 6)], False: ["test_batch"]}
+
+
+class DataError(RuntimeError):
+    """The dataset is missing or unreadable; the message names the path and the fix."""
+
+
+@dataclass
+class Split:
+    images: torch.Tensor   # (N, C, H, W) uint8, on the training device
+    labels: torch.Tensor   # (N,) int64
+
+    def __len__(self):
+        return len(self.labels)
+
+
+def _mnist_paths(root: Path, train: bool) -> list[Path]:
+    images, labels, _ = _MNIST_FILES[train]
+    return [root / "MNIST" / "raw" / images, root / "MNIST" / "raw" / labels]
+
+
+def _cifar_paths(root: Path, train: bool) -> list[Path]:
+    return [root / "cifar-10-batches-py" / name for name in _CIFAR_FILES[train]]
+
+
+def _download(name: str, root: Path):
+    import torchvision.datasets as tvd
+
+    cls = {"mnist": tvd.MNIST, "cifar10": tvd.CIFAR10}[name]
+    try:
+        cls(str(root), train=True, download=True)
+    except Exception as err:  # no network, a proxy, a full disk: all end the same way for the user
+        raise DataError(f"{name} is not in {root} and could not be downloaded ({type(err).__name__}); "
+                        f"{HOW_TO_GET}") from None
+
+
+def _read_mnist(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    image_path, label_path = _mnist_paths(root, train)
+    expected = _MNIST_FILES[train][2]
+    try:
+        images, labels = read_image_file(str(image_path)), read_label_file(str(label_path))
+    except Exception as err:
+        raise DataError(f"cannot read MNIST from {image_path.parent} ({err}); {HOW_TO_GET}") from None
+    if images.shape != (expected, 28, 28) or labels.shape != (expected,):
+        raise DataError(f"MNIST in {image_path.parent} has {tuple(images.shape)} images and "
+                        f"{tuple(labels.shape)} labels, expected ({expected}, 28, 28); {HOW_TO_GET}")
+    return images.unsqueeze(1), labels.long()
+
+
+def _read_cifar(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    images, labels = [], []
+    for path in _cifar_paths(root, train):
+        try:
+            with open(path, "rb") as f:
+                batch = pickle.load(f, encoding="latin1")
+            data = torch.as_tensor(batch["data"], dtype=torch.uint8)
+            batch_labels = torch.as_tensor(batch["labels"], dtype=torch.long)
+        except Exception as err:
+            raise DataError(f"cannot read CIFAR-10 batch {path} ({type(err).__name__}: {err}); {HOW_TO_GET}") from None
+        if data.shape != (10000, 3072) or batch_labels.shape != (10000,):
+            raise DataError(f"CIFAR-10 batch {path} holds {tuple(data.shape)} values, expected (10000, 3072); {HOW_TO_GET}")
+        images.append(data.view(-1, 3, 32, 32))  # rows are R, G, B planes of 32x32
+        labels.append(batch_labels)
+    return torch.cat(images), torch.cat(labels)
+
+
+def load_split(name: str, root: str | Path, train: bool, device: torch.device | str = "cpu",
+               size: int = 0) -> Split:
+    """One split as uint8 (N, C, H, W) on `device`; `size` > 0 keeps the first `size` images."""
+    root = Path(root)
+    paths_of, read = {"mnist": (_mnist_paths, _read_mnist), "cifar10": (_cifar_paths, _read_cifar)}[name]
+    if not all(p.exists() for p in paths_of(root, train)):
+        _download(name, root)
+    images, labels = read(root, train)
+    if size:
+        images, labels = images[:size], labels[:size]
+    return Split(images.contiguous().to(device), labels.to(device))
+
+
+def to_unit(batch: torch.Tensor) -> torch.Tensor:
+    """uint8 -> float in [0, 1] (the VAE's Bernoulli targets)."""
+    return batch.float().div_(255)
+
+
+def to_signed(batch: torch.Tensor) -> torch.Tensor:
+    """uint8 -> float in [-1, 1] (the GANs' Tanh range)."""
+    return batch.float().div_(127.5).sub_(1)
+
+
+def epoch_batches(n: int, batch_size: int, generator: torch.Generator, device) -> list[torch.Tensor]:
+    """Index slices of a fresh permutation; the last partial batch is dropped (BatchNorm needs > 1)."""
+    perm = torch.randperm(n, generator=generator, device=generator.device).to(device)
+    full = n // batch_size
+    if full == 0:
+        raise DataError(f"the training set has {n} images, fewer than one batch of {batch_size}")
+    return list(perm[: full * batch_size].view(full, batch_size))

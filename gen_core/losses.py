@@ -1,0 +1,59 @@
+"""Losses and the reference reports' estimates, as pure functions of network outputs.
+
+All values are per image (VAE) or batch means (GAN, WGAN), in nats.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def vae_loss(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor):
+    """Negative ELBO per image = BCE reconstruction + KL(q(z|x) || N(0, I)).
+
+    BCE  = -sum_pixels [x log p + (1 - x) log(1 - p)],  p = sigmoid(logits)
+    KL   = -1/2 sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2)       (Kingma & Welling 2014, App. B)
+    Returns (total, bce, kl), each averaged over the batch.
+    """
+    batch = x.shape[0]
+    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / batch
+    kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / batch
+    return bce + kl, bce, kl
+
+
+def gan_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """L_D = BCE(D(x), 1) + BCE(D(G(z)), 0) = -E[log D(x)] - E[log(1 - D(G(z)))]  (Goodfellow et al. 2014)."""
+    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+
+
+def gan_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss L_G = -E[log D(G(z))] (Goodfellow et al. 2014, sec. 3)."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def jsd_estimate(d_loss: torch.Tensor | float):
+    """JSD_hat = log 2 - L_D / 2 in nats.
+
+    The minimax value is V(D, G) = -L_D, and for the optimal D it equals -log 4 + 2 JSD(p_data || p_g),
+    so JSD = (log 4 - L_D) / 2 = log 2 - L_D / 2. D = 1/2 everywhere gives L_D = 2 log 2 and JSD_hat = 0;
+    a perfect D gives L_D = 0 and JSD_hat = log 2.
+    """
+    return math.log(2) - d_loss / 2
+
+
+def wgan_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """The critic maximises E[f(x)] - E[f(G(z))]; we minimise its negative (Arjovsky et al. 2017)."""
+    return -(real_scores.mean() - fake_scores.mean())
+
+
+def wgan_g_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """The generator minimises -E[f(G(z))]."""
+    return -fake_scores.mean()
+
+
+def emd_estimate(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """W_hat = E[f(x)] - E[f(G(z))]: the Earth-Mover distance up to the clipped critic's Lipschitz constant."""
+    return real_scores.mean() - fake_scores.mean()

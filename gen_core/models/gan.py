@@ -1,0 +1,97 @@
+"""GAN generators and discriminators/critics (Goodfellow et al. 2014, Radford et al. 2016).
+
+Discriminators return raw scores (logits). The GAN loss applies the Sigmoid inside
+BCE-with-logits; the WGAN critic uses the score as is. So one class serves both.
+Generators output Tanh images in [-1, 1].
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def pad_to_32(x: torch.Tensor, background: float) -> torch.Tensor:
+    """Pad MNIST's 28x28 to 32x32 with the background value of the model's range (0 or -1)."""
+    pad = (32 - x.shape[-1]) // 2
+    return F.pad(x, (pad,) * 4, value=background) if pad else x
+
+
+class MLPGenerator(nn.Module):
+    """z (B, z) -> hidden (BN + LeakyReLU 0.2 after the first) -> Tanh image (B, C, H, W)."""
+
+    def __init__(self, latent_dim: int, hidden: tuple, image_shape: tuple):
+        super().__init__()
+        self.image_shape, self.latent_dim = tuple(image_shape), latent_dim
+        layers, fan_in = [], latent_dim
+        for i, width in enumerate(hidden):
+            layers.append(nn.Linear(fan_in, width))
+            if i > 0:
+                layers.append(nn.BatchNorm1d(width))
+            layers.append(nn.LeakyReLU(0.2))
+            fan_in = width
+        n_pixels = image_shape[0] * image_shape[1] * image_shape[2]
+        self.net = nn.Sequential(*layers, nn.Linear(fan_in, n_pixels), nn.Tanh())
+
+    def forward(self, z):
+        return self.net(z).view(-1, *self.image_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """image (B, C, H, W) -> hidden (LeakyReLU 0.2) -> score (B,)."""
+
+    def __init__(self, image_shape: tuple, hidden: tuple):
+        super().__init__()
+        layers, fan_in = [], image_shape[0] * image_shape[1] * image_shape[2]
+        for width in hidden:
+            layers += [nn.Linear(fan_in, width), nn.LeakyReLU(0.2)]
+            fan_in = width
+        self.net = nn.Sequential(*layers, nn.Linear(fan_in, 1))
+
+    def forward(self, x):
+        return self.net(x.flatten(1)).squeeze(1)
+
+
+class ConvGenerator(nn.Module):
+    """DCGAN generator: z -> (ch[0], s, s) -> ... each k4 s2 p1 doubles -> (C, 32, 32) -> crop.
+
+    With 4 widths the first block is 2x2 and four doublings reach 32x32.
+    """
+
+    def __init__(self, latent_dim: int, channels: tuple, image_shape: tuple):
+        super().__init__()
+        self.image_shape, self.latent_dim = tuple(image_shape), latent_dim
+        start = 32 // 2 ** len(channels)
+        layers = [nn.ConvTranspose2d(latent_dim, channels[0], start, 1, 0, bias=False),
+                  nn.BatchNorm2d(channels[0]), nn.ReLU()]
+        for a, b in zip(channels[:-1], channels[1:]):
+            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU()]
+        layers += [nn.ConvTranspose2d(channels[-1], image_shape[0], 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z):
+        x = self.net(z[:, :, None, None])                # (B, C, 32, 32)
+        off = (32 - self.image_shape[1]) // 2
+        return x[..., off: 32 - off, off: 32 - off]      # (B, C, H, W)
+
+
+class ConvDiscriminator(nn.Module):
+    """DCGAN discriminator / DC-WGAN critic: (C, 32, 32) -> k4 s2 p1 halvings -> score (B,).
+
+    BatchNorm after every block but the first, LeakyReLU 0.2, as in Radford et al.
+    """
+
+    def __init__(self, image_shape: tuple, channels: tuple):
+        super().__init__()
+        widths = [image_shape[0], *channels]
+        layers = []
+        for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+            layers.append(nn.Conv2d(a, b, 4, 2, 1, bias=i == 0))
+            if i > 0:
+                layers.append(nn.BatchNorm2d(b))
+            layers.append(nn.LeakyReLU(0.2))
+        end = 32 // 2 ** len(channels)
+        self.net = nn.Sequential(*layers, nn.Conv2d(channels[-1], 1, end, 1, 0))
+
+    def forward(self, x):
+        return self.net(pad_to_32(x, -1.0)).flatten()    # (B,)

@@ -1,0 +1,211 @@
+"""One training loop per paradigm (VAE, GAN with BCE, WGAN with weight clipping and n_critic).
+
+Batches are index slices of the uint8 training tensor on the device. Step functions return
+dicts of detached 0-dim tensors; the loop stacks them and reads them back once per epoch,
+so there is no host sync inside the step loop.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import losses
+from .config import RunConfig
+from .data import Split, epoch_batches, to_signed, to_unit
+from .models import build_models
+
+
+@dataclass
+class TrainResult:
+    models: dict[str, nn.Module]
+    history: dict[str, list[float]]            # per optimizer step, keyed by measurement
+    epoch_means: dict[str, list[float]]        # per epoch
+    sample_grids: dict[int, torch.Tensor]      # epoch -> (n_samples, C, H, W) in [0, 1]
+    images_seen: int = 0
+    train_seconds: float = 0.0
+    status: str = "complete"                   # or "diverged"
+    diverged_at: dict = field(default_factory=dict)
+
+
+def make_optimizer(cfg: RunConfig, params) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas)
+    return torch.optim.RMSprop(params, lr=cfg.lr)
+
+
+def sample_epochs(epochs: int, count: int = 4) -> list[int]:
+    """Up to `count` epochs, evenly spaced, always including the first and the last."""
+    if epochs <= count:
+        return list(range(1, epochs + 1))
+    return sorted({round(1 + i * (epochs - 1) / (count - 1)) for i in range(count)})
+
+
+# ---- step functions: one optimizer update each -------------------------------------------
+
+def vae_step(vae: nn.Module, opt, x: torch.Tensor) -> dict:
+    """x: (B, C, H, W) in [0, 1]."""
+    logits, mu, logvar = vae(x)
+    total, bce, kl = losses.vae_loss(logits, x, mu, logvar)
+    opt.zero_grad(set_to_none=True)
+    total.backward()
+    opt.step()
+    return {"loss": total.detach(), "bce": bce.detach(), "kl": kl.detach()}
+
+
+def d_step(critic: nn.Module, opt, real: torch.Tensor, fake: torch.Tensor) -> dict:
+    """One discriminator update on real (B, C, H, W) and generated images (detached)."""
+    real_logits, fake_logits = critic(real), critic(fake.detach())
+    d_loss = losses.gan_d_loss(real_logits, fake_logits)
+    opt.zero_grad(set_to_none=True)
+    d_loss.backward()
+    opt.step()
+    d_loss = d_loss.detach()
+    return {"d_loss": d_loss, "jsd": losses.jsd_estimate(d_loss),
+            "d_real": torch.sigmoid(real_logits.detach()).mean(),
+            "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
+
+
+def g_step(critic: nn.Module, opt, fake: torch.Tensor, loss_fn) -> dict:
+    """One generator update through the (fixed) critic; `fake` still carries G's graph."""
+    g_loss = loss_fn(critic(fake))
+    opt.zero_grad(set_to_none=True)
+    g_loss.backward()
+    opt.step()
+    return {"g_loss": g_loss.detach()}
+
+
+def critic_step(critic: nn.Module, opt, real: torch.Tensor, fake: torch.Tensor, clip: float) -> dict:
+    """One WGAN critic update, then weight clipping to [-clip, clip] (Arjovsky et al. 2017, Alg. 1)."""
+    real_scores, fake_scores = critic(real), critic(fake.detach())
+    c_loss = losses.wgan_critic_loss(real_scores, fake_scores)
+    opt.zero_grad(set_to_none=True)
+    c_loss.backward()
+    opt.step()
+    if clip:
+        with torch.no_grad():
+            for p in critic.parameters():
+                p.clamp_(-clip, clip)
+    return {"critic_loss": c_loss.detach(), "emd": losses.emd_estimate(real_scores, fake_scores).detach()}
+
+
+# ---- sampling -------------------------------------------------------------------------------
+
+@torch.inference_mode()
+def generate(cfg: RunConfig, models: dict, z: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] (B, C, H, W) from latents z (B, latent_dim).
+
+    VAE decodes in eval mode (no dropout). GAN generators keep batch statistics (train-mode
+    BatchNorm), as pytorch/examples' DCGAN does when drawing its fixed-noise grids.
+    """
+    if cfg.family == "vae":
+        vae = models["vae"]
+        was_training = vae.training
+        vae.eval()
+        images = torch.sigmoid(vae.decode(z))
+        vae.train(was_training)
+        return images
+    return (models["generator"](z) + 1) / 2
+
+
+def generate_many(cfg: RunConfig, models: dict, n: int, seed: int, device, batch: int = 500) -> torch.Tensor:
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    z = torch.randn(n, cfg.latent_dim, generator=gen).to(device)
+    return torch.cat([generate(cfg, models, chunk) for chunk in z.split(batch)])
+
+
+# ---- the loops ------------------------------------------------------------------------------
+
+def _vae_epoch(cfg, models, opts, train: Split, batches, log):
+    for idx in batches:
+        log.append(vae_step(models["vae"], opts["vae"], to_unit(train.images[idx])))
+
+
+def _gan_epoch(cfg, models, opts, train: Split, batches, log):
+    G, D = models["generator"], models["critic"]
+    for idx in batches:
+        real = to_signed(train.images[idx])
+        fake = G(torch.randn(len(idx), cfg.latent_dim, device=real.device))
+        stats = d_step(D, opts["critic"], real, fake)
+        stats.update(g_step(D, opts["generator"], fake, losses.gan_g_loss))
+        log.append(stats)
+
+
+def _wgan_epoch(cfg, models, opts, train: Split, batches, log):
+    """Each batch is one critic step; every n_critic-th batch is also a generator step."""
+    G, D = models["generator"], models["critic"]
+    for i, idx in enumerate(batches):
+        real = to_signed(train.images[idx])
+        z = torch.randn(len(idx), cfg.latent_dim, device=real.device)
+        with torch.no_grad():
+            fake = G(z)
+        stats = critic_step(D, opts["critic"], real, fake, cfg.clip)
+        if (i + 1) % cfg.n_critic == 0:
+            fake = G(torch.randn(len(idx), cfg.latent_dim, device=real.device))
+            stats.update(g_step(D, opts["generator"], fake, losses.wgan_g_loss))
+        log.append(stats)
+
+
+_EPOCH_FNS = {"vae": _vae_epoch, "gan": _gan_epoch, "wgan": _wgan_epoch}
+_WATCHED = {"vae": "loss", "gan": "d_loss", "wgan": "critic_loss"}
+
+
+def _collect(log: list[dict]) -> dict[str, list[float]]:
+    """Stack a list of per-step dicts of 0-dim tensors into lists of floats: one host sync."""
+    keys = sorted({k for stats in log for k in stats})
+    values = {k: torch.stack([s[k] for s in log if k in s]).float().cpu().tolist() for k in keys}
+    return values
+
+
+def _first_non_finite(values: list[float]) -> int | None:
+    return next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
+
+
+def _progress_stream():
+    # Inside a notebook kernel sys.__stderr__ is the terminal that runs papermill, so
+    # the bars show progress there and stay out of the book.
+    return sys.__stderr__ if sys.__stderr__ is not None else sys.stderr
+
+
+def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
+          on_epoch=None) -> TrainResult:
+    """Train one run of the grid from scratch; `on_epoch(epoch, result)` is called after each epoch."""
+    torch.manual_seed(cfg.seed)
+    models = {k: m.to(device) for k, m in build_models(cfg).items()}
+    opts = {k: make_optimizer(cfg, m.parameters()) for k, m in models.items()}
+    perm_gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    fixed_z = torch.randn(cfg.n_samples, cfg.latent_dim,
+                          generator=torch.Generator().manual_seed(cfg.seed + 1)).to(device)
+    result = TrainResult(models, {}, {}, {})
+    keep_grids = set(sample_epochs(cfg.epochs))
+    run_epoch, watched = _EPOCH_FNS[cfg.family], _WATCHED[cfg.family]
+    bar = tqdm(range(1, cfg.epochs + 1), desc=f"{cfg.family} {cfg.dataset} {cfg.label}",
+               unit="epoch", file=_progress_stream(), disable=not progress, leave=True)
+    for epoch in bar:
+        batches = epoch_batches(len(train_split), cfg.batch_size, perm_gen, device)
+        log: list[dict] = []
+        start = time.perf_counter()
+        run_epoch(cfg, models, opts, train_split, batches, log)
+        values = _collect(log)                   # also waits for the device
+        result.train_seconds += time.perf_counter() - start
+        result.images_seen += len(batches) * cfg.batch_size
+        for key, vals in values.items():
+            result.history.setdefault(key, []).extend(vals)
+            result.epoch_means.setdefault(key, []).append(sum(vals) / len(vals))
+        bad = _first_non_finite(values[watched])
+        if bad is not None:
+            result.status = "diverged"
+            result.diverged_at = {"epoch": epoch, "step": bad + 1}
+            break
+        if epoch in keep_grids:
+            result.sample_grids[epoch] = generate(cfg, models, fixed_z).cpu()
+        bar.set_postfix({watched: f"{result.epoch_means[watched][-1]:.3f}"})
+        if on_epoch is not None:
+            on_epoch(epoch, result)
+    bar.close()
+    return result

@@ -56,8 +56,8 @@ _ROWS = {
 # widest conv layer (the whole stack is divided so its widest layer fits; None = as in the reports).
 _PROFILE_SIZES = {
     "full": dict(train_size=0, test_size=0, epochs=None, conv_cap=None, n_eval_samples=5000),
-    "quick": dict(train_size={"mnist": 12000, "cifar10": 10000}, test_size=2000,
-                  epochs={"vae": 6, "gan": 6, "wgan": 10}, conv_cap=128, n_eval_samples=1000),
+    "quick": dict(train_size={"mnist": 0, "cifar10": 20000}, test_size=2000,
+                  epochs={"vae": 3, "gan": 4, "wgan": 4}, conv_cap=64, n_eval_samples=1000),
     "smoke": dict(train_size=256, test_size=128, epochs={"vae": 1, "gan": 1, "wgan": 1}, conv_cap=32, n_eval_samples=128),
 }
 

@@ -17,6 +17,15 @@ def pad_to_32(x: torch.Tensor, background: float) -> torch.Tensor:
     return F.pad(x, (pad,) * 4, value=background) if pad else x
 
 
+def dcgan_init(module: nn.Module) -> None:
+    """Radford et al. 2016: conv weights ~ N(0, 0.02), BatchNorm scale ~ N(1, 0.02), shift 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
 class MLPGenerator(nn.Module):
     """z (B, z) -> hidden (BN + LeakyReLU 0.2 after the first) -> Tanh image (B, C, H, W)."""
 
@@ -68,6 +77,7 @@ class ConvGenerator(nn.Module):
             layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU()]
         layers += [nn.ConvTranspose2d(channels[-1], image_shape[0], 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
 
     def forward(self, z):
         x = self.net(z[:, :, None, None])                # (B, C, 32, 32)
@@ -92,6 +102,7 @@ class ConvDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2))
         end = 32 // 2 ** len(channels)
         self.net = nn.Sequential(*layers, nn.Conv2d(channels[-1], 1, end, 1, 0))
+        self.apply(dcgan_init)
 
     def forward(self, x):
         return self.net(pad_to_32(x, -1.0)).flatten()    # (B,)

@@ -1,0 +1,49 @@
+# make report  - set up .venv, train (or load) every run, execute the notebooks, build the book
+# make book    - rebuild the HTML from the executed notebooks already in book/experiments
+# make test    - the test suite (what CI runs)
+# Variables: PROFILE=auto|full|quick|smoke  GEN_DATA_DIR=data  GEN_RUNS_DIR=runs  FORCE=0|1
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+
+PROFILE ?= auto
+GEN_DATA_DIR ?= data
+GEN_RUNS_DIR ?= runs
+FORCE ?= 0
+export PROFILE GEN_DATA_DIR GEN_RUNS_DIR FORCE
+
+VENV := .venv
+PY := $(VENV)/bin/python
+SHARED_DATA := ../shared/data/materialize.py
+# this machine's pip config lists local indexes that lack most packages; hide those notices
+QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
+
+.PHONY: setup report book book-strict train test data clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt 2>&1 | $(QUIET_PIP)
+	$(PY) -m pip install -q --no-deps -e . 2>&1 | $(QUIET_PIP)
+	$(PY) -c "import gen_core, torch, torchvision, papermill, jupytext, jupyter_book"
+	touch $@
+
+setup: $(VENV)/.installed
+
+report: setup
+	$(PY) -m gen_core.book report
+
+book: setup
+	$(PY) -m gen_core.book build
+
+train: setup
+	$(PY) -m gen_core
+
+# Offline copies of MNIST and CIFAR-10 (development and CI; see ../shared/data/README.md).
+data: setup
+	@if [ -f $(SHARED_DATA) ]; then $(PY) $(SHARED_DATA) $(GEN_DATA_DIR); \
+	else echo "no $(SHARED_DATA): copy torchvision's files into $(GEN_DATA_DIR) or go online"; fi
+
+test: setup
+	$(PY) -m pytest -q tests
+
+clean:
+	rm -rf _build runs

@@ -1,0 +1,114 @@
+"""Figures drawn from saved run results only (no model weights needed)."""
+from __future__ import annotations
+
+import matplotlib.image as mpimg
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from .results import Run
+
+sns.set_theme(style="whitegrid", context="notebook")
+
+# Curves each family logs per optimizer step, with the axis label they get.
+CURVES = {
+    "vae": [("loss", "total loss (nats / image)"), ("bce", "BCE reconstruction"), ("kl", "KL")],
+    "gan": [("jsd", "JSD estimate (nats)"), ("d_loss", "discriminator loss"), ("g_loss", "generator loss")],
+    "wgan": [("emd", "EMD estimate"), ("critic_loss", "critic loss"), ("g_loss", "generator loss")],
+}
+
+
+def _steps_frame(runs: list[Run], key: str, smooth: int) -> pd.DataFrame:
+    """Long table (run, epoch, value) of one measurement, smoothed by a rolling mean."""
+    frames = []
+    for run in runs:
+        values = run.history["steps"].get(key)
+        if not values:
+            continue
+        epochs_done = max(run.summary.get("epochs_done", 1), 1)
+        series = pd.Series(values, dtype=float)
+        window = max(1, min(smooth, len(series) // 20 or 1))
+        frames.append(pd.DataFrame({
+            "run": run.config.label,
+            "epoch": (series.index + 1) * epochs_done / len(series),
+            "value": series.rolling(window, min_periods=1).mean()}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run", "epoch", "value"])
+
+
+def plot_curves(runs: list[Run], smooth: int = 50):
+    """One panel per logged measurement of the family, one line per run, x in epochs."""
+    family = runs[0].config.family
+    curves = CURVES[family]
+    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.6), squeeze=False)
+    for ax, (key, title) in zip(axes[0], curves):
+        sns.lineplot(data=_steps_frame(runs, key, smooth), x="epoch", y="value", hue="run", ax=ax,
+                     linewidth=1.2, legend=ax is axes[0][0])
+        ax.set_title(title)
+        ax.set_ylabel("")
+    if axes[0][0].get_legend() is not None:
+        sns.move_legend(axes[0][0], "upper left", bbox_to_anchor=(0, -0.2), ncol=3, frameon=False, title=None)
+    fig.tight_layout()
+    return fig
+
+
+def _show_images(paths_and_titles: list, ncols: int, cell: float = 3.0):
+    n = len(paths_and_titles)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (path, title) in zip(axes.flat, paths_and_titles):
+        ax.imshow(mpimg.imread(path), interpolation="nearest")
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _title(run: Run, with_family: bool) -> str:
+    prefix = f"{run.config.family.upper()} {run.config.dataset}: " if with_family else ""
+    return f"{prefix}{run.config.label}\nepoch {max(run.sample_paths)}"
+
+
+def plot_final_samples(runs: list[Run], ncols: int = 3, with_family: bool = False):
+    """The last fixed-noise grid of every run, side by side."""
+    items = [(run.sample_paths[max(run.sample_paths)], _title(run, with_family))
+             for run in runs if run.sample_paths]
+    return _show_images(items, min(ncols, max(len(items), 1)))
+
+
+def plot_samples_over_training(run: Run):
+    """One run's fixed-noise grid at each saved epoch, in one strip."""
+    items = [(path, f"epoch {epoch}") for epoch, path in run.sample_paths.items()]
+    fig = _show_images(items, max(len(items), 1), cell=2.6)
+    fig.suptitle(run.config.label, y=1.02)
+    return fig
+
+
+def plot_reconstructions(runs: list[Run], ncols: int = 3):
+    """VAE: test images (rows 1, 3, 5, 7) above their reconstructions (rows 2, 4, 6, 8)."""
+    items = [(run.recon_path, run.config.label) for run in runs if run.recon_path is not None]
+    return _show_images(items, min(ncols, max(len(items), 1)))
+
+
+def plot_label_histograms(runs: list[Run], class_names: list[str]):
+    """Share of samples per class under the pixel 1-NN labeller; the dashed line is uniform."""
+    rows = [{"run": run.config.label, "class": class_names[i], "share": share}
+            for run in runs for i, share in enumerate(run.summary.get("label_histogram", []))]
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    if rows:
+        sns.barplot(data=pd.DataFrame(rows), x="class", y="share", hue="run", ax=ax)
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1, 1), frameon=False, title=None)
+    ax.axhline(1 / len(class_names), color="k", linestyle="--", linewidth=1)
+    ax.set_xlabel("")
+    fig.tight_layout()
+    return fig
+
+
+def plot_coverage_vs_sharpness(table: pd.DataFrame):
+    """One point per run: KL of its label histogram to uniform against its sharpness ratio."""
+    grid = sns.relplot(data=table.dropna(subset=["KL to uniform"]), x="KL to uniform", y="sharpness / real",
+                       hue="family", style="arch", col="dataset", s=70, height=3.6, aspect=1.2,
+                       facet_kws={"sharey": False})
+    for ax in grid.axes.flat:
+        ax.axhline(1.0, color="k", linestyle="--", linewidth=1)   # as sharp as real images
+    return grid.figure

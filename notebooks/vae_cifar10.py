@@ -1,0 +1,93 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # VAE on CIFAR-10
+#
+# Variational autoencoders on CIFAR-10: a deep MLP, MLP C, and a small convolutional VAE, at a 2-dimensional and a larger latent. The reference reports found CIFAR-10 hard for MLPs; this chapter puts the conv model beside them.
+
+# %% tags=["parameters"]
+# Flat parameters; papermill overrides them (see `make report`).
+profile = "auto"       # auto | full | quick | smoke
+data_dir = "data"      # torchvision layout; $GEN_DATA_DIR in the Makefile
+runs_dir = "runs"      # run results, keyed by config hash
+force = False          # retrain even when results are cached
+
+# %% tags=["remove-input"]
+from IPython.display import Markdown, display
+
+from gen_core import chapter, plots
+
+FAMILY, DATASET = "vae", "cifar10"
+ctx = chapter.setup(profile, data_dir, runs_dir, force)
+display(Markdown(chapter.banner(chapter.provenance(ctx))))
+
+# %% [markdown]
+# ## The runs
+#
+# The rows of the reference reports' grid for this chapter, sized by the profile named above.
+
+# %% tags=["remove-input"]
+display(chapter.grid_table(ctx, FAMILY, DATASET))
+
+# %% tags=["remove-output"]
+# Load each run's saved results, or train it now if its config hash is not on disk.
+runs = chapter.chapter_runs(FAMILY, DATASET, ctx)
+
+# %% [markdown]
+# ## Training curves
+#
+# Per optimizer step: the total loss (negative ELBO, nats per image), its BCE reconstruction term and its KL term, smoothed by a rolling mean. x is in epochs.
+
+# %% tags=["remove-input"]
+plots.plot_curves(runs);
+
+# %% [markdown]
+# ## Samples
+#
+# Each grid decodes the same fixed noise, drawn once per run, at the last epoch.
+
+# %% tags=["remove-input"]
+plots.plot_final_samples(runs);
+
+# %% [markdown]
+# How the samples of each run change over training, for the same fixed noise:
+
+# %% tags=["remove-input"]
+for run in runs:
+    plots.plot_samples_over_training(run)
+
+# %% [markdown]
+# ## Reconstructions
+#
+# Test images (rows 1, 3, 5, 7) above their reconstructions (rows 2, 4, 6, 8), decoded from the posterior mean's sample.
+
+# %% tags=["remove-input"]
+plots.plot_reconstructions(runs);
+
+# %% [markdown]
+# ## Numbers
+#
+# The final epoch's training loss, the test-set negative ELBO with its two terms, then the sample metrics shared by every chapter: sharpness of samples relative to real test images, and class coverage under a pixel-space nearest-neighbour labeller (see Methods). Last, cost: training seconds and images per second seen by the optimizer.
+
+# %% tags=["remove-input"]
+display(chapter.summary_table(runs))
+
+# %% tags=["remove-input"]
+plots.plot_label_histograms(runs, chapter.CLASS_NAMES[DATASET]);
+
+# %% [markdown]
+# ## What this run shows
+
+# %% tags=["remove-input"]
+display(Markdown(chapter.findings(FAMILY, DATASET, runs, ctx)))

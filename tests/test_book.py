@@ -1,0 +1,92 @@
+"""The smoke report end to end: papermill runs every notebook, jupyter-book builds the pages.
+
+Uses the real datasets in $GEN_DATA_DIR (default data/; .ci/run writes them with `make data`).
+Everything lands in tmp_path, never in book/experiments.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from gen_core.book import CHAPTERS, NOTEBOOKS, ROOT
+
+DATA_DIR = os.environ.get("GEN_DATA_DIR", str(ROOT / "data"))
+
+
+def _tree_state(path: Path) -> dict:
+    return {p.name: p.stat().st_mtime_ns for p in path.glob("*")} if path.exists() else {}
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("smoke")
+    published = ROOT / "book" / "experiments"
+    before = _tree_state(published)
+    proc = subprocess.run([sys.executable, "-m", "gen_core.book", "report", "--profile", "smoke",
+                           "--data-dir", DATA_DIR, "--runs-dir", str(tmp / "runs"),
+                           "--smoke-dir", str(tmp / "book")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {"root": tmp / "book", "stdout": proc.stdout, "published_before": before,
+            "published_after": _tree_state(published)}
+
+
+def test_report_prints_a_line_per_notebook(smoke_book):
+    for name in NOTEBOOKS:
+        assert re.search(rf"\] {name}: running", smoke_book["stdout"])
+        assert re.search(rf"\] {name}: done in \d+ s", smoke_book["stdout"])
+
+
+def test_every_notebook_executed_with_images_and_no_errors(smoke_book):
+    for name in NOTEBOOKS:
+        nb = nbformat.read(smoke_book["root"] / "book" / "experiments" / f"{name}.ipynb", as_version=4)
+        outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+        assert not [o for o in outputs if o.output_type == "error"], name
+        assert any("image/png" in o.get("data", {}) for o in outputs), f"{name} shows no figure"
+        params = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert params and "profile = \"smoke\"" in params[0].source, name
+
+
+def test_every_chapter_page_exists_shows_an_image_and_no_error(smoke_book):
+    html_dir = smoke_book["root"] / "_build" / "html"
+    for name in NOTEBOOKS:
+        page = (html_dir / "book" / "experiments" / f"{name}.html").read_text()
+        assert "<img" in page, f"{name}.html has no image"
+        assert "Traceback" not in page and "output error" not in page, name
+        assert "Built from:" in page and "profile <code" in page, f"{name}.html lacks its provenance"
+    for page in ("book/intro.html", "book/methods.html"):
+        text = (html_dir / page).read_text()
+        assert "Results from profile smoke" in text, f"{page} lacks the provenance banner"
+
+
+def test_smoke_never_touches_the_published_notebooks(smoke_book):
+    assert smoke_book["published_after"] == smoke_book["published_before"]
+
+
+def test_findings_quote_numbers_from_the_run(smoke_book):
+    """The VAE chapter's prose carries the test -ELBO the run saved, not typed-in text."""
+    runs = smoke_book["root"].parent / "runs"
+    summaries = [json.loads(p.read_text()) for p in runs.glob("vae-mnist-mlpc-z2-*/summary.json")]
+    assert len(summaries) == 1
+    nb = nbformat.read(smoke_book["root"] / "book" / "experiments" / "vae_mnist.ipynb", as_version=4)
+    text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
+    assert f"z=2: {summaries[0]['test_neg_elbo']:.3g}" in text
+
+
+def test_bad_profile_is_one_line_without_traceback():
+    proc = subprocess.run([sys.executable, "-m", "gen_core.book", "report", "--profile", "bogus"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("error: PROFILE='bogus' is not allowed; expected one of "
+                                   "auto, full, quick, smoke")
+
+
+def test_chapters_are_in_the_toc():
+    toc = (ROOT / "_toc.yml").read_text()
+    for name in CHAPTERS + ["discussion"]:
+        assert f"book/experiments/{name}" in toc

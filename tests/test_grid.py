@@ -1,0 +1,159 @@
+"""The reports' grid: rows per chapter, the full profile's settings, and the shrunk profiles."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from gen_core import ConfigError
+from gen_core.grid import data_dir_from_env, full_grid, grid, override, resolve_profile
+
+PROFILES = ("full", "quick", "smoke")
+
+# Runs per chapter = sum over the reference rows of their latent sizes:
+#   vae/mnist:   MLP A z{50,100} + MLP B z{100} + MLP C z{2,32,128}  = 2 + 1 + 3 = 6
+#   gan/mnist:   MLP A z{100,200} + MLP B z{200} + DCGAN z{64,256}   = 2 + 1 + 2 = 5
+#   wgan/mnist:  MLP A z{100,200} + MLP B z{200} + DC-WGAN z{64,256} = 2 + 1 + 2 = 5
+#   vae/cifar10: MLP z{100} + MLP C z{2,128} + Conv z{2,128}         = 1 + 2 + 2 = 5
+#   gan/cifar10: MLP z{100} + DCGAN z{64,256}                        = 1 + 2     = 3
+#   wgan/cifar10: MLP z{200} + DC-WGAN z{64,256}                     = 1 + 2     = 3
+EXPECTED_COUNTS = {("vae", "mnist"): 6, ("gan", "mnist"): 5, ("wgan", "mnist"): 5,
+                   ("vae", "cifar10"): 5, ("gan", "cifar10"): 3, ("wgan", "cifar10"): 3}
+EXPECTED_ROWS = {
+    ("vae", "mnist"): [("MLP A", 50), ("MLP A", 100), ("MLP B", 100), ("MLP C", 2), ("MLP C", 32), ("MLP C", 128)],
+    ("gan", "mnist"): [("MLP A", 100), ("MLP A", 200), ("MLP B", 200), ("DCGAN", 64), ("DCGAN", 256)],
+    ("wgan", "mnist"): [("MLP A", 100), ("MLP A", 200), ("MLP B", 200), ("DC-WGAN", 64), ("DC-WGAN", 256)],
+    ("vae", "cifar10"): [("MLP", 100), ("MLP C", 2), ("MLP C", 128), ("Conv", 2), ("Conv", 128)],
+    ("gan", "cifar10"): [("MLP", 100), ("DCGAN", 64), ("DCGAN", 256)],
+    ("wgan", "cifar10"): [("MLP", 200), ("DC-WGAN", 64), ("DC-WGAN", 256)],
+}
+
+
+def find(cfgs, variant, latent):
+    (cfg,) = [c for c in cfgs if c.variant == variant and c.latent_dim == latent]
+    return cfg
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_full_grid_has_the_reference_rows(profile):
+    runs = full_grid(profile)
+    assert len(runs) == 27  # 6 + 5 + 5 + 5 + 3 + 3
+    assert Counter((c.family, c.dataset) for c in runs) == EXPECTED_COUNTS
+    for key, rows in EXPECTED_ROWS.items():
+        assert [(c.variant, c.latent_dim) for c in grid(*key, profile)] == rows
+    # every run lands in its own folder
+    assert len({c.run_name() for c in runs}) == 27
+
+
+def test_full_profile_keeps_the_reports_architectures():
+    gan_mnist = grid("gan", "mnist", "full")
+    dcgan = find(gan_mnist, "DCGAN", 64)
+    assert dcgan.arch == "conv"
+    assert dcgan.channels == (512, 256, 128, 64)
+    assert dcgan.d_channels == (64, 128, 256, 512)
+    mlp_b = find(gan_mnist, "MLP B", 200)
+    assert mlp_b.hidden == (128, 256, 512, 768, 1024) and mlp_b.d_hidden == (512, 256, 128)
+    vae_c = find(grid("vae", "mnist", "full"), "MLP C", 2)
+    assert vae_c.hidden == (512, 512) and vae_c.dropout == 0.2
+    conv_vae = find(grid("vae", "cifar10", "full"), "Conv", 128)
+    assert conv_vae.channels == (32, 64, 128)
+    assert find(grid("vae", "cifar10", "full"), "MLP", 100).hidden == (1536, 768, 512)
+    dcw = find(grid("wgan", "mnist", "full"), "DC-WGAN", 64)
+    assert dcw.channels == (128, 64, 32, 16) and dcw.d_channels == (16, 32, 64, 128)
+    dcw = find(grid("wgan", "cifar10", "full"), "DC-WGAN", 256)
+    assert dcw.channels == (256, 128, 64, 32) and dcw.d_channels == (32, 64, 128, 256)
+
+
+def test_full_profile_keeps_the_reports_epochs_and_data():
+    epochs = {(c.family, c.dataset): c.epochs for c in full_grid("full")}
+    assert epochs == {("vae", "mnist"): 15, ("gan", "mnist"): 15, ("wgan", "mnist"): 25,
+                      ("vae", "cifar10"): 20, ("gan", "cifar10"): 25, ("wgan", "cifar10"): 25}
+    for c in full_grid("full"):
+        assert (c.train_size, c.test_size, c.n_eval_samples) == (0, 0, 5000)
+
+
+def test_full_profile_optimizers():
+    for c in full_grid("full"):
+        if c.family == "wgan":
+            assert (c.optimizer, c.lr, c.clip, c.n_critic, c.batch_size) == ("rmsprop", 5e-5, 0.01, 5, 64)
+        elif c.family == "gan":
+            assert (c.optimizer, c.lr, c.betas, c.clip, c.n_critic) == ("adam", 2e-4, (0.5, 0.999), 0.0, 1)
+        else:
+            assert (c.optimizer, c.lr, c.betas, c.batch_size) == ("adam", 1e-3, (0.9, 0.999), 128)
+
+
+def test_quick_profile_sizes():
+    for c in full_grid("quick"):
+        assert c.train_size == {"mnist": 12000, "cifar10": 10000}[c.dataset]
+        assert c.test_size == 2000
+        assert c.epochs == {"vae": 6, "gan": 6, "wgan": 10}[c.family]
+        assert max(c.channels + c.d_channels, default=0) <= 128
+    # DCGAN 512..64 divided by 512 // 128 = 4 -> 128, 64, 32, 16
+    assert find(grid("gan", "mnist", "quick"), "DCGAN", 64).channels == (128, 64, 32, 16)
+
+
+def test_smoke_profile_sizes():
+    for c in full_grid("smoke"):
+        assert (c.train_size, c.test_size, c.epochs, c.n_eval_samples) == (256, 128, 1, 128)
+        assert max(c.channels + c.d_channels, default=0) <= 32
+    # DCGAN 512..64 divided by 512 // 32 = 16 -> 32, 16, 8, 4; critic 64..512 -> 4, 8, 16, 32
+    dcgan = find(grid("gan", "cifar10", "smoke"), "DCGAN", 256)
+    assert dcgan.channels == (32, 16, 8, 4) and dcgan.d_channels == (4, 8, 16, 32)
+    # Conv VAE 32, 64, 128 divided by 128 // 32 = 4 -> 8, 16, 32
+    assert find(grid("vae", "cifar10", "smoke"), "Conv", 2).channels == (8, 16, 32)
+    # MLP widths are not capped
+    assert find(grid("vae", "cifar10", "smoke"), "MLP", 100).hidden == (1536, 768, 512)
+
+
+def test_resolve_profile():
+    assert resolve_profile("auto", cuda_available=True) == "full"
+    assert resolve_profile("auto", cuda_available=False) == "quick"
+    for p in PROFILES:
+        assert resolve_profile(p, cuda_available=True) == p
+        assert resolve_profile(p, cuda_available=False) == p
+
+
+def test_resolve_profile_auto_asks_torch(monkeypatch):
+    import torch
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_profile("auto") == "full"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_profile("auto") == "quick"
+
+
+def test_bogus_profile():
+    with pytest.raises(ConfigError) as e:
+        resolve_profile("bogus")
+    msg = str(e.value)
+    assert "'bogus'" in msg and "\n" not in msg
+    for allowed in ("auto", "full", "quick", "smoke"):
+        assert allowed in msg
+
+
+@pytest.mark.parametrize("args, shown", [
+    (("vae", "mnist", "bogus"), "profile='bogus'"),
+    (("vae", "svhn", "full"), "dataset='svhn'"),
+    (("vqvae", "mnist", "full"), "family='vqvae'"),
+])
+def test_grid_rejects_unknown_choices(args, shown):
+    with pytest.raises(ConfigError, match=shown):
+        grid(*args)
+
+
+def test_override_changes_one_field_and_revalidates():
+    cfg = grid("vae", "mnist", "smoke")[0]
+    changed = override(cfg, epochs=3)
+    assert changed.epochs == 3 and cfg.epochs == 1
+    assert {k: v for k, v in changed.to_dict().items() if k != "epochs"} == \
+        {k: v for k, v in cfg.to_dict().items() if k != "epochs"}
+    with pytest.raises(ConfigError, match="lr=-1.0"):
+        override(cfg, lr=-1.0)
+    with pytest.raises(ConfigError, match="unknown config key 'epoch'"):
+        override(cfg, epoch=3)
+
+
+def test_data_dir_from_env(monkeypatch):
+    monkeypatch.delenv("GEN_DATA_DIR", raising=False)
+    assert data_dir_from_env() == "data"
+    monkeypatch.setenv("GEN_DATA_DIR", "/somewhere/else")
+    assert data_dir_from_env() == "/somewhere/else"

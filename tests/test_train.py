@@ -1,0 +1,258 @@
+"""Step functions, sampling and the training loops on tiny synthetic data."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import gen_core.losses
+from gen_core.data import to_signed, to_unit
+from gen_core.models import build_models
+from gen_core.train import (critic_step, d_step, g_step, generate, generate_many, make_optimizer, sample_epochs,
+                            train, vae_step)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+# ---- helpers --------------------------------------------------------------------------------
+
+def test_sample_epochs():
+    # 1 + i * (15 - 1) / 3 for i = 0..3: 1, 5.67, 10.33, 15 -> 1, 6, 10, 15
+    assert sample_epochs(15) == [1, 6, 10, 15]
+    # 1 + i * 24 / 3 = 1, 9, 17, 25
+    assert sample_epochs(25) == [1, 9, 17, 25]
+    # 1 + i * 4 / 3 = 1, 2.33, 3.67, 5 -> 1, 2, 4, 5
+    assert sample_epochs(5) == [1, 2, 4, 5]
+    assert sample_epochs(3) == [1, 2, 3]
+    assert sample_epochs(1) == [1]
+    assert sample_epochs(10, count=2) == [1, 10]
+
+
+def test_make_optimizer(tiny_cfg):
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    opt = make_optimizer(tiny_cfg("vae", lr=3e-3, betas=(0.8, 0.9)), params)
+    assert isinstance(opt, torch.optim.Adam)
+    assert opt.param_groups[0]["lr"] == 3e-3 and opt.param_groups[0]["betas"] == (0.8, 0.9)
+    opt = make_optimizer(tiny_cfg("wgan"), params)
+    assert isinstance(opt, torch.optim.RMSprop) and opt.param_groups[0]["lr"] == 5e-5
+
+
+# ---- single steps on a fixed batch ----------------------------------------------------------
+
+def test_vae_step_lowers_the_loss(tiny_cfg, split_factory):
+    cfg = tiny_cfg("vae", lr=1e-2)
+    vae = build_models(cfg)["vae"]
+    opt = make_optimizer(cfg, vae.parameters())
+    x = to_unit(split_factory(8).images)
+    losses = [vae_step(vae, opt, x) for _ in range(30)]
+    first, last = losses[0], losses[-1]
+    assert set(first) == {"loss", "bce", "kl"}
+    assert all(v.shape == () and not v.requires_grad for v in first.values())
+    assert torch.allclose(first["loss"], first["bce"] + first["kl"])
+    # 784 pixels at p ~ 1/2 start near 784 log 2 ~ 543 nats; 30 Adam steps on one batch cut it clearly
+    assert last["loss"] < first["loss"] - 5
+
+
+def test_d_step_lowers_the_discriminator_loss(tiny_cfg, split_factory):
+    cfg = tiny_cfg("gan", lr=1e-3)
+    models = build_models(cfg)
+    D = models["critic"]
+    opt = make_optimizer(cfg, D.parameters())
+    real = to_signed(split_factory(8).images)
+    fake = torch.rand(8, 1, 28, 28) * 2 - 1
+    stats = [d_step(D, opt, real, fake) for _ in range(20)]
+    assert stats[-1]["d_loss"] < stats[0]["d_loss"] - 0.1
+    s = stats[0]
+    assert math.isclose(float(s["jsd"]), math.log(2) - float(s["d_loss"]) / 2, rel_tol=1e-6)
+    assert 0 < float(s["d_real"]) < 1 and 0 < float(s["d_fake"]) < 1
+    # having learnt, D says "real" more on real than on fake
+    assert stats[-1]["d_real"] > stats[-1]["d_fake"]
+
+
+def test_g_step_lowers_the_generator_loss(tiny_cfg):
+    cfg = tiny_cfg("gan", lr=1e-3)
+    models = build_models(cfg)
+    G, D = models["generator"], models["critic"]
+    opt = make_optimizer(cfg, G.parameters())
+    d_before = [p.clone() for p in D.parameters()]
+    z = torch.randn(8, cfg.latent_dim)
+    stats = [g_step(D, opt, G(z), gen_core.losses.gan_g_loss) for _ in range(20)]
+    assert stats[-1]["g_loss"] < stats[0]["g_loss"] - 0.05
+    # the generator's optimizer must not move the discriminator
+    assert all(torch.equal(a, b) for a, b in zip(d_before, D.parameters()))
+
+
+def test_critic_step_lowers_the_critic_loss_and_reports_emd(tiny_cfg, split_factory):
+    cfg = tiny_cfg("wgan", lr=1e-3)
+    D = build_models(cfg)["critic"]
+    opt = make_optimizer(cfg, D.parameters())
+    real = to_signed(split_factory(8).images)
+    fake = torch.zeros(8, 1, 28, 28)
+    stats = [critic_step(D, opt, real, fake, clip=0.0) for _ in range(10)]
+    assert stats[-1]["critic_loss"] < stats[0]["critic_loss"] - 0.1
+    for s in stats:   # W_hat = E f(x) - E f(G(z)) = -(critic loss), both from the pre-step scores
+        assert torch.allclose(s["emd"], -s["critic_loss"])
+
+
+def test_critic_step_clips_every_parameter(tiny_cfg, split_factory):
+    cfg = tiny_cfg("wgan", "mnist", "conv")        # conv critic: has BatchNorm weights too
+    D = build_models(cfg)["critic"]
+    with torch.no_grad():
+        for i, p in enumerate(D.parameters()):
+            p.fill_(1.0 if i % 2 else -1.0)        # everything far outside [-0.01, 0.01]
+    opt = make_optimizer(cfg, D.parameters())
+    real = to_signed(split_factory(8).images)
+    critic_step(D, opt, real, torch.zeros_like(real), clip=0.01)
+    params = torch.cat([p.detach().flatten() for p in D.parameters()])
+    assert params.abs().max() <= 0.01
+    # the +-1 weights were clipped to the bounds, not merely shrunk by RMSprop
+    assert (params == 0.01).any() and (params == -0.01).any()
+
+
+# ---- sampling -------------------------------------------------------------------------------
+
+def test_generate_vae_in_unit_range_and_restores_mode(tiny_cfg):
+    cfg = tiny_cfg("vae", "cifar10", "conv")
+    models = build_models(cfg)
+    models["vae"].train()
+    out = generate(cfg, models, torch.randn(5, cfg.latent_dim))
+    assert out.shape == (5, 3, 32, 32)
+    assert out.min() >= 0 and out.max() <= 1
+    assert models["vae"].training
+
+
+def test_generate_vae_uses_eval_mode_so_dropout_is_off(tiny_cfg):
+    cfg = tiny_cfg("vae", dropout=0.5)
+    models = build_models(cfg)
+    z = torch.randn(3, cfg.latent_dim)
+    # with dropout active two decodes of the same z would differ
+    assert torch.equal(generate(cfg, models, z), generate(cfg, models, z))
+
+
+def test_generate_gan_maps_tanh_to_unit_range(tiny_cfg):
+    cfg = tiny_cfg("gan", "mnist", "conv")
+    models = build_models(cfg)
+    z = torch.randn(6, cfg.latent_dim)
+    out = generate(cfg, models, z)
+    with torch.no_grad():
+        raw = models["generator"](z)
+    assert out.shape == (6, 1, 28, 28)
+    assert torch.allclose(out, (raw + 1) / 2)        # [-1, 1] -> [0, 1]
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_generate_many_is_seeded_and_chunked(tiny_cfg):
+    cfg = tiny_cfg("vae")
+    models = build_models(cfg)
+    a = generate_many(cfg, models, 7, seed=3, device="cpu", batch=3)     # chunks 3, 3, 1
+    b = generate_many(cfg, models, 7, seed=3, device="cpu", batch=500)
+    c = generate_many(cfg, models, 7, seed=4, device="cpu")
+    assert a.shape == (7, 1, 28, 28)
+    assert torch.allclose(a, b, atol=1e-6)
+    assert not torch.allclose(a, c)
+
+
+# ---- the loops ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("family, arch, keys", [
+    ("vae", "mlp", {"loss", "bce", "kl"}),
+    ("vae", "conv", {"loss", "bce", "kl"}),
+    ("gan", "mlp", {"d_loss", "jsd", "d_real", "d_fake", "g_loss"}),
+    ("gan", "conv", {"d_loss", "jsd", "d_real", "d_fake", "g_loss"}),
+])
+def test_train_histories_and_sample_grids(family, arch, keys, tiny_cfg, split_factory):
+    cfg = tiny_cfg(family, "mnist", arch, epochs=5, batch_size=8)
+    split = split_factory(20)                 # 20 // 8 = 2 steps per epoch, 4 images dropped
+    seen = []
+    result = train(cfg, split, "cpu", progress=False, on_epoch=lambda e, r: seen.append(e))
+    assert result.status == "complete" and result.diverged_at == {}
+    assert set(result.history) == keys
+    for key in keys:
+        assert len(result.history[key]) == 5 * 2          # epochs * steps per epoch
+        assert len(result.epoch_means[key]) == 5
+        assert all(math.isfinite(v) for v in result.history[key])
+    # epoch means are means of that epoch's steps
+    first = result.history[sorted(keys)[0]]
+    assert math.isclose(result.epoch_means[sorted(keys)[0]][0], (first[0] + first[1]) / 2, rel_tol=1e-6)
+    assert result.images_seen == 5 * 2 * 8                  # 80: full batches only
+    # sample_epochs(5) = [1, 2, 4, 5]
+    assert sorted(result.sample_grids) == [1, 2, 4, 5]
+    for grid in result.sample_grids.values():
+        assert grid.shape == (cfg.n_samples, 1, 28, 28)
+        assert grid.min() >= 0 and grid.max() <= 1
+    assert seen == [1, 2, 3, 4, 5]
+    assert result.train_seconds > 0
+
+
+def test_train_is_reproducible_with_the_seed(tiny_cfg, split_factory):
+    cfg = tiny_cfg("vae", epochs=2)
+    split = split_factory(16)
+    a = train(cfg, split, "cpu", progress=False)
+    b = train(cfg, split, "cpu", progress=False)
+    assert a.history == b.history
+    assert torch.equal(a.sample_grids[2], b.sample_grids[2])
+
+
+def test_train_wgan_runs_a_generator_step_every_n_critic_batches(tiny_cfg, split_factory):
+    cfg = tiny_cfg("wgan", epochs=2, batch_size=8, n_critic=2)
+    result = train(cfg, split_factory(32), "cpu", progress=False)   # 32 // 8 = 4 critic steps per epoch
+    assert len(result.history["critic_loss"]) == 8 and len(result.history["emd"]) == 8
+    assert len(result.history["g_loss"]) == 8 // 2                  # one generator step per 2 critic steps
+    params = torch.cat([p.detach().flatten() for p in result.models["critic"].parameters()])
+    assert params.abs().max() <= cfg.clip                           # clip = 0.01 from the grid
+
+
+def test_train_wgan_updates_the_generator_when_an_epoch_has_fewer_batches_than_n_critic(
+        tiny_cfg, split_factory):
+    # EXPOSES A GEN_CORE BUG: _wgan_epoch counts batches with `enumerate(batches)`, which
+    # restarts at 0 every epoch. With fewer than n_critic batches per epoch the generator
+    # never takes a step. This is the smoke profile's WGAN setting: train_size 256,
+    # batch_size 64 -> 4 batches per epoch < n_critic 5, so every smoke WGAN run reports an
+    # untrained generator. Here: 2 epochs x 4 critic steps = 8 critic steps, n_critic 5 ->
+    # the generator should step once (after critic step 5), as in Arjovsky et al., Alg. 1.
+    cfg = tiny_cfg("wgan", epochs=2, batch_size=8)
+    assert cfg.n_critic == 5
+    torch.manual_seed(cfg.seed)
+    initial = build_models(cfg)["generator"].state_dict()
+    result = train(cfg, split_factory(32), "cpu", progress=False)
+    assert len(result.history["critic_loss"]) == 8
+    assert len(result.history.get("g_loss", [])) == 8 // 5           # = 1
+    moved = [k for k, p in result.models["generator"].named_parameters() if not torch.equal(p, initial[k])]
+    assert moved, "the WGAN generator was never updated"
+
+
+def test_train_marks_divergence(tiny_cfg, split_factory, monkeypatch):
+    real_loss = gen_core.losses.vae_loss
+    calls = []
+
+    def nan_on_sixth_call(logits, x, mu, logvar):
+        calls.append(1)
+        total, bce, kl = real_loss(logits, x, mu, logvar)
+        if len(calls) == 6:
+            total = total * float("nan")
+        return total, bce, kl
+
+    monkeypatch.setattr(gen_core.losses, "vae_loss", nan_on_sixth_call)
+    cfg = tiny_cfg("vae", epochs=3, batch_size=8)
+    result = train(cfg, split_factory(32), "cpu", progress=False)   # 4 steps per epoch
+    # call 6 = epoch 2, step 2 (calls 1-4 are epoch 1)
+    assert result.status == "diverged"
+    assert result.diverged_at == {"epoch": 2, "step": 2}
+    assert len(result.history["loss"]) == 8          # epoch 2 ran to its end, epoch 3 never started
+    assert math.isnan(result.history["loss"][5])
+    assert all(math.isfinite(v) for v in result.history["loss"][:5])
+    # sample_epochs(3) = [1, 2, 3] but only epoch 1 finished healthy
+    assert sorted(result.sample_grids) == [1]
+
+
+def test_train_huge_learning_rate_diverges(tiny_cfg, split_factory):
+    # an MLP WGAN critic without clipping, pushed by RMSprop at lr 1e30: scores overflow to inf
+    cfg = tiny_cfg("wgan", lr=1e30, clip=0.0, n_critic=1, epochs=2, batch_size=8)
+    result = train(cfg, split_factory(32), "cpu", progress=False)
+    assert result.status == "diverged"
+    assert result.diverged_at["epoch"] == 1 and 1 <= result.diverged_at["step"] <= 4
+    assert not math.isfinite(result.history["critic_loss"][result.diverged_at["step"] - 1])

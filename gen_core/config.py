@@ -53,6 +53,11 @@ class RunConfig:
 
     def __post_init__(self):
         _validate(self)
+        # lr=1 and lr=1.0 are one config: normalise numbers so they hash alike
+        for f in dataclasses.fields(self):
+            if f.type == "float":
+                object.__setattr__(self, f.name, float(getattr(self, f.name)))
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
 
     @property
     def image_shape(self) -> tuple:
@@ -102,6 +107,8 @@ def _check_type(cfg: RunConfig):
         expected = {"str": str, "int": int, "float": (int, float), "tuple": tuple}[f.type]
         if isinstance(value, bool) or not isinstance(value, expected):
             _fail(f.name, value, f"a value of type {f.type}")
+    if any(isinstance(b, bool) or not isinstance(b, (int, float)) for b in cfg.betas):
+        _fail("betas", cfg.betas, "two numbers in [0, 1)")
     for key in ("hidden", "d_hidden", "channels", "d_channels"):
         if any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in getattr(cfg, key)):
             _fail(key, getattr(cfg, key), "a list of positive integers")

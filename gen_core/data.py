@@ -63,7 +63,7 @@ def _read_mnist(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     except Exception as err:
         raise DataError(f"cannot read MNIST from {image_path.parent} ({err}); {HOW_TO_GET}") from None
     if images.shape != (expected, 28, 28) or labels.shape != (expected,):
-        raise DataError(f"MNIST in {image_path.parent} has {tuple(images.shape)} images and "
+        raise DataError(f"MNIST files {image_path} and {label_path.name} hold {tuple(images.shape)} images and "
                         f"{tuple(labels.shape)} labels, expected ({expected}, 28, 28); {HOW_TO_GET}")
     return images.unsqueeze(1), labels.long()
 

@@ -83,7 +83,7 @@ def _check_choice(key, value, allowed):
 def _capped(widths: tuple, cap: int | None) -> tuple:
     if cap is None or max(widths) <= cap:
         return widths
-    div = max(widths) // cap
+    div = -(-max(widths) // cap)                        # ceil: the widest layer ends <= cap
     return tuple(max(4, c // div) for c in widths)
 
 

@@ -112,12 +112,14 @@ def _measure(cfg: RunConfig, result: TrainResult, test: Split, reference: Split,
 
 
 def _save_recon(cfg: RunConfig, vae, test: Split, path: Path) -> None:
+    per_row = min(8, len(test))
+    n_rows = min(4, len(test) // per_row)
     with torch.inference_mode():
         vae.eval()
-        x = to_unit(test.images[:32])                                      # (32, C, H, W)
+        x = to_unit(test.images[: n_rows * per_row])                       # (n, C, H, W)
         recon = torch.sigmoid(vae(x)[0])
-    rows = torch.stack([x.view(4, 8, *x.shape[1:]), recon.view(4, 8, *x.shape[1:])], dim=1)
-    _save_png_atomic(rows.flatten(0, 2).cpu(), path)                       # real row, then its recon
+    pairs = torch.stack([x.view(n_rows, per_row, *x.shape[1:]), recon.view(n_rows, per_row, *x.shape[1:])], dim=1)
+    _save_png_atomic(pairs.flatten(0, 2).cpu(), path, nrow=per_row)       # a real row, then its recon
 
 
 def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=None,
@@ -128,6 +130,7 @@ def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=N
     test = _cached_split(cfg.dataset, root, False, str(device), cfg.test_size)
     reference = _cached_split(cfg.dataset, root, True, str(device), REFERENCE_SIZE)
     result = train(cfg, train_split, device, progress=progress)
+    run_dir.mkdir(parents=True, exist_ok=True)       # a run that diverged at once has no images
     for epoch, grid in result.sample_grids.items():
         _save_png_atomic(grid, run_dir / "samples" / f"epoch_{epoch:03d}.png")
     if cfg.family == "vae" and result.status == "complete":

@@ -116,17 +116,18 @@ def generate(cfg: RunConfig, models: dict, z: torch.Tensor) -> torch.Tensor:
 def generate_many(cfg: RunConfig, models: dict, n: int, seed: int, device, batch: int = 500) -> torch.Tensor:
     gen = torch.Generator(device="cpu").manual_seed(seed)
     z = torch.randn(n, cfg.latent_dim, generator=gen).to(device)
-    return torch.cat([generate(cfg, models, chunk) for chunk in z.split(batch)])
+    chunks = z.tensor_split(max(1, -(-n // batch)))      # even chunks: never a lone image for BatchNorm
+    return torch.cat([generate(cfg, models, chunk) for chunk in chunks])
 
 
 # ---- the loops ------------------------------------------------------------------------------
 
-def _vae_epoch(cfg, models, opts, train: Split, batches, log):
+def _vae_epoch(cfg, models, opts, train: Split, batches, log, first_step):
     for idx in batches:
         log.append(vae_step(models["vae"], opts["vae"], to_unit(train.images[idx])))
 
 
-def _gan_epoch(cfg, models, opts, train: Split, batches, log):
+def _gan_epoch(cfg, models, opts, train: Split, batches, log, first_step):
     G, D = models["generator"], models["critic"]
     for idx in batches:
         real = to_signed(train.images[idx])
@@ -136,8 +137,9 @@ def _gan_epoch(cfg, models, opts, train: Split, batches, log):
         log.append(stats)
 
 
-def _wgan_epoch(cfg, models, opts, train: Split, batches, log):
-    """Each batch is one critic step; every n_critic-th batch is also a generator step."""
+def _wgan_epoch(cfg, models, opts, train: Split, batches, log, first_step):
+    """Each batch is one critic step; every n_critic-th critic step of the run (counted
+    across epochs, from `first_step`) is also a generator step."""
     G, D = models["generator"], models["critic"]
     for i, idx in enumerate(batches):
         real = to_signed(train.images[idx])
@@ -145,7 +147,7 @@ def _wgan_epoch(cfg, models, opts, train: Split, batches, log):
         with torch.no_grad():
             fake = G(z)
         stats = critic_step(D, opts["critic"], real, fake, cfg.clip)
-        if (i + 1) % cfg.n_critic == 0:
+        if (first_step + i + 1) % cfg.n_critic == 0:
             fake = G(torch.randn(len(idx), cfg.latent_dim, device=real.device))
             stats.update(g_step(D, opts["generator"], fake, losses.wgan_g_loss))
         log.append(stats)
@@ -184,13 +186,15 @@ def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
     result = TrainResult(models, {}, {}, {})
     keep_grids = set(sample_epochs(cfg.epochs))
     run_epoch, watched = _EPOCH_FNS[cfg.family], _WATCHED[cfg.family]
+    steps_done = 0
     bar = tqdm(range(1, cfg.epochs + 1), desc=f"{cfg.family} {cfg.dataset} {cfg.label}",
                unit="epoch", file=_progress_stream(), disable=not progress, leave=True)
     for epoch in bar:
         batches = epoch_batches(len(train_split), cfg.batch_size, perm_gen, device)
         log: list[dict] = []
         start = time.perf_counter()
-        run_epoch(cfg, models, opts, train_split, batches, log)
+        run_epoch(cfg, models, opts, train_split, batches, log, steps_done)
+        steps_done += len(batches)
         values = _collect(log)                   # also waits for the device
         result.train_seconds += time.perf_counter() - start
         result.images_seen += len(batches) * cfg.batch_size

@@ -113,9 +113,16 @@ _TINY_WIDTHS = {
 }
 
 
+def full_smoke_rows(family, dataset):
+    other = "cifar10" if dataset == "mnist" else "mnist"
+    return grid(family, other, "smoke")
+
+
 def tiny_config(family: str, dataset: str = "mnist", arch: str = "mlp", **changes):
     """A row of the smoke grid with tiny widths, batches and sample counts (validated again)."""
-    base = next(c for c in grid(family, dataset, "smoke") if c.arch == arch)
+    # the grid has no conv VAE on MNIST: borrow the row from the other dataset then
+    rows = grid(family, dataset, "smoke") + [override(c, dataset=dataset) for c in full_smoke_rows(family, dataset)]
+    base = next(c for c in rows if c.arch == arch)
     widths = _TINY_WIDTHS[("vae" if family == "vae" else "gan", arch)]
     defaults = dict(latent_dim=4, epochs=1, batch_size=8, n_samples=4, n_eval_samples=8)
     return override(base, **{**widths, **defaults, **changes})

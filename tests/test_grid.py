@@ -82,14 +82,24 @@ def test_full_profile_optimizers():
             assert (c.optimizer, c.lr, c.betas, c.batch_size) == ("adam", 1e-3, (0.9, 0.999), 128)
 
 
-def test_quick_profile_sizes():
-    for c in full_grid("quick"):
-        assert c.train_size == {"mnist": 12000, "cifar10": 10000}[c.dataset]
-        assert c.test_size == 2000
-        assert c.epochs == {"vae": 6, "gan": 6, "wgan": 10}[c.family]
-        assert max(c.channels + c.d_channels, default=0) <= 128
-    # DCGAN 512..64 divided by 512 // 128 = 4 -> 128, 64, 32, 16
-    assert find(grid("gan", "mnist", "quick"), "DCGAN", 64).channels == (128, 64, 32, 16)
+def test_quick_profile_shrinks_the_full_profile():
+    # quick's sizes are a tunable budget, so check how it relates to full, not its numbers
+    for quick, full in zip(full_grid("quick"), full_grid("full")):
+        assert (quick.family, quick.dataset, quick.variant, quick.latent_dim) == \
+            (full.family, full.dataset, full.variant, full.latent_dim)
+        assert 1 <= quick.epochs <= full.epochs
+        assert quick.train_size == 0 or quick.train_size <= {"mnist": 60000, "cifar10": 50000}[quick.dataset]
+        assert 0 < quick.test_size <= 10000
+        # optimizer settings and MLP widths are never shrunk
+        for key in ("lr", "optimizer", "betas", "clip", "n_critic", "batch_size", "hidden", "d_hidden", "dropout"):
+            assert getattr(quick, key) == getattr(full, key), key
+        # conv stacks are divided by one common factor (at least 4 channels each)
+        for key in ("channels", "d_channels"):
+            q, f = getattr(quick, key), getattr(full, key)
+            assert len(q) == len(f)
+            if f:
+                div = max(f) // max(q)
+                assert div >= 1 and q == tuple(max(4, c // div) for c in f)
 
 
 def test_smoke_profile_sizes():

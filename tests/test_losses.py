@@ -30,7 +30,7 @@ def test_gan_d_loss_perfect_discriminator():
     # D(x) = sigmoid(30) ~ 1 on real, sigmoid(-30) ~ 0 on fake: each BCE term = log(1 + e^-30) ~ 9.4e-14
     d = gan_d_loss(torch.full((4,), 30.0), torch.full((4,), -30.0))
     assert approx(d, 0.0, 1e-9)
-    assert approx(jsd_estimate(d), LOG2, 1e-9)          # JSD_hat = log 2
+    assert approx(jsd_estimate(d), LOG2, 1e-6)          # JSD_hat = log 2 (float32 tensor)
 
 
 def test_gan_d_loss_fooled_discriminator_is_large():

@@ -1,0 +1,116 @@
+"""`python -m gen_core`: errors are one line on stderr with exit status 2, --list prints the grid."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torchvision.datasets
+
+import gen_core.results
+from gen_core.__main__ import main, select_runs
+from gen_core.grid import full_grid, grid
+
+
+def run_cli(*args, cwd, env_extra=None):
+    env = {k: v for k, v in os.environ.items() if k not in ("PROFILE", "GEN_DATA_DIR", "GEN_RUNS_DIR")}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "gen_core", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+# ---- as a subprocess ------------------------------------------------------------------------
+
+def test_bogus_profile_exits_2_with_one_line(tmp_path):
+    proc = run_cli("--profile", "bogus", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and "'bogus'" in lines[0] and "smoke" in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []           # nothing written
+
+
+def test_list_smoke_prints_27_runs(tmp_path):
+    proc = run_cli("--list", "--profile", "smoke", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 27                          # 6 + 5 + 5 + 5 + 3 + 3
+    names = [c.run_name() for c in full_grid("smoke")]
+    assert [line.split()[0] for line in lines] == names      # same hashes in another process
+    assert all(line.endswith("epochs=1 train_size=256") for line in lines)
+    assert list(tmp_path.iterdir()) == []            # --list trains nothing
+
+
+# ---- in process -----------------------------------------------------------------------------
+
+def test_list_one_chapter_full(capsys, monkeypatch):
+    monkeypatch.delenv("PROFILE", raising=False)
+    assert main(["--list", "--profile", "full", "--family", "gan", "--dataset", "cifar10"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == [c.run_name() for c in grid("gan", "cifar10", "full")]
+    assert all(line.endswith("epochs=25 train_size=all") for line in lines)   # train_size 0 prints 'all'
+
+
+def test_profile_comes_from_the_environment(capsys, monkeypatch):
+    monkeypatch.setenv("PROFILE", "bogus")
+    assert main(["--list"]) == 2
+    assert "PROFILE='bogus'" in capsys.readouterr().err
+
+
+def test_unknown_variant(capsys):
+    code = main(["--list", "--profile", "smoke", "--family", "vae", "--dataset", "mnist", "--variant", "MLP Z"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: no run of the smoke grid matches") and "variant=MLP Z" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_select_runs_filters():
+    runs = select_runs("smoke", family="vae", dataset="mnist", variant="MLP C", latent=32)
+    assert [(c.variant, c.latent_dim) for c in runs] == [("MLP C", 32)]
+    # a family alone spans both datasets: 6 + 5 VAE runs
+    assert len(select_runs("smoke", family="vae")) == 11
+    # a latent size alone: z=200 is MLP A and MLP B on MNIST (GAN, WGAN) and the WGAN CIFAR MLP = 5
+    assert len(select_runs("smoke", latent=200)) == 5
+    with pytest.raises(Exception, match="latent=3"):
+        select_runs("smoke", latent=3)
+
+
+def test_argparse_rejects_unknown_family(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--family", "diffusion"])
+    assert e.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_missing_data_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    class Offline:
+        def __init__(self, *args, **kwargs):
+            raise ConnectionError("offline")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", Offline)
+    gen_core.results._cached_split.cache_clear()
+    code = main(["--profile", "smoke", "--family", "vae", "--dataset", "mnist", "--variant", "MLP B",
+                 "--data-dir", str(tmp_path / "empty"), "--runs-dir", str(tmp_path / "runs"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: mnist is not in ") and str(tmp_path / "empty") in err
+    assert "materialize.py" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_trains_selected_runs_and_reports_status(tmp_path, capsys, monkeypatch, tiny_cfg):
+    # route the grid to one tiny config and the data to synthetic splits
+    from conftest import make_split
+    cfg = tiny_cfg("vae", batch_size=16, n_samples=8, n_eval_samples=16)
+    monkeypatch.setattr("gen_core.__main__.select_runs", lambda *a, **k: [cfg])
+    monkeypatch.setattr(gen_core.results, "_cached_split",
+                        lambda name, root, train, device, size: make_split(32, name))
+    argv = ["--profile", "smoke", "--runs-dir", str(tmp_path), "--device", "cpu"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"[1/1] {cfg.run_name()}: complete (")
+    assert (tmp_path / cfg.run_name() / "summary.json").exists()

@@ -75,7 +75,7 @@ def test_findings_quote_numbers_from_the_run(smoke_book):
     assert len(summaries) == 1
     nb = nbformat.read(smoke_book["root"] / "book" / "experiments" / "vae_mnist.ipynb", as_version=4)
     text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
-    assert f"z=2: {summaries[0]['test_neg_elbo']:.3g}" in text
+    assert f"z=2: {summaries[0]['test_neg_elbo']:.0f}" in text  # an untrained VAE: hundreds of nats
 
 
 def test_bad_profile_is_one_line_without_traceback():

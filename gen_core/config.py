@@ -144,7 +144,9 @@ def _validate(cfg: RunConfig):
             _fail("d_hidden", cfg.d_hidden, "at least one hidden width for an MLP discriminator")
     else:
         n = len(cfg.channels)
-        if not 1 <= n <= 5:
+        if cfg.family == "vae" and not 1 <= n <= 5:
             _fail("channels", cfg.channels, "1 to 5 conv widths (each halves the 32x32 image)")
+        if cfg.family != "vae" and n not in (3, 4):
+            _fail("channels", cfg.channels, "3 or 4 generator widths (4x4 doubled to 32x32)")
         if cfg.family != "vae" and len(cfg.d_channels) != n:
             _fail("d_channels", cfg.d_channels, f"{n} widths, one per generator block")

@@ -109,7 +109,7 @@ _TINY_WIDTHS = {
     ("vae", "mlp"): dict(hidden=(16,)),
     ("vae", "conv"): dict(channels=(4, 8)),
     ("gan", "mlp"): dict(hidden=(16, 16), d_hidden=(16,)),
-    ("gan", "conv"): dict(channels=(8, 4), d_channels=(4, 8)),
+    ("gan", "conv"): dict(channels=(8, 4, 4), d_channels=(4, 4, 8)),
 }
 
 

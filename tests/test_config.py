@@ -12,7 +12,7 @@ BASE = dict(family="vae", dataset="mnist", arch="mlp", variant="MLP A", latent_d
 GAN_BASE = dict(family="gan", dataset="mnist", arch="mlp", variant="MLP A", latent_dim=8,
                 hidden=(32,), d_hidden=(16,))
 DCGAN_BASE = dict(family="gan", dataset="cifar10", arch="conv", variant="DCGAN", latent_dim=8,
-                  channels=(16, 8), d_channels=(8, 16))
+                  channels=(16, 8, 4), d_channels=(4, 8, 16))
 
 
 def make(base=BASE, **changes) -> RunConfig:
@@ -142,16 +142,23 @@ def test_mlp_gan_needs_discriminator_widths():
 
 def test_d_channels_length_must_match_channels():
     with pytest.raises(ConfigError) as e:
-        make(DCGAN_BASE, d_channels=(8, 16, 32))
-    # 2 generator widths -> 2 critic widths expected
-    assert_config_error(e, "d_channels=(8, 16, 32)", "2 widths")
+        make(DCGAN_BASE, d_channels=(8, 16))
+    # 3 generator widths -> 3 critic widths expected
+    assert_config_error(e, "d_channels=(8, 16)", "3 widths")
 
 
 @pytest.mark.parametrize("channels", [(), (4, 4, 4, 4, 4, 4)])
-def test_conv_needs_one_to_five_widths(channels):
+def test_conv_vae_needs_one_to_five_widths(channels):
+    with pytest.raises(ConfigError) as e:
+        make(BASE, arch="conv", hidden=(), channels=channels)
+    assert_config_error(e, f"channels={channels!r}", "1 to 5")
+
+
+@pytest.mark.parametrize("channels", [(4, 4), (4, 4, 4, 4, 4)])
+def test_conv_gan_needs_three_or_four_widths(channels):
     with pytest.raises(ConfigError) as e:
         make(DCGAN_BASE, channels=channels, d_channels=channels)
-    assert_config_error(e, f"channels={channels!r}")
+    assert_config_error(e, f"channels={channels!r}", "3 or 4")
 
 
 def test_config_error_is_a_value_error():

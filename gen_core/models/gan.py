@@ -62,21 +62,23 @@ class MLPDiscriminator(nn.Module):
 
 
 class ConvGenerator(nn.Module):
-    """DCGAN generator: z -> (ch[0], s, s) -> ... each k4 s2 p1 doubles -> (C, 32, 32) -> crop.
+    """DCGAN generator for 32x32: z -> (ch[0], 4, 4) -> k4 s2 p1 doublings -> (ch[-1], 32, 32) -> C.
 
-    With 4 widths the first block is 2x2 and four doublings reach 32x32.
+    The first block projects z to 4x4 as in Radford et al.; with 4 widths, three doublings
+    reach 32x32 and a k3 s1 p1 convolution maps to the image channels. MNIST is cropped to 28.
     """
 
     def __init__(self, latent_dim: int, channels: tuple, image_shape: tuple):
         super().__init__()
         self.image_shape, self.latent_dim = tuple(image_shape), latent_dim
-        start = 32 // 2 ** len(channels)
-        layers = [nn.ConvTranspose2d(latent_dim, channels[0], start, 1, 0, bias=False),
-                  nn.BatchNorm2d(channels[0]), nn.ReLU()]
+        layers = [nn.ConvTranspose2d(latent_dim, channels[0], 4, 1, 0, bias=False),
+                  nn.BatchNorm2d(channels[0]), nn.ReLU()]                       # (B, ch0, 4, 4)
         for a, b in zip(channels[:-1], channels[1:]):
             layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU()]
-        layers += [nn.ConvTranspose2d(channels[-1], image_shape[0], 4, 2, 1), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        size = 4 * 2 ** (len(channels) - 1)
+        to_image = (nn.Conv2d(channels[-1], image_shape[0], 3, 1, 1) if size == 32 else
+                    nn.ConvTranspose2d(channels[-1], image_shape[0], 4, 2, 1))  # 3 widths: one more doubling
+        self.net = nn.Sequential(*layers, to_image, nn.Tanh())
         self.apply(dcgan_init)
 
     def forward(self, z):
@@ -86,22 +88,26 @@ class ConvGenerator(nn.Module):
 
 
 class ConvDiscriminator(nn.Module):
-    """DCGAN discriminator / DC-WGAN critic: (C, 32, 32) -> k4 s2 p1 halvings -> score (B,).
+    """DCGAN discriminator / DC-WGAN critic, the generator's mirror: (C, 32, 32) -> (ch[-1], 4, 4) -> score.
 
-    BatchNorm after every block but the first, LeakyReLU 0.2, as in Radford et al.
+    With 4 widths the first block is a k3 s1 p1 convolution at 32x32 and three k4 s2 p1
+    halvings reach 4x4; a k4 convolution gives the score. BatchNorm after every block but
+    the first, LeakyReLU 0.2, as in Radford et al.
     """
 
     def __init__(self, image_shape: tuple, channels: tuple):
         super().__init__()
         widths = [image_shape[0], *channels]
+        size = 4 * 2 ** (len(channels) - 1)
         layers = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-            layers.append(nn.Conv2d(a, b, 4, 2, 1, bias=i == 0))
+            keep_size = i == 0 and size == 32                                   # 4 widths: first block at 32x32
+            layers.append(nn.Conv2d(a, b, 3, 1, 1, bias=True) if keep_size else
+                          nn.Conv2d(a, b, 4, 2, 1, bias=i == 0))
             if i > 0:
                 layers.append(nn.BatchNorm2d(b))
             layers.append(nn.LeakyReLU(0.2))
-        end = 32 // 2 ** len(channels)
-        self.net = nn.Sequential(*layers, nn.Conv2d(channels[-1], 1, end, 1, 0))
+        self.net = nn.Sequential(*layers, nn.Conv2d(channels[-1], 1, 4, 1, 0))   # (B, 1, 1, 1)
         self.apply(dcgan_init)
 
     def forward(self, x):

@@ -43,6 +43,16 @@ def stage_smoke_book(dest: Path) -> Path:
     return dest
 
 
+def ensure_data(data_dir: Path) -> None:
+    """Both datasets' files are in data_dir, or torchvision downloads them, or DataError."""
+    from .data import _cifar_paths, _download, _mnist_paths
+
+    for name, paths_of in (("mnist", _mnist_paths), ("cifar10", _cifar_paths)):
+        paths = paths_of(data_dir, True) + paths_of(data_dir, False)
+        if not all(p.exists() for p in paths):
+            _download(name, data_dir)
+
+
 def execute_notebook(name: str, book_root: Path, parameters: dict) -> Path:
     """notebooks/<name>.py -> <book_root>/book/experiments/<name>.ipynb, executed by papermill."""
     import jupytext
@@ -108,6 +118,7 @@ def report(profile: str, data_dir: str, runs_dir: str, force: bool, notebooks=No
     unknown = sorted(set(names) - set(NOTEBOOKS))
     if unknown:
         raise ConfigError(f"notebook {unknown[0]!r} is not allowed; expected one of {', '.join(NOTEBOOKS)}")
+    ensure_data(Path(data_dir))                             # a data problem is one line, before any kernel
     print(f"report: profile {ctx.profile} on {ctx.device}, data {data_dir}, runs {runs_dir}", flush=True)
     (book_root / EXECUTED).mkdir(parents=True, exist_ok=True)
     write_provenance(ctx, book_root / PROVENANCE)

@@ -101,7 +101,7 @@ def grid_table(ctx: Context, family: str, dataset: str) -> pd.DataFrame:
              "widths": str(c.hidden or c.channels), "critic": str(c.d_hidden or c.d_channels or "-"),
              "optimizer": f"{c.optimizer} {c.lr:g}", "batch": c.batch_size, "epochs": c.epochs,
              "train images": c.train_size or "all"} for c in grid(family, dataset, ctx.profile)]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index("variant")
 
 
 _ESTIMATE = {"vae": ("loss", "train -ELBO"), "gan": ("jsd", "JSD estimate"), "wgan": ("emd", "EMD estimate")}
@@ -121,7 +121,7 @@ def summary_table(runs: list[Run]) -> pd.DataFrame:
                     "KL to uniform": s.get("kl_to_uniform"), "train s": s["train_seconds"],
                     "images / s": s["images_per_second"]})
         rows.append(row)
-    return pd.DataFrame(rows).round(3)
+    return pd.DataFrame(rows).set_index("run").round(3)
 
 
 def diverged_notes(runs: list[Run]) -> str:
@@ -257,7 +257,7 @@ def comparison_table(runs: list[Run]) -> pd.DataFrame:
              "sharpness / real": r.summary.get("sharpness_ratio"), "train s": r.summary["train_seconds"],
              "images / s": r.summary["images_per_second"]} for r in runs]
     table = pd.DataFrame(rows).sort_values(["dataset", "KL to uniform"], na_position="last")
-    return table.reset_index(drop=True).round(3)
+    return table.set_index(["dataset", "family", "run"]).round(3)
 
 
 def best_per_family(runs: list[Run], dataset: str) -> list[Run]:

@@ -106,7 +106,7 @@ def plot_label_histograms(runs: list[Run], class_names: list[str]):
 
 def plot_coverage_vs_sharpness(table: pd.DataFrame):
     """One point per run: KL of its label histogram to uniform against its sharpness ratio."""
-    grid = sns.relplot(data=table.dropna(subset=["KL to uniform"]), x="KL to uniform", y="sharpness / real",
+    grid = sns.relplot(data=table.reset_index().dropna(subset=["KL to uniform"]), x="KL to uniform", y="sharpness / real",
                        hue="family", style="arch", col="dataset", s=70, height=3.6, aspect=1.2,
                        facet_kws={"sharey": False})
     for ax in grid.axes.flat:

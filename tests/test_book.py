@@ -90,3 +90,22 @@ def test_chapters_are_in_the_toc():
     toc = (ROOT / "_toc.yml").read_text()
     for name in CHAPTERS + ["discussion"]:
         assert f"book/experiments/{name}" in toc
+
+
+def test_missing_data_fails_before_any_notebook_runs(tmp_path, monkeypatch, capsys):
+    """Offline with an empty GEN_DATA_DIR: one line naming the path and the fix, exit 2."""
+    import torchvision.datasets as tvd
+
+    from gen_core import book
+
+    def offline(*args, **kwargs):
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+
+    monkeypatch.setattr(tvd, "MNIST", offline)
+    monkeypatch.setattr(book, "execute_notebook", lambda *a, **k: pytest.fail("a notebook ran"))
+    code = book.main(["report", "--profile", "smoke", "--data-dir", str(tmp_path / "empty"),
+                      "--runs-dir", str(tmp_path / "runs"), "--smoke-dir", str(tmp_path / "book")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and err.startswith("error: mnist is not in ")
+    assert str(tmp_path / "empty") in err and "materialize.py" in err

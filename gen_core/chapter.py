@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import subprocess
 from dataclasses import dataclass
@@ -118,8 +119,8 @@ def summary_table(runs: list[Run]) -> pd.DataFrame:
             row.update({"test -ELBO": s.get("test_neg_elbo"), "test BCE": s.get("test_bce"),
                         "test KL": s.get("test_kl")})
         row.update({"sharpness / real": s.get("sharpness_ratio"), "classes covered": s.get("classes_covered"),
-                    "KL to uniform": s.get("kl_to_uniform"), "train s": s["train_seconds"],
-                    "images / s": s["images_per_second"]})
+                    "KL to uniform": s.get("kl_to_uniform"), "train s": round(s["train_seconds"]),
+                    "images / s": round(s["images_per_second"])})
         rows.append(row)
     return pd.DataFrame(rows).set_index("run").round(3)
 
@@ -143,7 +144,16 @@ def _complete(runs):
     return [r for r in runs if not r.diverged]
 
 
-def _latent_trend(runs: list[Run], key: str, label: str, lower_is_better: bool) -> list[str]:
+def _score(run: Run, key: str) -> float | None:
+    """Lower is better. Sharpness is best at a ratio of 1 (as sharp as real images), so it
+    scores |log ratio|; the other keys (losses, KL) score as they are."""
+    value = run.summary.get(key)
+    if value is None:
+        return None
+    return abs(math.log(max(value, 1e-12))) if key == "sharpness_ratio" else value
+
+
+def _latent_trend(runs: list[Run], key: str, label: str) -> list[str]:
     """Per variant with several latent sizes: does the metric improve as z grows?"""
     lines = []
     by_variant: dict[str, list[Run]] = {}
@@ -155,7 +165,8 @@ def _latent_trend(runs: list[Run], key: str, label: str, lower_is_better: bool) 
         group.sort(key=lambda r: r.config.latent_dim)
         vals = [r.summary.get(key) for r in group]
         pairs = ", ".join(f"z={r.config.latent_dim}: {_fmt(v)}" for r, v in zip(group, vals))
-        better = [(b < a) if lower_is_better else (b > a) for a, b in zip(vals, vals[1:])]
+        scores = [_score(r, key) for r in group]
+        better = [b < a for a, b in zip(scores, scores[1:])]
         trend = ("improves with every step up in latent size" if all(better) else
                  "does not improve with latent size" if not any(better) else "does not change monotonically")
         lines.append(f"- {variant}: {label} {trend} ({pairs}).")
@@ -184,16 +195,15 @@ def _collapse_lines(runs: list[Run]) -> list[str]:
     return lines
 
 
-def _conv_vs_mlp(runs: list[Run], key: str, label: str, lower_is_better: bool) -> str | None:
+def _conv_vs_mlp(runs: list[Run], key: str, label: str) -> str | None:
     done = [r for r in _complete(runs) if r.summary.get(key) is not None]
     mlp = [r for r in done if r.config.arch == "mlp"]
     conv = [r for r in done if r.config.arch == "conv"]
     if not mlp or not conv:
         return None
-    pick = min if lower_is_better else max
-    best_mlp = pick(mlp, key=lambda r: r.summary[key])
-    best_conv = pick(conv, key=lambda r: r.summary[key])
-    conv_wins = (best_conv.summary[key] < best_mlp.summary[key]) == lower_is_better
+    best_mlp = min(mlp, key=lambda r: _score(r, key))
+    best_conv = min(conv, key=lambda r: _score(r, key))
+    conv_wins = _score(best_conv, key) < _score(best_mlp, key)
     verdict = "The convolutional model is better" if conv_wins else "The MLP is as good or better"
     return (f"{verdict} on {label}: best conv ({best_conv.config.label}) {_fmt(best_conv.summary[key])} "
             f"against best MLP ({best_mlp.config.label}) {_fmt(best_mlp.summary[key])}.")
@@ -221,12 +231,12 @@ def findings(family: str, dataset: str, runs: list[Run], ctx: Context) -> str:
     _, labeller = labeller_sentence(dataset, ctx)
     if family == "vae":
         out.append("**Latent size.** Test negative ELBO (lower is better), per architecture:")
-        out += _latent_trend(runs, "test_neg_elbo", "the test -ELBO", lower_is_better=True)
+        out += _latent_trend(runs, "test_neg_elbo", "the test -ELBO")
         out.append("\n**Latent size against sharpness.** Sharpness of samples relative to real images "
-                   "(1 is as sharp as the test set):")
-        out += _latent_trend(runs, "sharpness_ratio", "sharpness", lower_is_better=False)
+                   "(1 is as sharp as the test set; closer to 1 counts as better):")
+        out += _latent_trend(runs, "sharpness_ratio", "sharpness")
         if dataset == "cifar10":
-            line = _conv_vs_mlp(runs, "test_neg_elbo", "test -ELBO", lower_is_better=True)
+            line = _conv_vs_mlp(runs, "test_neg_elbo", "test -ELBO")
             out.append(f"\n**CIFAR-10 is hard for MLPs.** {line} The reports found MLPs struggle on CIFAR-10.")
     else:
         key, name = ("jsd", "JSD estimate") if family == "gan" else ("emd", "EMD estimate")
@@ -236,8 +246,8 @@ def findings(family: str, dataset: str, runs: list[Run], ctx: Context) -> str:
                    f"digit classes. {labeller} In our run:")
         out += _collapse_lines(runs)
         if dataset == "cifar10":
-            line = _conv_vs_mlp(runs, "sharpness_ratio", "sample sharpness relative to real images",
-                                lower_is_better=False)
+            line = _conv_vs_mlp(runs, "sharpness_ratio",
+                                "sample sharpness relative to real images (closest to 1 is best)")
             if line:
                 out.append(f"\n**CIFAR-10 is hard for MLPs.** {line}")
     return "\n".join(out)
@@ -254,8 +264,8 @@ def comparison_table(runs: list[Run]) -> pd.DataFrame:
     rows = [{"dataset": DATASET_TITLES[r.config.dataset], "family": FAMILY_TITLES[r.config.family],
              "arch": r.config.arch, "run": r.config.label, "status": r.summary["status"],
              "classes covered": r.summary.get("classes_covered"), "KL to uniform": r.summary.get("kl_to_uniform"),
-             "sharpness / real": r.summary.get("sharpness_ratio"), "train s": r.summary["train_seconds"],
-             "images / s": r.summary["images_per_second"]} for r in runs]
+             "sharpness / real": r.summary.get("sharpness_ratio"), "train s": round(r.summary["train_seconds"]),
+             "images / s": round(r.summary["images_per_second"])} for r in runs]
     table = pd.DataFrame(rows).sort_values(["dataset", "KL to uniform"], na_position="last")
     return table.set_index(["dataset", "family", "run"]).round(3)
 
@@ -301,10 +311,10 @@ def discussion_findings(runs: list[Run], ctx: Context) -> str:
              and r.config.variant == "MLP C"]
     if len(vae_c) >= 2:
         out.append("\n**Larger latents.** For the MNIST VAE MLP C:")
-        out += _latent_trend(vae_c, "test_neg_elbo", "the test -ELBO", lower_is_better=True)
-        out += _latent_trend(vae_c, "sharpness_ratio", "sharpness", lower_is_better=False)
+        out += _latent_trend(vae_c, "test_neg_elbo", "the test -ELBO")
+        out += _latent_trend(vae_c, "sharpness_ratio", "sharpness")
     cifar_vae = [r for r in runs if r.config.family == "vae" and r.config.dataset == "cifar10"]
-    line = _conv_vs_mlp(cifar_vae, "test_neg_elbo", "the CIFAR-10 VAE's test -ELBO", lower_is_better=True)
+    line = _conv_vs_mlp(cifar_vae, "test_neg_elbo", "the CIFAR-10 VAE's test -ELBO")
     if line:
         out.append(f"\n**Convolution on CIFAR-10.** {line}")
     return "\n".join(out)

@@ -15,6 +15,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SHARED_DATA := ../shared/data/materialize.py
 # this machine's pip config lists local indexes that lack most packages; hide those notices
+# (grep exits 1 when it filters everything; the import check below catches a failed install)
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 
 .PHONY: setup report book book-strict train test data clean

@@ -228,7 +228,6 @@ def findings(family: str, dataset: str, runs: list[Run], ctx: Context) -> str:
     notes = diverged_notes(runs)
     if notes:
         out += ["**Diverged runs.**", notes, ""]
-    _, labeller = labeller_sentence(dataset, ctx)
     if family == "vae":
         out.append("**Latent size.** Test negative ELBO (lower is better), per architecture:")
         out += _latent_trend(runs, "test_neg_elbo", "the test -ELBO")
@@ -242,6 +241,7 @@ def findings(family: str, dataset: str, runs: list[Run], ctx: Context) -> str:
         key, name = ("jsd", "JSD estimate") if family == "gan" else ("emd", "EMD estimate")
         out.append(f"**The {name} over training.**")
         out += _estimate_trend(runs, key, name)
+        _, labeller = labeller_sentence(dataset, ctx)
         out.append(f"\n**Mode collapse.** The reference reports saw their MLP GAN produce only a few "
                    f"digit classes. {labeller} In our run:")
         out += _collapse_lines(runs)

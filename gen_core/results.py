@@ -87,7 +87,7 @@ def load_run(run_dir: Path) -> Run | None:
     return Run(config, run_dir, summary, history)
 
 
-def _summarize(cfg: RunConfig, result: TrainResult, device) -> dict:
+def _summarize(result: TrainResult, device) -> dict:
     means = result.epoch_means
     final = {key: vals[-1] for key, vals in means.items()}
     return {
@@ -111,7 +111,7 @@ def _measure(cfg: RunConfig, result: TrainResult, test: Split, reference: Split,
     return out
 
 
-def _save_recon(cfg: RunConfig, vae, test: Split, path: Path) -> None:
+def _save_recon(vae, test: Split, path: Path) -> None:
     per_row = min(8, len(test))
     n_rows = min(4, len(test) // per_row)
     with torch.inference_mode():
@@ -134,8 +134,8 @@ def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=N
     for epoch, grid in result.sample_grids.items():
         _save_png_atomic(grid, run_dir / "samples" / f"epoch_{epoch:03d}.png")
     if cfg.family == "vae" and result.status == "complete":
-        _save_recon(cfg, result.models["vae"], test, run_dir / "recon.png")
-    summary = _summarize(cfg, result, device)
+        _save_recon(result.models["vae"], test, run_dir / "recon.png")
+    summary = _summarize(result, device)
     summary.update(_measure(cfg, result, test, reference, device))
     tmp = run_dir / ".model.pt.tmp"
     torch.save({k: m.state_dict() for k, m in result.models.items()}, tmp)

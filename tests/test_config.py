@@ -191,7 +191,7 @@ def test_hash_depends_on_training_source(monkeypatch):
 
 
 def test_numerically_equal_values_give_equal_hash():
-    # EXPOSES A GEN_CORE BUG: lr=1 and lr=1.0 make equal RunConfigs (1 == 1.0, and the
+    # Regression (fixed): lr=1 and lr=1.0 make equal RunConfigs (1 == 1.0, and the
     # validator accepts ints for float fields), but json.dumps writes "1" vs "1.0", so the
     # run hash differs and an identical run is retrained under a second folder.
     # Same for clip=0 / 0.0, dropout=0 / 0.0 (e.g. override(cfg, dropout=0)).

@@ -143,7 +143,7 @@ def test_gan_run_folder_has_no_recon(tmp_path, tiny_cfg, synthetic_data):
 
 
 def test_vae_run_with_a_small_test_set(tmp_path, tiny_cfg, monkeypatch):
-    # EXPOSES A GEN_CORE BUG: _save_recon does x.view(4, 8, ...) on test.images[:32], so any
+    # Regression (fixed): _save_recon does x.view(4, 8, ...) on test.images[:32], so any
     # test split with fewer than 32 images (test_size=16 is a valid config) crashes with a
     # RuntimeError after training has finished, and the run is lost.
     monkeypatch.setattr(results, "_cached_split",
@@ -155,7 +155,7 @@ def test_vae_run_with_a_small_test_set(tmp_path, tiny_cfg, monkeypatch):
 
 
 def test_diverged_run_is_saved_without_measurements(tmp_path, tiny_cfg, synthetic_data):
-    # EXPOSES A GEN_CORE BUG: train_and_save never creates run_dir itself; only
+    # Regression (fixed): train_and_save never creates run_dir itself; only
     # _save_png_atomic (sample grids, recon) and write_json_atomic do. A run that diverges
     # in its first epoch has no grid and no recon, so torch.save(..., run_dir/.model.pt.tmp)
     # is the first write and fails with "Parent directory ... does not exist": the

@@ -208,7 +208,7 @@ def test_train_wgan_runs_a_generator_step_every_n_critic_batches(tiny_cfg, split
 
 def test_train_wgan_updates_the_generator_when_an_epoch_has_fewer_batches_than_n_critic(
         tiny_cfg, split_factory):
-    # EXPOSES A GEN_CORE BUG: _wgan_epoch counts batches with `enumerate(batches)`, which
+    # Regression (fixed): _wgan_epoch counts batches with `enumerate(batches)`, which
     # restarts at 0 every epoch. With fewer than n_critic batches per epoch the generator
     # never takes a step. This is the smoke profile's WGAN setting: train_size 256,
     # batch_size 64 -> 4 batches per epoch < n_critic 5, so every smoke WGAN run reports an

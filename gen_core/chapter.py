@@ -5,6 +5,7 @@ results always matches the run that produced the page.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -256,6 +257,8 @@ def findings(family: str, dataset: str, runs: list[Run], ctx: Context) -> str:
 # ---- the discussion: every chapter side by side ---------------------------------------------
 
 def all_runs(ctx: Context) -> list[Run]:
+    """Every run of the grid. Never forced: with FORCE=1 the chapters have just retrained them."""
+    ctx = dataclasses.replace(ctx, force=False)
     return [run for fam in FAMILIES for ds in DATASETS for run in chapter_runs(fam, ds, ctx)]
 
 

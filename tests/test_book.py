@@ -109,3 +109,14 @@ def test_missing_data_fails_before_any_notebook_runs(tmp_path, monkeypatch, caps
     assert code == 2
     assert err.count("\n") == 0 and err.startswith("error: mnist is not in ")
     assert str(tmp_path / "empty") in err and "materialize.py" in err
+
+
+def test_discussion_never_retrains_even_when_forced(monkeypatch):
+    """FORCE=1 retrains in the chapters; the discussion after them only loads."""
+    from gen_core import chapter
+
+    seen = []
+    monkeypatch.setattr(chapter, "load_or_train", lambda cfg, *a, force, **k: seen.append(force))
+    ctx = chapter.setup("smoke", "data", "runs", force=True)
+    chapter.all_runs(ctx)
+    assert len(seen) == 27 and not any(seen)

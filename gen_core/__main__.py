@@ -6,7 +6,8 @@
     python -m gen_core --list                                # show the runs, train nothing
 
 Results land in --runs-dir (default $GEN_RUNS_DIR or runs/), keyed by config hash, so a
-later `make report` finds them cached and only renders.
+later `make report` finds them cached and only renders. Each run is also measured by the
+yardstick (the dataset's classifier is trained once per profile and cached beside the runs).
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ def _parse(argv):
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.add_argument("--force", action="store_true", help="retrain even if results are cached")
     p.add_argument("--list", action="store_true", help="print the selected runs and exit")
+    p.add_argument("--no-measure", action="store_true",
+                   help="skip the yardstick (classifier training and FD, precision/recall, coverage)")
     return p.parse_args(argv)
 
 
@@ -56,12 +59,21 @@ def main(argv=None) -> int:
             for cfg in runs:
                 print(cfg.run_name(), f"epochs={cfg.epochs}", f"train_size={cfg.train_size or 'all'}")
             return 0
-        from .results import load_or_train
+        from .results import default_device, load_or_train
+        from .yardstick import build_reference, measure_run
+        device = args.device or str(default_device())
+        references = {}
         for i, cfg in enumerate(runs, 1):
             start = time.perf_counter()
-            run = load_or_train(cfg, args.data_dir, args.runs_dir, args.device, force=args.force)
-            took = time.perf_counter() - start
-            print(f"[{i}/{len(runs)}] {cfg.run_name()}: {run.summary['status']} ({took:.0f} s)", flush=True)
+            run = load_or_train(cfg, args.data_dir, args.runs_dir, device, force=args.force)
+            line = f"[{i}/{len(runs)}] {cfg.run_name()}: {run.summary['status']}"
+            if not args.no_measure:
+                if cfg.dataset not in references:      # the same N and test set for every run of a profile
+                    references[cfg.dataset] = build_reference(cfg.dataset, profile, cfg.n_eval_samples,
+                                                              cfg.test_size, args.data_dir, args.runs_dir, device)
+                fd = measure_run(run, references[cfg.dataset], device).get("fd")
+                line += "" if fd is None else f", FD {fd:.3g}"
+            print(f"{line} ({time.perf_counter() - start:.0f} s)", flush=True)
     except (ConfigError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -23,7 +23,7 @@ from .data import DataError
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = [f"{fam}_{ds}" for fam in ("vae", "gan", "wgan") for ds in ("mnist", "cifar10")]
-NOTEBOOKS = CHAPTERS + ["discussion"]
+NOTEBOOKS = CHAPTERS + ["comparison"]
 EXECUTED = Path("book") / "experiments"          # relative to a book root
 PROVENANCE = EXECUTED / "provenance.json"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -18,8 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from .config import DATASETS, FAMILIES, ConfigError
-from .grid import grid, resolve_profile
-from .results import Run, default_device, labeller_accuracy, load_or_train
+from .grid import grid, resolve_profile, seeds
+from .results import Run, default_device, load_or_train
+from .yardstick import Reference, build_reference, measure_run
 
 CLASS_NAMES = {
     "mnist": [str(i) for i in range(10)],
@@ -91,10 +93,68 @@ def write_provenance(ctx: Context, path: str | Path) -> dict:
     return prov
 
 
+@functools.lru_cache(maxsize=4)
+def _reference(dataset: str, profile: str, data_dir: str, runs_dir: str, device: str) -> Reference:
+    first = grid("vae", dataset, profile)[0]          # N and the test set are the same for every run
+    return build_reference(dataset, profile, first.n_eval_samples, first.test_size, data_dir, runs_dir, device)
+
+
+def reference(dataset: str, ctx: Context) -> Reference:
+    """The dataset's classifier (trained once per profile, cached) and the real-data floor."""
+    return _reference(dataset, ctx.profile, str(ctx.data_dir), str(ctx.runs_dir), ctx.device)
+
+
 def chapter_runs(family: str, dataset: str, ctx: Context) -> list[Run]:
-    """Load or train every run of one chapter's rows of the grid."""
-    return [load_or_train(cfg, ctx.data_dir, ctx.runs_dir, ctx.device, force=ctx.force)
+    """Load or train every run (every seed) of one chapter's rows, each measured by the yardstick."""
+    runs = [load_or_train(cfg, ctx.data_dir, ctx.runs_dir, ctx.device, force=ctx.force)
             for cfg in grid(family, dataset, ctx.profile)]
+    ref = reference(dataset, ctx)
+    for run in runs:
+        run.yardstick = measure_run(run, ref, ctx.device)
+    return runs
+
+
+def first_seed(runs: list[Run]) -> list[Run]:
+    """The seed-0 run of each configuration: the one whose curves and samples the figures show."""
+    return [r for r in runs if r.config.seed == 0]
+
+
+def _mean_std(values: list) -> tuple:
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    return mean, std
+
+
+def average_seeds(runs: list[Run]) -> list[Run]:
+    """One Run per configuration: numbers averaged over its complete seeds, stds under "std".
+
+    With one seed per configuration (quick, smoke) the runs come back unchanged.
+    """
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        key = json.dumps({**run.config.to_dict(), "seed": None}, sort_keys=True)
+        groups.setdefault(key, []).append(run)
+    out = []
+    for group in groups.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        done = [r for r in group if not r.diverged]
+        base = (done or group)[0]
+        summary, yardstick, std = dict(base.summary), dict(base.yardstick), {}
+        for target, source in ((summary, "summary"), (yardstick, "yardstick")):
+            for key, value in list(target.items()):
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    target[key], std[key] = _mean_std([getattr(r, source).get(key) for r in done])
+        if "label_histogram" in yardstick and done:
+            yardstick["label_histogram"] = [sum(h) / len(done) for h in
+                                            zip(*(r.yardstick["label_histogram"] for r in done))]
+        summary.update(seeds=len(group), seeds_diverged=len(group) - len(done), std=std)
+        out.append(Run(base.config, base.dir, summary, base.history, yardstick))
+    return out
 
 
 def grid_table(ctx: Context, family: str, dataset: str) -> pd.DataFrame:
@@ -107,27 +167,52 @@ def grid_table(ctx: Context, family: str, dataset: str) -> pd.DataFrame:
 
 
 _ESTIMATE = {"vae": ("loss", "train -ELBO"), "gan": ("jsd", "JSD estimate"), "wgan": ("emd", "EMD estimate")}
+# Classifier-space numbers (yardstick.py), by the column name the tables give them.
+YARDSTICK = {"fd": "FD", "precision": "precision", "recall": "recall",
+             "classes_covered": "classes covered", "kl_to_uniform": "KL to uniform"}
+
+
+def value(run: Run, key: str):
+    """A run's number: yardstick keys from the classifier measures, the rest from its summary.
+
+    (The summary also holds the training-time pixel-labeller coverage; the book uses the classifier's.)
+    """
+    return run.yardstick.get(key) if key in YARDSTICK else run.summary.get(key)
+
+
+def _cell(run: Run, key: str, digits: int = 3):
+    """The number for a table: plain with one seed, "mean ± std" over several."""
+    v = value(run, key)
+    if v is None or run.summary.get("seeds", 1) == 1:
+        return None if v is None else round(v, digits)
+    return f"{v:.{digits}g} ± {run.summary['std'].get(key, 0.0):.2g}"
+
+
+def _status(run: Run) -> str:
+    lost = run.summary.get("seeds_diverged", 0)
+    return f"{run.summary['status']} ({lost} of {run.summary['seeds']} seeds diverged)" if lost else run.summary["status"]
 
 
 def summary_table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: status, the family's own estimate, sample metrics and cost."""
+    """One row per configuration (mean ± std over seeds where there are several)."""
     rows = []
-    for run in runs:
-        s, c = run.summary, run.config
+    for run in average_seeds(runs):
+        c = run.config
         key, name = _ESTIMATE[c.family]
-        row = {"run": c.label, "status": s["status"], name: s["final_epoch"].get(key)}
+        final = run.summary["final_epoch"].get(key)          # the last epoch's mean (seed 0 when several)
+        row = {"run": c.label, "status": _status(run), name: None if final is None else round(final, 3)}
         if c.family == "vae":
-            row.update({"test -ELBO": s.get("test_neg_elbo"), "test BCE": s.get("test_bce"),
-                        "test KL": s.get("test_kl")})
-        row.update({"sharpness / real": s.get("sharpness_ratio"), "classes covered": s.get("classes_covered"),
-                    "KL to uniform": s.get("kl_to_uniform"), "train s": round(s["train_seconds"]),
-                    "images / s": round(s["images_per_second"])})
+            row.update({"test -ELBO": _cell(run, "test_neg_elbo", 4), "test BCE": _cell(run, "test_bce", 4),
+                        "test KL": _cell(run, "test_kl")})
+        row.update({label: _cell(run, k) for k, label in YARDSTICK.items()})
+        row.update({"sharpness / real": _cell(run, "sharpness_ratio"), "train s": _cell(run, "train_seconds", 0),
+                    "images / s": _cell(run, "images_per_second", 0), "seeds": run.summary.get("seeds", 1)})
         rows.append(row)
-    return pd.DataFrame(rows).set_index("run").round(3)
+    return pd.DataFrame(rows).set_index("run")
 
 
 def diverged_notes(runs: list[Run]) -> str:
-    notes = [f"- **{r.config.label} diverged** at epoch {r.summary['diverged_at'].get('epoch')}, "
+    notes = [f"- **{r.config.label} (seed {r.config.seed}) diverged** at epoch {r.summary['diverged_at'].get('epoch')}, "
              f"step {r.summary['diverged_at'].get('step')}: its curves stop there and it has no sample metrics."
              for r in runs if r.diverged]
     return "\n".join(notes)
@@ -141,31 +226,34 @@ def _fmt(x, digits=3):
     return f"{x:.0f}" if abs(x) >= 100 else f"{x:.{digits}g}"
 
 
+def _plural(n, word: str, plural: str | None = None) -> str:
+    return f"{_fmt(n)} {word if n == 1 else (plural or word + 's')}"
+
+
 def _complete(runs):
-    return [r for r in runs if not r.diverged]
+    return [r for r in runs if not r.diverged and value(r, "fd") is not None]
 
 
 def _score(run: Run, key: str) -> float | None:
     """Lower is better. Sharpness is best at a ratio of 1 (as sharp as real images), so it
-    scores |log ratio|; the other keys (losses, KL) score as they are."""
-    value = run.summary.get(key)
-    if value is None:
+    scores |log ratio|; the other keys (FD, losses, KL) score as they are."""
+    v = value(run, key)
+    if v is None:
         return None
-    return abs(math.log(max(value, 1e-12))) if key == "sharpness_ratio" else value
+    return abs(math.log(max(v, 1e-12))) if key == "sharpness_ratio" else v
 
 
 def _latent_trend(runs: list[Run], key: str, label: str) -> list[str]:
     """Per variant with several latent sizes: does the metric improve as z grows?"""
     lines = []
     by_variant: dict[str, list[Run]] = {}
-    for r in _complete(runs):
+    for r in _complete(average_seeds(runs)):
         by_variant.setdefault(r.config.variant, []).append(r)
     for variant, group in by_variant.items():
         if len(group) < 2:
             continue
         group.sort(key=lambda r: r.config.latent_dim)
-        vals = [r.summary.get(key) for r in group]
-        pairs = ", ".join(f"z={r.config.latent_dim}: {_fmt(v)}" for r, v in zip(group, vals))
+        pairs = ", ".join(f"z={r.config.latent_dim}: {_fmt(value(r, key))}" for r in group)
         scores = [_score(r, key) for r in group]
         better = [b < a for a, b in zip(scores, scores[1:])]
         trend = ("improves with every step up in latent size" if all(better) else
@@ -174,30 +262,46 @@ def _latent_trend(runs: list[Run], key: str, label: str) -> list[str]:
     return lines
 
 
-def labeller_sentence(dataset: str, ctx: Context) -> tuple[float, str]:
-    acc = labeller_accuracy(dataset, ctx.data_dir, grid("vae", dataset, ctx.profile)[0].test_size, ctx.device)
-    trust = ("good enough to read class coverage from" if acc >= 0.9 else
-             "too weak for its class coverage to mean much; read it as a rough hint only")
-    return acc, (f"The pixel-space 1-nearest-neighbour labeller behind the coverage numbers labels "
-                 f"{acc:.1%} of real {DATASET_TITLES[dataset]} test images correctly: {trust}.")
+def _red(text: str) -> str:
+    return f'<span style="color:#c00">{text}</span>'
+
+
+def classifier_sentence(dataset: str, ctx: Context) -> str:
+    """The yardstick's classifier accuracy against its profile's floor (in red when below)."""
+    s = reference(dataset, ctx).classifier.summary
+    title = DATASET_TITLES[dataset]
+    text = (f"The {s['arch']} classifier behind these numbers labels {s['test_accuracy']:.1%} of "
+            f"{s['test_images']} real {title} test images correctly (trained for {_plural(s['epochs'], 'epoch')} on "
+            f"{s['train_images']} training images; the {s['profile']} profile asks for at least {s['floor']:.0%}).")
+    if s["below_floor"]:
+        return _red(f"<b>Below its floor:</b> {text} Its features and labels are too weak to trust these numbers.")
+    return text
+
+
+def floor_sentence(dataset: str, ctx: Context) -> str:
+    ref = reference(dataset, ctx)
+    f = ref.floor
+    return (f"{ref.n_samples} real {DATASET_TITLES[dataset]} training images measured against the test set, "
+            f"exactly like a generator's samples, give FD {_fmt(f['fd'])}, precision {f['precision']:.2f} and "
+            f"recall {f['recall']:.2f}: the best a perfect generator could expect at this N.")
 
 
 def _collapse_lines(runs: list[Run]) -> list[str]:
     """Coverage of every run; the MLP runs are checked against the reports' collapse."""
     lines = []
-    for r in _complete(runs):
-        covered = r.summary.get("classes_covered")
-        collapsed = covered is not None and covered <= 6
+    for r in _complete(average_seeds(runs)):
+        covered = value(r, "classes_covered")
+        collapsed = covered <= 6
         state = "collapsed onto a few classes" if collapsed else "covers most classes"
         if r.config.arch == "mlp":
             state += (", which agrees with the reports" if collapsed else ", which does not reproduce the reports' collapse")
-        lines.append(f"- {r.config.label} covers {covered} of 10 classes "
-                     f"(KL to uniform {_fmt(r.summary.get('kl_to_uniform'))} nats): it {state}.")
+        lines.append(f"- {r.config.label} covers {_fmt(covered)} of 10 classes (KL to uniform "
+                     f"{_fmt(value(r, 'kl_to_uniform'))} nats, recall {value(r, 'recall'):.2f}): it {state}.")
     return lines
 
 
 def _conv_vs_mlp(runs: list[Run], key: str, label: str) -> str | None:
-    done = [r for r in _complete(runs) if r.summary.get(key) is not None]
+    done = [r for r in _complete(average_seeds(runs)) if value(r, key) is not None]
     mlp = [r for r in done if r.config.arch == "mlp"]
     conv = [r for r in done if r.config.arch == "conv"]
     if not mlp or not conv:
@@ -205,14 +309,14 @@ def _conv_vs_mlp(runs: list[Run], key: str, label: str) -> str | None:
     best_mlp = min(mlp, key=lambda r: _score(r, key))
     best_conv = min(conv, key=lambda r: _score(r, key))
     conv_wins = _score(best_conv, key) < _score(best_mlp, key)
-    verdict = "The convolutional model is better" if conv_wins else "The MLP is as good or better"
-    return (f"{verdict} on {label}: best conv ({best_conv.config.label}) {_fmt(best_conv.summary[key])} "
-            f"against best MLP ({best_mlp.config.label}) {_fmt(best_mlp.summary[key])}.")
+    verdict = "the convolutional model is better" if conv_wins else "the MLP is as good or better"
+    return (f"On {label}, {verdict}: best conv ({best_conv.config.label}) {_fmt(value(best_conv, key))} "
+            f"against best MLP ({best_mlp.config.label}) {_fmt(value(best_mlp, key))}.")
 
 
 def _estimate_trend(runs: list[Run], key: str, name: str) -> list[str]:
     lines = []
-    for r in _complete(runs):
+    for r in first_seed(_complete(runs)):
         per_epoch = r.history["epochs"].get(key, [])
         if len(per_epoch) >= 2:
             direction = "fell" if per_epoch[-1] < per_epoch[0] else "rose"
@@ -221,40 +325,45 @@ def _estimate_trend(runs: list[Run], key: str, name: str) -> list[str]:
     return lines
 
 
+def seeds_sentence(ctx: Context) -> str:
+    n = seeds(ctx.profile)
+    return (f"Every configuration ran with {n} seeds; tables show mean ± standard deviation." if n > 1 else
+            f"The {ctx.profile} profile trains each configuration once (seed 0), so the tables carry no error bars: "
+            f"differences smaller than a few percent may be noise.")
+
+
 def findings(family: str, dataset: str, runs: list[Run], ctx: Context) -> str:
     """Markdown: the chapter's results, checked against the reference reports' findings."""
     if family not in FAMILIES or dataset not in DATASETS:
         raise ConfigError(f"findings for {family}/{dataset}: expected a family in {FAMILIES} and a dataset in {DATASETS}")
-    out = []
+    out = [classifier_sentence(dataset, ctx) + " " + floor_sentence(dataset, ctx) + " " + seeds_sentence(ctx), ""]
     notes = diverged_notes(runs)
     if notes:
         out += ["**Diverged runs.**", notes, ""]
+    out.append("**Latent size.** Frechet distance in the classifier's feature space (lower is better), "
+               "per architecture:")
+    out += _latent_trend(runs, "fd", "FD")
     if family == "vae":
-        out.append("**Latent size.** Test negative ELBO (lower is better), per architecture:")
+        out.append("\n**Latent size against the test ELBO.** Test negative ELBO (nats per image, lower is better):")
         out += _latent_trend(runs, "test_neg_elbo", "the test -ELBO")
         out.append("\n**Latent size against sharpness.** Sharpness of samples relative to real images "
                    "(1 is as sharp as the test set; closer to 1 counts as better):")
         out += _latent_trend(runs, "sharpness_ratio", "sharpness")
-        if dataset == "cifar10":
-            line = _conv_vs_mlp(runs, "test_neg_elbo", "test -ELBO")
-            out.append(f"\n**CIFAR-10 is hard for MLPs.** {line} The reports found MLPs struggle on CIFAR-10.")
     else:
         key, name = ("jsd", "JSD estimate") if family == "gan" else ("emd", "EMD estimate")
-        out.append(f"**The {name} over training.**")
+        out.append(f"\n**The {name} over training.**")
         out += _estimate_trend(runs, key, name)
-        _, labeller = labeller_sentence(dataset, ctx)
-        out.append(f"\n**Mode collapse.** The reference reports saw their MLP GAN produce only a few "
-                   f"digit classes. {labeller} In our run:")
+        out.append("\n**Mode collapse.** The reference reports saw their MLP GAN produce only a few "
+                   "digit classes. Under the classifier, in our run:")
         out += _collapse_lines(runs)
-        if dataset == "cifar10":
-            line = _conv_vs_mlp(runs, "sharpness_ratio",
-                                "sample sharpness relative to real images (closest to 1 is best)")
-            if line:
-                out.append(f"\n**CIFAR-10 is hard for MLPs.** {line}")
+    if dataset == "cifar10":
+        line = _conv_vs_mlp(runs, "fd", "FD")
+        if line:
+            out.append(f"\n**CIFAR-10 is hard for MLPs.** The reports found MLPs struggle on CIFAR-10. {line[0].upper()}{line[1:]}")
     return "\n".join(out)
 
 
-# ---- the discussion: every chapter side by side ---------------------------------------------
+# ---- the comparison: every chapter side by side ---------------------------------------------
 
 def all_runs(ctx: Context) -> list[Run]:
     """Every run of the grid. Never forced: with FORCE=1 the chapters have just retrained them."""
@@ -262,62 +371,136 @@ def all_runs(ctx: Context) -> list[Run]:
     return [run for fam in FAMILIES for ds in DATASETS for run in chapter_runs(fam, ds, ctx)]
 
 
-def comparison_table(runs: list[Run]) -> pd.DataFrame:
-    """Every run on the measurements that mean the same for all families, grouped by dataset."""
-    rows = [{"dataset": DATASET_TITLES[r.config.dataset], "family": FAMILY_TITLES[r.config.family],
-             "arch": r.config.arch, "run": r.config.label, "status": r.summary["status"],
-             "classes covered": r.summary.get("classes_covered"), "KL to uniform": r.summary.get("kl_to_uniform"),
-             "sharpness / real": r.summary.get("sharpness_ratio"), "train s": round(r.summary["train_seconds"]),
-             "images / s": round(r.summary["images_per_second"])} for r in runs]
-    table = pd.DataFrame(rows).sort_values(["dataset", "KL to uniform"], na_position="last")
-    return table.set_index(["dataset", "family", "run"]).round(3)
+def comparison_frame(runs: list[Run], ctx: Context) -> pd.DataFrame:
+    """Every configuration with numbers (seed means), one row each, for plots and ranking."""
+    floors = {ds: reference(ds, ctx).floor["fd"] for ds in {r.config.dataset for r in runs}}
+    rows = []
+    for r in average_seeds(runs):
+        c = r.config
+        rows.append({"dataset": DATASET_TITLES[c.dataset], "family": FAMILY_TITLES[c.family], "arch": c.arch,
+                     "run": c.label, "z": c.latent_dim, "status": _status(r),
+                     **{label: value(r, k) for k, label in YARDSTICK.items()},
+                     "FD / floor": None if value(r, "fd") is None else value(r, "fd") / floors[c.dataset],
+                     "test -ELBO": value(r, "test_neg_elbo"), "train s": value(r, "train_seconds"),
+                     "images / s": value(r, "images_per_second"), "seeds": r.summary.get("seeds", 1)})
+    return pd.DataFrame(rows)
+
+
+def comparison_table(runs: list[Run], ctx: Context) -> pd.DataFrame:
+    """The comparison frame grouped by dataset, best FD first, with ± std where there are seeds."""
+    averaged = {(FAMILY_TITLES[r.config.family], DATASET_TITLES[r.config.dataset], r.config.label): r
+                for r in average_seeds(runs)}
+    table = comparison_frame(runs, ctx).sort_values(["dataset", "FD"], na_position="last")
+    table.insert(0, "rank", table.groupby("dataset").cumcount() + 1)
+    for key, label in list(YARDSTICK.items()) + [("test_neg_elbo", "test -ELBO")]:
+        table[label] = [_cell(averaged[(f, d, run)], key) for f, d, run in
+                        zip(table["family"], table["dataset"], table["run"])]
+    table["FD / floor"] = table["FD / floor"].round(1)
+    table[["train s", "images / s"]] = table[["train s", "images / s"]].round(0)
+    return table.drop(columns="z").set_index(["dataset", "rank"])
 
 
 def best_per_family(runs: list[Run], dataset: str) -> list[Run]:
-    """Per family, the complete run whose samples are closest to uniform over the classes."""
+    """Per family, the configuration with the lowest FD (seed mean); its seed-0 run for samples."""
     best = []
     for fam in FAMILIES:
-        done = [r for r in _complete(runs) if r.config.family == fam and r.config.dataset == dataset]
+        done = [r for r in _complete(average_seeds(runs)) if r.config.family == fam and r.config.dataset == dataset]
         if done:
-            best.append(min(done, key=lambda r: r.summary["kl_to_uniform"]))
+            best.append(min(done, key=lambda r: value(r, "fd")))
     return best
 
 
-def discussion_findings(runs: list[Run], ctx: Context) -> str:
+def collapse_extremes(runs: list[Run]) -> list[Run]:
+    """The most collapsed and the most even run (KL of the label histogram to uniform), per dataset."""
     out = []
+    for ds in DATASETS:
+        done = [r for r in _complete(first_seed(runs)) if r.config.dataset == ds]
+        if done:
+            ranked = sorted(done, key=lambda r: value(r, "kl_to_uniform"))
+            out += [ranked[-1], ranked[0]]
+    return out
+
+
+def _dataset_verdict(runs: list[Run], ds: str, ctx: Context) -> str:
+    best = sorted(best_per_family(runs, ds), key=lambda r: value(r, "fd"))
+    ref = reference(ds, ctx)
+    listing = "; ".join(f"{FAMILY_TITLES[r.config.family]} {r.config.label}: FD {_fmt(value(r, 'fd'))} "
+                        f"({_fmt(value(r, 'fd') / ref.floor['fd'])} × the real-data floor), precision "
+                        f"{value(r, 'precision'):.2f}, recall {value(r, 'recall'):.2f}, "
+                        f"{_plural(value(r, 'classes_covered'), 'class', 'classes')} covered" for r in best)
+    lead = best[0]
+    hedge = (" The classifier is below its floor, so this ranking is a hint, not a verdict."
+             if ref.classifier.summary["below_floor"] else "")
+    return (f"**Which family is best on {DATASET_TITLES[ds]}?** {classifier_sentence(ds, ctx)} "
+            f"{floor_sentence(ds, ctx)} The best configuration of each family, by FD: {listing}. "
+            f"The {FAMILY_TITLES[lead.config.family]} ({lead.config.label}) leads.{hedge}")
+
+
+def _latent_summary(runs: list[Run]) -> list[str]:
+    lines = []
+    for fam in FAMILIES:
+        for ds in DATASETS:
+            trend = _latent_trend([r for r in runs if r.config.family == fam and r.config.dataset == ds], "fd", "FD")
+            lines += [f"- {FAMILY_TITLES[fam]}, {DATASET_TITLES[ds]}, {line[2:]}" for line in trend]
+    helped = sum("improves with every step" in line for line in lines)
+    head = (f"**Do larger latents help?** In {helped} of {len(lines)} architectures with several latent sizes, "
+            f"FD improves with every step up in latent size:")
+    return [head] + lines
+
+
+def _mlp_gan_collapse(runs: list[Run]) -> str | None:
+    mlp_gans = [r for r in _complete(average_seeds(runs)) if r.config.family == "gan" and r.config.arch == "mlp"
+                and r.config.dataset == "mnist"]
+    if not mlp_gans:
+        return None
+    worst = min(mlp_gans, key=lambda r: value(r, "classes_covered"))
+    covered = value(worst, "classes_covered")
+    agree = "agrees with" if covered <= 6 else "does not reproduce"
+    coverage = ", ".join(f"{r.config.label}: {_fmt(value(r, 'classes_covered'))} classes, recall "
+                         f"{value(r, 'recall'):.2f}" for r in mlp_gans)
+    return (f"**Does the MLP GAN collapse?** On MNIST the MLP GANs cover {coverage}. The least diverse "
+            f"({worst.config.label}) covers {_fmt(covered)} of 10 classes, which {agree} the reports' collapse "
+            f"onto 3 or 4 digits.")
+
+
+def _conv_on_cifar(runs: list[Run]) -> list[str]:
+    lines = []
+    for fam in FAMILIES:
+        line = _conv_vs_mlp([r for r in runs if r.config.family == fam and r.config.dataset == "cifar10"],
+                            "fd", f"the CIFAR-10 {FAMILY_TITLES[fam]}'s FD")
+        if line:
+            lines.append(f"- {line}")
+    wins = sum("convolutional model is better" in line for line in lines)
+    return [f"**Does convolution matter on CIFAR-10?** The convolutional model has the lower FD in {wins} of "
+            f"{len(lines)} families:"] + lines
+
+
+def comparison_findings(runs: list[Run], ctx: Context) -> str:
+    out = [seeds_sentence(ctx), ""]
     notes = diverged_notes(runs)
     if notes:
         out += ["**Diverged runs.** They are left out of the comparisons below.", notes, ""]
     for ds in DATASETS:
-        acc, labeller = labeller_sentence(ds, ctx)
-        best = best_per_family(runs, ds)
-        if not best:
-            continue
-        ranked = sorted(best, key=lambda r: r.summary["kl_to_uniform"])
-        listing = "; ".join(f"{FAMILY_TITLES[r.config.family]} {r.config.label}: {r.summary['classes_covered']} "
-                            f"classes, KL {_fmt(r.summary['kl_to_uniform'])}, sharpness "
-                            f"{_fmt(r.summary['sharpness_ratio'])}" for r in ranked)
-        lead = FAMILY_TITLES[ranked[0].config.family]
-        hedge = "" if acc >= 0.9 else " With so weak a labeller this ranking is a hint, not a verdict."
-        out.append(f"**{DATASET_TITLES[ds]}.** {labeller} Ranked by how evenly their samples spread over the "
-                   f"classes, the best run of each family is: {listing}. By this measure the {lead} leads.{hedge}")
-        out.append("")
-    collapsed = [r for r in _complete(runs) if r.config.family == "gan" and r.config.arch == "mlp"
-                 and r.config.dataset == "mnist"]
-    if collapsed:
-        worst = min(collapsed, key=lambda r: r.summary["classes_covered"])
-        agree = "agrees with" if worst.summary["classes_covered"] <= 6 else "does not reproduce"
-        out.append(f"**Mode collapse.** The least diverse MLP GAN on MNIST ({worst.config.label}) covers "
-                   f"{worst.summary['classes_covered']} of 10 classes, which {agree} the reports' collapse "
-                   f"onto 3 or 4 digits.")
-    vae_c = [r for r in _complete(runs) if r.config.family == "vae" and r.config.dataset == "mnist"
-             and r.config.variant == "MLP C"]
-    if len(vae_c) >= 2:
-        out.append("\n**Larger latents.** For the MNIST VAE MLP C:")
-        out += _latent_trend(vae_c, "test_neg_elbo", "the test -ELBO")
-        out += _latent_trend(vae_c, "sharpness_ratio", "sharpness")
-    cifar_vae = [r for r in runs if r.config.family == "vae" and r.config.dataset == "cifar10"]
-    line = _conv_vs_mlp(cifar_vae, "test_neg_elbo", "the CIFAR-10 VAE's test -ELBO")
-    if line:
-        out.append(f"\n**Convolution on CIFAR-10.** {line}")
+        if best_per_family(runs, ds):
+            out += [_dataset_verdict(runs, ds, ctx), ""]
+    out += _latent_summary(runs) + [""]
+    collapse = _mlp_gan_collapse(runs)
+    if collapse:
+        out += [collapse, ""]
+    out += _conv_on_cifar(runs)
     return "\n".join(out)
+
+
+# Published Inception FIDs on CIFAR-10, quoted for context: another feature space, another N
+# and reference set, so never on one scale with our FD. Keep the source beside every number.
+PUBLISHED_CIFAR10_FIDS = [
+    # (model, Inception FID, source, setting)
+    ("DCGAN", None, "StudioGAN", "TBD"),
+    ("WGAN-GP", None, "StudioGAN", "TBD"),
+]
+
+
+def published_fids() -> pd.DataFrame:
+    """The published numbers above as a table, labelled as not comparable with this book's FD."""
+    table = pd.DataFrame(PUBLISHED_CIFAR10_FIDS, columns=["model", "Inception FID (not comparable)", "source", "setting"])
+    return table.set_index("model")

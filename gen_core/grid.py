@@ -52,13 +52,15 @@ _ROWS = {
     ],
 }
 
-# Per profile: training images, test images, epochs (None = the reports'), and a cap on the
-# widest conv layer (the whole stack is divided so its widest layer fits; None = as in the reports).
+# Per profile: training images, test images, epochs (None = the reports'), a cap on the widest
+# conv layer (the whole stack is divided so its widest layer fits; None = as in the reports),
+# N generated images behind the yardstick, and how many seeds each run repeats over.
 _PROFILE_SIZES = {
-    "full": dict(train_size=0, test_size=0, epochs=None, conv_cap=None, n_eval_samples=5000),
+    "full": dict(train_size=0, test_size=0, epochs=None, conv_cap=None, n_eval_samples=10000, seeds=3),
     "quick": dict(train_size={"mnist": 0, "cifar10": 20000}, test_size=2000,
-                  epochs={"vae": 3, "gan": 4, "wgan": 4}, conv_cap=64, n_eval_samples=1000),
-    "smoke": dict(train_size=256, test_size=128, epochs={"vae": 1, "gan": 1, "wgan": 1}, conv_cap=32, n_eval_samples=128),
+                  epochs={"vae": 3, "gan": 4, "wgan": 4}, conv_cap=64, n_eval_samples=1000, seeds=1),
+    "smoke": dict(train_size=256, test_size=128, epochs={"vae": 1, "gan": 1, "wgan": 1}, conv_cap=32,
+                  n_eval_samples=128, seeds=1),
 }
 
 
@@ -102,13 +104,19 @@ def grid(family: str, dataset: str, profile: str) -> list[RunConfig]:
         train_size = sizes["train_size"]
         epochs = sizes["epochs"]
         for z in latents:
-            runs.append(RunConfig(
-                family=family, dataset=dataset, arch=arch, variant=variant, latent_dim=z,
-                epochs=full_epochs if epochs is None else epochs[family],
-                train_size=train_size[dataset] if isinstance(train_size, dict) else train_size,
-                test_size=sizes["test_size"], n_eval_samples=sizes["n_eval_samples"],
-                **_TRAINING[family], **fields))
+            for seed in range(sizes["seeds"]):   # full: 3 seeds per run, for mean +- std
+                runs.append(RunConfig(
+                    family=family, dataset=dataset, arch=arch, variant=variant, latent_dim=z,
+                    epochs=full_epochs if epochs is None else epochs[family],
+                    train_size=train_size[dataset] if isinstance(train_size, dict) else train_size,
+                    test_size=sizes["test_size"], n_eval_samples=sizes["n_eval_samples"], seed=seed,
+                    **_TRAINING[family], **fields))
     return runs
+
+
+def seeds(profile: str) -> int:
+    _check_choice("profile", profile, PROFILES)
+    return _PROFILE_SIZES[profile]["seeds"]
 
 
 def full_grid(profile: str) -> list[RunConfig]:

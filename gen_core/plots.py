@@ -90,10 +90,14 @@ def plot_reconstructions(runs: list[Run], ncols: int = 3):
     return _show_images(items, min(ncols, max(len(items), 1)))
 
 
-def plot_label_histograms(runs: list[Run], class_names: list[str]):
-    """Share of samples per class under the pixel 1-NN labeller; the dashed line is uniform."""
-    rows = [{"run": run.config.label, "class": class_names[i], "share": share}
-            for run in runs for i, share in enumerate(run.summary.get("label_histogram", []))]
+def _run_title(run: Run, with_family: bool) -> str:
+    return f"{run.config.family.upper()} {run.config.label}" if with_family else run.config.label
+
+
+def plot_label_histograms(runs: list[Run], class_names: list[str], with_family: bool = False):
+    """Share of samples per class under the yardstick's classifier; the dashed line is uniform."""
+    rows = [{"run": _run_title(run, with_family), "class": class_names[i], "share": share}
+            for run in runs for i, share in enumerate(run.yardstick.get("label_histogram", []))]
     fig, ax = plt.subplots(figsize=(10, 3.6))
     if rows:
         sns.barplot(data=pd.DataFrame(rows), x="class", y="share", hue="run", ax=ax)
@@ -104,11 +108,44 @@ def plot_label_histograms(runs: list[Run], class_names: list[str]):
     return fig
 
 
-def plot_coverage_vs_sharpness(table: pd.DataFrame):
-    """One point per run: KL of its label histogram to uniform against its sharpness ratio."""
-    grid = sns.relplot(data=table.reset_index().dropna(subset=["KL to uniform"]), x="KL to uniform", y="sharpness / real",
-                       hue="family", style="arch", col="dataset", s=70, height=3.6, aspect=1.2,
+def _floor_lines(grid, floors: dict):
+    for dataset, ax in grid.axes_dict.items():
+        if dataset in floors:
+            ax.axhline(floors[dataset], color="k", linestyle="--", linewidth=1, label="real-data floor")
+
+
+def plot_fd_vs_latent(frame: pd.DataFrame, floors: dict):
+    """FD (log scale) against latent size, one line per family and architecture, per dataset.
+
+    floors: {dataset title: FD of real training images}; drawn dashed.
+    """
+    grid = sns.relplot(data=frame.dropna(subset=["FD"]), x="z", y="FD", hue="family", style="arch", col="dataset", kind="line",
+                       markers=True, dashes=False, errorbar=None, height=3.8, aspect=1.2,
                        facet_kws={"sharey": False})
+    grid.set(xscale="log", yscale="log")
+    _floor_lines(grid, floors)
+    grid.set_axis_labels("latent size z", "FD to the test set")
+    return grid.figure
+
+
+def plot_precision_recall(frame: pd.DataFrame, floors: dict):
+    """One point per configuration; the star is real training images (the floor), top right is best."""
+    grid = sns.relplot(data=frame.dropna(subset=["precision"]), x="recall", y="precision", hue="family",
+                       style="arch", col="dataset", s=80, height=3.8, aspect=1.1)
+    for dataset, ax in grid.axes_dict.items():
+        if dataset in floors:
+            ax.scatter([floors[dataset]["recall"]], [floors[dataset]["precision"]], marker="*", s=250,
+                       color="k", label="real data")
+        ax.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.03))
+    return grid.figure
+
+
+def plot_coverage_bars(frame: pd.DataFrame):
+    """Classes covered (at least half the uniform share) per configuration, per dataset."""
+    data = frame.dropna(subset=["classes covered"]).assign(label=lambda d: d["family"] + " " + d["run"])
+    grid = sns.catplot(data=data, y="label", x="classes covered", hue="family", col="dataset", kind="bar",
+                       height=5, aspect=0.9, sharey=False, dodge=False)
     for ax in grid.axes.flat:
-        ax.axhline(1.0, color="k", linestyle="--", linewidth=1)   # as sharp as real images
+        ax.axvline(10, color="k", linestyle="--", linewidth=1)
+        ax.set_ylabel("")
     return grid.figure

@@ -16,7 +16,7 @@ import functools
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -36,6 +36,7 @@ class Run:
     dir: Path
     summary: dict
     history: dict
+    yardstick: dict = field(default_factory=dict)     # classifier-space measures (yardstick.py)
 
     @property
     def sample_paths(self) -> dict[int, Path]:

@@ -43,6 +43,7 @@ display(chapter.grid_table(ctx, FAMILY, DATASET))
 # %% tags=["remove-output"]
 # Load each run's saved results, or train it now if its config hash is not on disk.
 runs = chapter.chapter_runs(FAMILY, DATASET, ctx)
+shown = chapter.first_seed(runs)     # figures draw seed 0; tables average over the seeds
 
 # %% [markdown]
 # ## Training curves
@@ -50,7 +51,7 @@ runs = chapter.chapter_runs(FAMILY, DATASET, ctx)
 # Per critic step: the Earth-Mover estimate $E[f(x)] - E[f(G(z))]$, the critic loss and (per generator step) the generator loss, smoothed by a rolling mean. The estimate is scaled by the clipped critic's unknown Lipschitz constant, so compare it within a run, not across architectures.
 
 # %% tags=["remove-input"]
-plots.plot_curves(runs);
+plots.plot_curves(shown);
 
 # %% [markdown]
 # ## Samples
@@ -58,25 +59,25 @@ plots.plot_curves(runs);
 # Each grid decodes the same fixed noise, drawn once per run, at the last epoch.
 
 # %% tags=["remove-input"]
-plots.plot_final_samples(runs);
+plots.plot_final_samples(shown);
 
 # %% [markdown]
 # How the samples of each run change over training, for the same fixed noise:
 
 # %% tags=["remove-input"]
-for run in runs:
+for run in shown:
     plots.plot_samples_over_training(run)
 
 # %% [markdown]
 # ## Numbers
 #
-# The final epoch's mean EMD estimate, the sample metrics shared by every chapter (sharpness relative to real test images; class coverage under a pixel-space nearest-neighbour labeller, see Methods) and the cost. The bar chart shows each run's label histogram; the dashed line is the uniform share.
+# The final epoch's mean EMD estimate; then the yardstick every family shares (see Methods and the comparison page): Fréchet distance (FD) to the test set in the classifier's feature space, precision and recall, and the classes covered with the KL of the label histogram to uniform. Sharpness relative to real test images follows, then cost: training seconds and images per second seen by the optimizer. The bar chart shows each run's label histogram under the classifier; the dashed line is the uniform share a generator covering every class would get.
 
 # %% tags=["remove-input"]
 display(chapter.summary_table(runs))
 
 # %% tags=["remove-input"]
-plots.plot_label_histograms(runs, chapter.CLASS_NAMES[DATASET]);
+plots.plot_label_histograms(shown, chapter.CLASS_NAMES[DATASET]);
 
 # %% [markdown]
 # ## What this run shows

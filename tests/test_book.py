@@ -88,7 +88,7 @@ def test_bad_profile_is_one_line_without_traceback():
 
 def test_chapters_are_in_the_toc():
     toc = (ROOT / "_toc.yml").read_text()
-    for name in CHAPTERS + ["discussion"]:
+    for name in CHAPTERS + ["comparison"]:
         assert f"book/experiments/{name}" in toc
 
 
@@ -111,12 +111,14 @@ def test_missing_data_fails_before_any_notebook_runs(tmp_path, monkeypatch, caps
     assert str(tmp_path / "empty") in err and "materialize.py" in err
 
 
-def test_discussion_never_retrains_even_when_forced(monkeypatch):
-    """FORCE=1 retrains in the chapters; the discussion after them only loads."""
+def test_comparison_never_retrains_even_when_forced(monkeypatch):
+    """FORCE=1 retrains in the chapters; the comparison after them only loads."""
     from gen_core import chapter
 
     seen = []
     monkeypatch.setattr(chapter, "load_or_train", lambda cfg, *a, force, **k: seen.append(force))
+    monkeypatch.setattr(chapter, "reference", lambda dataset, ctx: None)
+    monkeypatch.setattr(chapter, "measure_run", lambda run, ref, device: {})
     ctx = chapter.setup("smoke", "data", "runs", force=True)
     chapter.all_runs(ctx)
     assert len(seen) == 27 and not any(seen)

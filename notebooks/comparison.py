@@ -1,0 +1,142 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Comparison: one yardstick for all three families
+#
+# Each chapter measures its family on its own number: the VAE's negative ELBO, the GAN's
+# Jensen-Shannon estimate, the WGAN's Earth-Mover estimate. Those cannot be compared across
+# families, so neither reference report could say which model generates the best images.
+# This page measures every run of the grid the same way, in the feature space of a classifier
+# trained on the real training set (a LeNet for MNIST, a small ResNet for CIFAR-10; see Methods):
+#
+# - **FD**, the Fréchet distance between Gaussians fitted to the features of $N$ generated
+#   images and of the test set (lower is better), next to its floor: the same distance for $N$
+#   real training images;
+# - **precision** (how many samples fall on the real data's manifold) and **recall** (how much of
+#   the real manifold the samples reach), as $k$-nearest-neighbour manifolds with $k = 3$;
+# - **mode coverage**: the classifier's label histogram over the samples, the classes that get at
+#   least half their uniform share, and its KL divergence to uniform ($\log 10 \approx 2.30$ is a
+#   single class);
+# - for the VAE, the test-set negative ELBO; for every run, its training time and throughput.
+
+# %% tags=["parameters"]
+# Flat parameters; papermill overrides them (see `make report`).
+profile = "auto"       # auto | full | quick | smoke
+data_dir = "data"      # torchvision layout; $GEN_DATA_DIR in the Makefile
+runs_dir = "runs"      # run results, keyed by config hash
+force = False          # accepted for symmetry; this page never retrains
+
+# %% tags=["remove-input"]
+from IPython.display import Markdown, display
+
+from gen_core import chapter, plots
+
+ctx = chapter.setup(profile, data_dir, runs_dir, force)
+display(Markdown(chapter.banner(chapter.provenance(ctx))))
+
+# %% tags=["remove-output"]
+# Every run of the grid; the chapters have trained and measured them, so this only loads.
+runs = chapter.all_runs(ctx)
+frame = chapter.comparison_frame(runs, ctx)
+floors = {chapter.DATASET_TITLES[ds]: chapter.reference(ds, ctx).floor for ds in ("mnist", "cifar10")}
+
+# %% [markdown]
+# ## The yardstick itself
+#
+# How good the classifier behind every number on this page is, and what real data scores:
+
+# %% tags=["remove-input"]
+display(Markdown("\n\n".join(f"- {chapter.classifier_sentence(ds, ctx)} {chapter.floor_sentence(ds, ctx)}"
+                             for ds in ("mnist", "cifar10"))))
+
+# %% [markdown]
+# ## Every run
+#
+# Grouped by dataset and ranked by FD, best first. *FD / floor* divides by the real-data floor,
+# so 1 would be indistinguishable from real images at this $N$. FD values are not comparable
+# across datasets: each dataset has its own classifier and feature space.
+
+# %% tags=["remove-input"]
+display(chapter.comparison_table(runs, ctx))
+
+# %% [markdown]
+# ## Distance against latent size
+#
+# One line per family and architecture; the dashed line is the real-data floor. Both axes are
+# logarithmic.
+
+# %% tags=["remove-input"]
+plots.plot_fd_vs_latent(frame, {ds: f["fd"] for ds, f in floors.items()});
+
+# %% [markdown]
+# ## Precision against recall
+#
+# One point per configuration. A sharp generator that only produces a few kinds of image sits
+# top left (high precision, low recall); a blurry one that spreads over everything sits lower.
+# The star is real training data.
+
+# %% tags=["remove-input"]
+plots.plot_precision_recall(frame, floors);
+
+# %% [markdown]
+# ## Mode coverage
+#
+# How many of the ten classes each configuration's samples cover, then the label histograms of the
+# most collapsed and the most even run on each dataset (the dashed line is the uniform share).
+
+# %% tags=["remove-input"]
+plots.plot_coverage_bars(frame);
+
+# %% tags=["remove-input"]
+for dataset in ("mnist", "cifar10"):
+    extremes = [r for r in chapter.collapse_extremes(runs) if r.config.dataset == dataset]
+    plots.plot_label_histograms(extremes, chapter.CLASS_NAMES[dataset], with_family=True)
+
+# %% [markdown]
+# ## The best run of each family
+#
+# Per dataset, the configuration of each family with the lowest FD, drawn from its fixed noise
+# at the last epoch: VAE, GAN and WGAN side by side.
+
+# %% tags=["remove-input"]
+for dataset in ("mnist", "cifar10"):
+    plots.plot_final_samples(chapter.best_per_family(runs, dataset), with_family=True)
+
+# %% [markdown]
+# ## What the grid shows
+#
+# Every number below is read from this build's runs.
+
+# %% tags=["remove-input"]
+display(Markdown(chapter.comparison_findings(runs, ctx)))
+
+# %% [markdown]
+# ## How this distance relates to Inception FID
+#
+# Published GAN scores use the Fréchet *Inception* Distance (Heusel et al. 2017): the same formula,
+# but on 2048-dimensional features of an Inception-v3 network trained on ImageNet, usually with
+# 50 000 samples against the training set. Ours uses a small classifier trained on the dataset
+# itself, a feature space of 64 to 256 dimensions, $N$ samples against the test set. The distance
+# scales with the feature space's dimension and spread and it is biased upward at small $N$, so
+# the two are **not on one scale**: an FD of 10 here says nothing about an FID of 10 there, and
+# the MNIST and CIFAR-10 numbers on this page are not on one scale with each other either. What
+# carries over is the ranking within one feature space, and the floor tells how far from real data
+# a run is. Inception FID needs ImageNet weights downloaded at run time, so it is not part of
+# `make report`, which must work offline.
+#
+# For context only, and **not comparable** with the numbers above, published Inception FIDs on
+# CIFAR-10 for the two architectures closest to ours:
+
+# %% tags=["remove-input"]
+display(chapter.published_fids())

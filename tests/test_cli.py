@@ -112,5 +112,8 @@ def test_trains_selected_runs_and_reports_status(tmp_path, capsys, monkeypatch, 
     argv = ["--profile", "smoke", "--runs-dir", str(tmp_path), "--device", "cpu"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"[1/1] {cfg.run_name()}: complete (")
+    assert out.startswith(f"[1/1] {cfg.run_name()}: complete, FD ")
     assert (tmp_path / cfg.run_name() / "summary.json").exists()
+    # the yardstick ran too: the run is measured and the smoke classifier is cached beside it
+    assert (tmp_path / cfg.run_name() / "yardstick.json").exists()
+    assert len(list(tmp_path.glob("classifier-mnist-*/model.pt"))) == 1

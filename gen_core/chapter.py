@@ -455,7 +455,7 @@ def _mlp_gan_collapse(runs: list[Run]) -> str | None:
         return None
     worst = min(mlp_gans, key=lambda r: value(r, "classes_covered"))
     covered = value(worst, "classes_covered")
-    agree = "agrees with" if covered <= 6 else "does not reproduce"
+    agree = ("agrees with" if covered <= 4 else "comes close to" if covered <= 6 else "does not reproduce")
     coverage = ", ".join(f"{r.config.label}: {_fmt(value(r, 'classes_covered'))} classes, recall "
                          f"{value(r, 'recall'):.2f}" for r in mlp_gans)
     return (f"**Does the MLP GAN collapse?** On MNIST the MLP GANs cover {coverage}. The least diverse "

@@ -64,6 +64,9 @@ def _inside_manifold(queries: torch.Tensor, points: torch.Tensor, radii: torch.T
 
 def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = K_NEAREST) -> tuple[float, float]:
     """precision = share of fake inside the real k-NN manifold; recall = share of real inside the fake one."""
+    if min(len(real), len(fake)) <= k:
+        raise ValueError(f"precision/recall with k={k} needs more than {k} samples per set; "
+                         f"got {len(real)} real and {len(fake)} generated")
     real, fake = real.double(), fake.double()
     precision = _inside_manifold(fake, real, _kth_neighbour_radius(real, k)).double().mean()
     recall = _inside_manifold(real, fake, _kth_neighbour_radius(fake, k)).double().mean()

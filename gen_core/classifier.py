@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,8 +166,8 @@ def _load(run_dir: Path, cfg: ClassifierConfig, device) -> Classifier | None:
         summary = json.loads((run_dir / "summary.json").read_text())
         model = build_classifier(cfg)
         model.load_state_dict(torch.load(run_dir / "model.pt", map_location=device, weights_only=True))
-    except (OSError, ValueError, KeyError, RuntimeError):
-        return None                       # missing, unfinished or corrupt: train again
+    except (OSError, ValueError, KeyError, RuntimeError, EOFError, pickle.UnpicklingError):
+        return None                       # missing, unfinished, empty or corrupt: train again
     return Classifier(cfg, model.to(device).eval(), summary)
 
 

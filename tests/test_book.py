@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -116,7 +117,8 @@ def test_comparison_never_retrains_even_when_forced(monkeypatch):
     from gen_core import chapter
 
     seen = []
-    monkeypatch.setattr(chapter, "load_or_train", lambda cfg, *a, force, **k: seen.append(force))
+    monkeypatch.setattr(chapter, "load_or_train",
+                        lambda cfg, *a, force, **k: seen.append(force) or SimpleNamespace(yardstick={}))
     monkeypatch.setattr(chapter, "reference", lambda dataset, ctx: None)
     monkeypatch.setattr(chapter, "measure_run", lambda run, ref, device: {})
     ctx = chapter.setup("smoke", "data", "runs", force=True)

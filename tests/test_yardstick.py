@@ -2,6 +2,7 @@
 Frechet distance, k-NN precision/recall, coverage, and measure_run's yardstick.json cache."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -108,6 +109,16 @@ def test_precision_recall_on_hand_computed_1d_points():
     # k=2. Real radii: 0->30, 10->20, 30->30, 70->60; union [-30, 130]: precision 4/5 again.
     # Fake radii: 9->20, 12->17, 29->20, 60->48, 300->288; real 0 is within 20 of 9 now: recall 1.
     assert precision_recall(real, fake, k=2) == (pytest.approx(0.8), pytest.approx(1.0))
+
+
+def test_precision_recall_needs_more_than_k_samples():
+    """With k or fewer points there is no k-th other neighbour: a clear error, not a bogus radius."""
+    x = torch.arange(6.0).view(6, 1)
+    with pytest.raises(ValueError, match="k=3"):
+        precision_recall(x[:3], x)
+    with pytest.raises(ValueError, match="k=3"):
+        precision_recall(x, x[:3])
+    assert precision_recall(x[:4], x[:4]) == (1.0, 1.0)     # k + 1 points is enough
 
 
 # ---- coverage through sample_measures -------------------------------------------------------
@@ -227,7 +238,7 @@ def test_measure_run_key_follows_the_classifier_config(smoke_classifier):
     """A retrained classifier (another config hash) gives another key, so runs are re-measured."""
     ref = _reference(torch.zeros(2, 2), n_samples=20, classifier=smoke_classifier)
     cfg = classifier_config("mnist", "smoke")
-    retrained = Classifier(cfg.__class__(**{**cfg.__dict__, "epochs": cfg.epochs + 1}), None, {})
+    retrained = Classifier(dataclasses.replace(cfg, epochs=cfg.epochs + 1), None, {})
     assert _reference(torch.zeros(2, 2), n_samples=20, classifier=retrained).key != ref.key
 
 

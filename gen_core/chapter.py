@@ -492,15 +492,18 @@ def comparison_findings(runs: list[Run], ctx: Context) -> str:
 
 
 # Published Inception FIDs on CIFAR-10, quoted for context: another feature space, another N
-# and reference set, so never on one scale with our FD. Only numbers checked against the
-# source's own text are quoted; the source and its setting stay beside every number.
+# and reference set, so never on one scale with our FD. Each number names where it was read
+# (Lucic et al.'s table via its reprint in Dai & Wipf 2019) and its evaluation setting.
 PUBLISHED_CIFAR10_FIDS = [
     # (model, Inception FID, source, setting)
-    ("DCGAN (CNN)", "50.281", "PyTorch-StudioGAN README, CIFAR10 table (commit 007871e, 2020)",
-     "best FID during training; 10K generated images against the 10K test images; PyTorch Inception"),
-    ("WGAN-GP", "not quoted", "PyTorch-StudioGAN README (same table); Lucic et al. 2018",
-     "StudioGAN's table lists WGAN-GP without a value; Lucic et al. report FID distributions over a "
-     "hyperparameter search, which this build could not check against the paper's text"),
+    ("DCGAN (CNN)", "49.03", "PyTorch-StudioGAN README, CIFAR10 benchmark",
+     "10K generated vs the 10K test images; PyTorch Inception port"),
+    ("WGAN-GP (ResNet)", "25.85", "PyTorch-StudioGAN README, CIFAR10 benchmark",
+     "10K generated vs the 10K test images; PyTorch Inception port"),
+    ("NS GAN (InfoGAN arch.)", "58.5 ± 1.9", "Lucic et al. 2018, as reprinted by Dai & Wipf 2019, Table 1",
+     "best FID over a large hyperparameter search, mean ± std over restarts"),
+    ("WGAN GP (InfoGAN arch.)", "55.8 ± 0.9", "Lucic et al. 2018, as reprinted by Dai & Wipf 2019, Table 1",
+     "best FID over a large hyperparameter search, mean ± std over restarts"),
 ]
 
 

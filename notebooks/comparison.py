@@ -136,7 +136,9 @@ display(Markdown(chapter.comparison_findings(runs, ctx)))
 # `make report`, which must work offline.
 #
 # For context only, and **not comparable** with the numbers above, published Inception FIDs on
-# CIFAR-10 for the two architectures closest to ours:
+# CIFAR-10 for DCGAN and WGAN-GP (StudioGAN) and for the standard GAN loss and WGAN-GP in the
+# large study of Lucic et al. 2018. Even among themselves these differ in architecture,
+# tuning budget and reference set:
 
 # %% tags=["remove-input"]
 display(chapter.published_fids())

@@ -115,12 +115,14 @@ def _floor_lines(grid, floors: dict):
 
 
 def plot_fd_vs_latent(frame: pd.DataFrame, floors: dict):
-    """FD (log scale) against latent size, one line per family and architecture, per dataset.
+    """FD (log scale) against latent size, one line per variant (colour: family), per dataset.
 
     floors: {dataset title: FD of real training images}; drawn dashed.
     """
-    grid = sns.relplot(data=frame.dropna(subset=["FD"]), x="z", y="FD", hue="family", style="arch", col="dataset", kind="line",
-                       markers=True, dashes=False, errorbar=None, height=3.8, aspect=1.2,
+    data = frame.dropna(subset=["FD"]).assign(variant=lambda d: d["family"] + " " + d["run"].str.split(",").str[0])
+    # one line per variant (units, no averaging): MLP A and MLP B must not be joined into one line
+    grid = sns.relplot(data=data, x="z", y="FD", hue="family", style="arch", units="variant", estimator=None,
+                       col="dataset", kind="line", markers=True, dashes=False, height=3.8, aspect=1.2,
                        facet_kws={"sharey": False})
     grid.set(xscale="log", yscale="log")
     _floor_lines(grid, floors)

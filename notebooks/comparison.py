@@ -73,7 +73,7 @@ display(chapter.comparison_table(runs, ctx))
 # %% [markdown]
 # ## Distance against latent size
 #
-# One line per family and architecture; the dashed line is the real-data floor. Both axes are
+# One line per variant (colour: family; marker: MLP or conv); the dashed line is the real-data floor. Both axes are
 # logarithmic.
 
 # %% tags=["remove-input"]

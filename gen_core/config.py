@@ -50,6 +50,8 @@ class RunConfig:
     n_samples: int = 64              # fixed-noise images per saved grid
     n_eval_samples: int = 1000       # generated images behind the sample metrics
     seed: int = 0
+    amp: bool = False                # bf16 autocast for forward passes (losses stay fp32)
+    compile: bool = False            # torch.compile the models
 
     def __post_init__(self):
         _validate(self)
@@ -104,8 +106,8 @@ def _fail(key, value, allowed):
 def _check_type(cfg: RunConfig):
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
-        expected = {"str": str, "int": int, "float": (int, float), "tuple": tuple}[f.type]
-        if isinstance(value, bool) or not isinstance(value, expected):
+        expected = {"str": str, "int": int, "float": (int, float), "tuple": tuple, "bool": bool}[f.type]
+        if (isinstance(value, bool) and f.type != "bool") or not isinstance(value, expected):
             _fail(f.name, value, f"a value of type {f.type}")
     if any(isinstance(b, bool) or not isinstance(b, (int, float)) for b in cfg.betas):
         _fail("betas", cfg.betas, "two numbers in [0, 1)")

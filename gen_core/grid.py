@@ -54,13 +54,17 @@ _ROWS = {
 
 # Per profile: training images, test images, epochs (None = the reports'), a cap on the widest
 # conv layer (the whole stack is divided so its widest layer fits; None = as in the reports),
-# N generated images behind the yardstick, and how many seeds each run repeats over.
+# N generated images behind the yardstick, how many seeds each run repeats over, and the speed
+# switches of RunConfig (bf16 autocast, torch.compile): off until `make bench` on a GPU shows
+# they help with results unchanged within noise (see the README's "Speed" section).
 _PROFILE_SIZES = {
-    "full": dict(train_size=0, test_size=0, epochs=None, conv_cap=None, n_eval_samples=10000, seeds=3),
+    "full": dict(train_size=0, test_size=0, epochs=None, conv_cap=None, n_eval_samples=10000, seeds=3,
+                 amp=False, compile=False),
     "quick": dict(train_size={"mnist": 0, "cifar10": 20000}, test_size=2000,
-                  epochs={"vae": 3, "gan": 4, "wgan": 4}, conv_cap=64, n_eval_samples=1000, seeds=1),
+                  epochs={"vae": 3, "gan": 4, "wgan": 4}, conv_cap=64, n_eval_samples=1000, seeds=1,
+                  amp=False, compile=False),
     "smoke": dict(train_size=256, test_size=128, epochs={"vae": 1, "gan": 1, "wgan": 1}, conv_cap=32,
-                  n_eval_samples=128, seeds=1),
+                  n_eval_samples=128, seeds=1, amp=False, compile=False),
 }
 
 
@@ -110,6 +114,7 @@ def grid(family: str, dataset: str, profile: str) -> list[RunConfig]:
                     epochs=full_epochs if epochs is None else epochs[family],
                     train_size=train_size[dataset] if isinstance(train_size, dict) else train_size,
                     test_size=sizes["test_size"], n_eval_samples=sizes["n_eval_samples"], seed=seed,
+                    amp=sizes["amp"], compile=sizes["compile"],
                     **_TRAINING[family], **fields))
     return runs
 

@@ -1,6 +1,7 @@
 # make report  - set up .venv, train (or load) every run, execute the notebooks, build the book
 # make book    - rebuild the HTML from the executed notebooks already in book/experiments
 # make test    - the test suite (what CI runs)
+# make bench   - images/s of the project's training loop against a pytorch/examples loop
 # Variables: PROFILE=auto|full|quick|smoke  GEN_DATA_DIR=data  GEN_RUNS_DIR=runs  FORCE=0|1
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -18,7 +19,7 @@ SHARED_DATA := ../shared/data/materialize.py
 # (grep exits 1 when it filters everything; the import check below catches a failed install)
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: setup report book book-strict train test data clean
+.PHONY: setup report book book-strict train test data clean bench
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -42,6 +43,9 @@ train: setup
 data: setup
 	@if [ -f $(SHARED_DATA) ]; then $(PY) $(SHARED_DATA) $(GEN_DATA_DIR); \
 	else echo "no $(SHARED_DATA): copy torchvision's files into $(GEN_DATA_DIR) or go online"; fi
+
+bench: setup
+	$(PY) -m gen_core.bench
 
 test: setup
 	$(PY) -m pytest -q tests

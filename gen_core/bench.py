@@ -1,0 +1,334 @@
+"""`make bench`: the project's training loop against a pytorch/examples-style loop, side by side.
+
+    python -m gen_core.bench                    # every family, one MLP and one conv model
+    python -m gen_core.bench --amp --compile    # also time the loop with bf16 autocast / torch.compile
+
+For each family, one MLP and one conv row of the profile's grid (quick on CPU, full on CUDA)
+train in one process, on the same model, optimizer settings and data files, two ways:
+
+- project: `train.py`'s epoch function on index slices of the uint8 tensor on the device,
+  fused Adam, channels_last conv nets, losses read back once (what `make report` runs);
+- reference: the way pytorch/examples writes it: a torchvision dataset with ToTensor, a
+  DataLoader with shuffle, `.to(device)` per batch, `loss.item()` every step.
+
+Rounds alternate between the two so drift hits both alike; the ratio is reference time over
+project time for the same number of images. Then it estimates the quick report's time on this
+machine and the full grid's FLOPs against an H100's peak. Speed is measured here, never in tests.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from . import losses
+from .config import ConfigError, RunConfig
+from .data import DataError, Split
+from .grid import full_grid, grid, resolve_profile
+from .models import build_models
+from .train import _EPOCH_FNS, _collect, make_optimizer, memory_format
+
+# family -> (dataset, variant) of its MLP and conv rows (the MNIST VAE has no conv row)
+CASES = [("vae", "mnist", "MLP B"), ("vae", "cifar10", "Conv"),
+         ("gan", "mnist", "MLP A"), ("gan", "mnist", "DCGAN"),
+         ("wgan", "mnist", "MLP A"), ("wgan", "mnist", "DC-WGAN")]
+# Dense peak of one H100 SXM (NVIDIA datasheet): FP32 on CUDA cores, BF16 on tensor cores.
+H100_PEAK = {"fp32": 67e12, "bf16": 989e12}
+# Issue 4's goals for project / reference.
+RATIO_GOALS = {"cpu": {("vae", "mlp"): 1.5, ("gan", "mlp"): 1.1},
+               "cuda": {(fam, "mlp"): 3.0 for fam in ("vae", "gan", "wgan")}}
+
+
+def case_config(family: str, dataset: str, variant: str, profile: str) -> RunConfig:
+    return next(c for c in grid(family, dataset, profile) if c.variant == variant and c.seed == 0)
+
+
+# ---- the reference loop, as pytorch/examples writes it ------------------------------------------
+
+def reference_dataset(cfg: RunConfig, data_dir: str):
+    import torchvision.datasets as tvd
+    import torchvision.transforms as T
+
+    channels = cfg.image_shape[0]
+    # the VAE's Bernoulli targets are in [0, 1]; the GANs' Tanh range is [-1, 1] (examples/dcgan)
+    transform = T.ToTensor() if cfg.family == "vae" else T.Compose(
+        [T.ToTensor(), T.Normalize((0.5,) * channels, (0.5,) * channels)])
+    if cfg.dataset == "mnist":
+        return tvd.MNIST(data_dir, train=True, transform=transform)
+
+    class AnyCifar10Copy(tvd.CIFAR10):
+        # the offline copy is re-encoded, so its md5s differ: check that the files are there
+        train_list = [[name, None] for name, _ in tvd.CIFAR10.train_list]
+        test_list = [[name, None] for name, _ in tvd.CIFAR10.test_list]
+        meta = {**tvd.CIFAR10.meta, "md5": None}
+    return AnyCifar10Copy(data_dir, train=True, transform=transform)
+
+
+def reference_loader(cfg: RunConfig, data_dir: str, device: torch.device):
+    # examples/mnist: shuffle always; on CUDA one worker and pinned memory
+    extra = dict(num_workers=1, pin_memory=True) if device.type == "cuda" else {}
+    return torch.utils.data.DataLoader(reference_dataset(cfg, data_dir), batch_size=cfg.batch_size,
+                                       shuffle=True, drop_last=True, **extra)
+
+
+def reference_steps(cfg: RunConfig, models: dict, opts: dict, batches, device) -> None:
+    """One plain step per batch with a host sync per step, as in examples/vae and examples/dcgan."""
+    total = 0.0
+    for i, (data, _) in enumerate(batches):
+        real = data.to(device)
+        if cfg.family == "vae":
+            opts["vae"].zero_grad()
+            logits, mu, logvar = models["vae"](real)
+            loss = losses.vae_loss(logits, real, mu, logvar)[0]
+            loss.backward()
+            total += loss.item()
+            opts["vae"].step()
+            continue
+        G, D = models["generator"], models["critic"]
+        noise = torch.randn(real.size(0), cfg.latent_dim, device=device)
+        if cfg.family == "gan":
+            ones, zeros = torch.ones(real.size(0), device=device), torch.zeros(real.size(0), device=device)
+            D.zero_grad()
+            out_real = D(real)
+            F.binary_cross_entropy_with_logits(out_real, ones).backward()
+            fake = G(noise)
+            out_fake = D(fake.detach())
+            F.binary_cross_entropy_with_logits(out_fake, zeros).backward()
+            total += out_real.mean().item() + out_fake.mean().item()
+            opts["critic"].step()
+            G.zero_grad()
+            out = D(fake)
+            F.binary_cross_entropy_with_logits(out, ones).backward()
+            total += out.mean().item()
+            opts["generator"].step()
+            continue
+        D.zero_grad()                                       # WGAN, as in Arjovsky's main.py
+        with torch.no_grad():
+            fake = G(noise)
+        loss = losses.wgan_critic_loss(D(real), D(fake))
+        loss.backward()
+        opts["critic"].step()
+        for p in D.parameters():
+            p.data.clamp_(-cfg.clip, cfg.clip)
+        total += loss.item()
+        if (i + 1) % cfg.n_critic == 0:
+            G.zero_grad()
+            g_loss = losses.wgan_g_loss(D(G(torch.randn(real.size(0), cfg.latent_dim, device=device))))
+            g_loss.backward()
+            opts["generator"].step()
+            total += g_loss.item()
+
+
+# ---- timing ---------------------------------------------------------------------------------------
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _fresh(cfg: RunConfig, device, project: bool):
+    torch.manual_seed(cfg.seed)
+    fmt = memory_format(cfg) if project else torch.contiguous_format
+    models = {k: m.to(device, memory_format=fmt) for k, m in build_models(cfg).items()}
+    if project:
+        opts = {k: make_optimizer(cfg, m.parameters()) for k, m in models.items()}
+        steppers = {k: torch.compile(m) for k, m in models.items()} if cfg.compile else models
+        return steppers, opts
+    plain = {"adam": lambda p: torch.optim.Adam(p, lr=cfg.lr, betas=cfg.betas),
+             "rmsprop": lambda p: torch.optim.RMSprop(p, lr=cfg.lr)}[cfg.optimizer]
+    return models, {k: plain(m.parameters()) for k, m in models.items()}
+
+
+def time_project(cfg: RunConfig, split: Split, steps: int, device, state=None, first_step: int = 0):
+    """Seconds for `steps` batches of train.py's epoch function, including its one read-back."""
+    models, opts = state or _fresh(cfg, device, project=True)
+    gen = torch.Generator(device=split.images.device).manual_seed(first_step)
+    idx = torch.randint(0, len(split), (steps, cfg.batch_size), generator=gen, device=split.images.device)
+    _sync(device)
+    start = time.perf_counter()
+    log: list[dict] = []
+    _EPOCH_FNS[cfg.family](cfg, models, opts, split, list(idx), log, first_step)
+    _collect(log)                                  # the loop's once-per-epoch host sync
+    return time.perf_counter() - start
+
+
+def time_reference(cfg: RunConfig, loader, steps: int, device, state) -> float:
+    models, opts = state
+    _sync(device)
+    start = time.perf_counter()
+    batches = iter(loader)                         # a fresh shuffle, as every epoch starts
+    reference_steps(cfg, models, opts, (next(batches) for _ in range(steps)), device)
+    _sync(device)
+    return time.perf_counter() - start
+
+
+@dataclass
+class Comparison:
+    cfg: RunConfig
+    steps: int
+    project_s: float
+    reference_s: float
+
+    @property
+    def images(self) -> int:
+        return self.steps * self.cfg.batch_size
+
+    @property
+    def ratio(self) -> float:
+        return self.reference_s / self.project_s
+
+
+def compare(cfg: RunConfig, split: Split, data_dir: str, device, seconds: float = 4.0, rounds: int = 3) -> Comparison:
+    """Alternate project and reference rounds of equal step counts, sized to ~`seconds` each."""
+    project, reference = _fresh(cfg, device, project=True), _fresh(cfg, device, project=False)
+    loader = reference_loader(cfg, data_dir, device)
+    warm = max(3, cfg.n_critic)
+    time_project(cfg, split, warm, device, project)            # first calls pay allocation / compile
+    per_step = time_reference(cfg, loader, warm, device, reference) / warm
+    steps = max(cfg.n_critic, int(seconds / per_step) // cfg.n_critic * cfg.n_critic)
+    project_s = reference_s = 0.0
+    for r in range(rounds):
+        project_s += time_project(cfg, split, steps, device, project, first_step=warm + r * steps)
+        reference_s += time_reference(cfg, loader, steps, device, reference)
+    return Comparison(cfg, steps * rounds, project_s, reference_s)
+
+
+# ---- estimates --------------------------------------------------------------------------------
+
+def steps_per_run(cfg: RunConfig, train_images: int) -> int:
+    return cfg.epochs * (train_images // cfg.batch_size)
+
+
+def estimate_training(profile: str, splits, device, steps: int = 30) -> dict[str, float]:
+    """Seconds each run of the profile's grid would train, from `steps` timed batches of it."""
+    out = {}
+    for cfg in full_grid(profile):
+        split = splits(cfg)
+        state = _fresh(cfg, device, project=True)
+        time_project(cfg, split, 5, device, state)
+        per_step = time_project(cfg, split, steps, device, state, first_step=5) / steps
+        out[cfg.run_name()] = per_step * steps_per_run(cfg, len(split))
+    return out
+
+
+def estimate_classifiers(profile: str, data_dir: str, device, batches: int = 8) -> float:
+    from .classifier import classifier_config, train_classifier
+    from .data import load_split
+
+    total = 0.0
+    for dataset in ("mnist", "cifar10"):
+        cfg = classifier_config(dataset, profile)
+        full = load_split(dataset, data_dir, True, device, cfg.train_size)
+        sample = Split(full.images[: batches * cfg.batch_size], full.labels[: batches * cfg.batch_size])
+        start = time.perf_counter()
+        train_classifier(replace(cfg, epochs=1), sample, device, progress=False)
+        total += (time.perf_counter() - start) / len(sample) * len(full) * cfg.epochs
+    return total
+
+
+def step_flops(cfg: RunConfig) -> float:
+    """Matmul and conv FLOPs per training image of one run (forward and backward, all networks)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    batch = 2                                             # BatchNorm needs two; FLOPs scale with B
+    cfg = replace(cfg, batch_size=batch, amp=False, compile=False)
+    split = Split(torch.zeros(batch * cfg.n_critic, *cfg.image_shape, dtype=torch.uint8),
+                  torch.zeros(batch * cfg.n_critic, dtype=torch.long))
+    models, opts = _fresh(cfg, torch.device("cpu"), project=True)
+    idx = list(torch.arange(len(split)).view(cfg.n_critic, batch))  # a WGAN cycle: n_critic + 1 G step
+    with FlopCounterMode(display=False) as counter:
+        _EPOCH_FNS[cfg.family](cfg, models, opts, split, idx, [], 0)
+    return counter.get_total_flops() / len(split)
+
+
+def grid_flops(profile: str) -> float:
+    sizes = {"mnist": 60000, "cifar10": 50000}
+    total = 0.0
+    for cfg in full_grid(profile):
+        train_images = cfg.train_size or sizes[cfg.dataset]
+        total += step_flops(cfg) * steps_per_run(cfg, train_images) * cfg.batch_size
+    return total
+
+
+# ---- the command ----------------------------------------------------------------------------
+
+def _fmt_rate(images: int, seconds: float) -> str:
+    return f"{images / seconds:,.0f}"
+
+
+def run_bench(profile: str, data_dir: str, device: torch.device, amp: bool, compile_: bool,
+              seconds: float, out=sys.stdout) -> list[Comparison]:
+    from .results import _cached_split
+
+    root = str(Path(data_dir).resolve())
+
+    def splits(cfg):
+        return _cached_split(cfg.dataset, root, True, str(device), cfg.train_size)
+
+    print(f"make bench: device {device} ({torch.get_num_threads()} CPU threads), profile {profile}, "
+          f"torch {torch.__version__}", file=out, flush=True)
+    print(f"{'model':32s} {'steps':>6s} {'project img/s':>14s} {'reference img/s':>16s} {'ratio':>6s}  goal",
+          file=out, flush=True)
+    goals = RATIO_GOALS.get(device.type, {})
+    results = []
+    variants = [dict()] + ([dict(amp=True)] if amp else []) + ([dict(compile=True)] if compile_ else [])
+    for family, dataset, variant in CASES:
+        base = case_config(family, dataset, variant, profile)
+        for switches in variants:
+            cfg = replace(base, **switches)
+            c = compare(cfg, splits(cfg), root, device, seconds)
+            results.append(c)
+            goal = goals.get((family, cfg.arch))
+            verdict = "" if goal is None else f">= {goal:g} {'met' if c.ratio >= goal else 'MISSED'}"
+            name = f"{family} {dataset} {variant} z={cfg.latent_dim}" + "".join(f" +{k}" for k in switches)
+            print(f"{name:32s} {c.steps:6d} {_fmt_rate(c.images, c.project_s):>14s} "
+                  f"{_fmt_rate(c.images, c.reference_s):>16s} {c.ratio:6.2f}  {verdict}", file=out, flush=True)
+
+    train_s = estimate_training("quick", splits, device)
+    clf_s = estimate_classifiers("quick", root, device)
+    slowest = sorted(train_s.items(), key=lambda kv: -kv[1])[:3]
+    print(f"\nquick report on this machine, estimated from 30 timed steps of each of its {len(train_s)} runs: "
+          f"training {sum(train_s.values()) / 60:.1f} min + classifiers {clf_s / 60:.1f} min = "
+          f"{(sum(train_s.values()) + clf_s) / 60:.1f} min, before measuring, the 7 notebooks and the book "
+          f"(about 3 min on 2 CPU cores). Slowest runs: "
+          + ", ".join(f"{name} {s:.0f} s" for name, s in slowest), file=out, flush=True)
+    flops = grid_flops("full")
+    print(f"full grid: {flops / 1e15:.1f} PFLOP of matmuls and convolutions to train all "
+          f"{len(full_grid('full'))} runs; at an H100's dense peak that is "
+          f"{flops / H100_PEAK['fp32']:.0f} s in FP32 and {flops / H100_PEAK['bf16']:.0f} s in BF16 "
+          f"(the physical floor; the measured time is in the README)", file=out, flush=True)
+    return results
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m gen_core.bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", default="auto", help="whose model sizes: auto (quick on CPU, full on CUDA) | "
+                                                     "full | quick | smoke")
+    p.add_argument("--data-dir", default=os.environ.get("GEN_DATA_DIR", "data"))
+    p.add_argument("--device", default=None, help="cpu, cuda ... (default: cuda if available)")
+    p.add_argument("--amp", action="store_true", help="also time the project loop with bf16 autocast")
+    p.add_argument("--compile", action="store_true", help="also time the project loop with torch.compile")
+    p.add_argument("--seconds", type=float, default=4.0, help="target length of one timed round (default 4)")
+    args = p.parse_args(argv)
+    try:
+        from .results import default_device
+        device = torch.device(args.device) if args.device else default_device()
+        profile = resolve_profile(args.profile, device.type == "cuda")
+        if not args.seconds > 0:
+            raise ConfigError(f"--seconds={args.seconds} is not allowed; expected a number > 0")
+        run_bench(profile, args.data_dir, device, args.amp, args.compile, args.seconds)
+    except (ConfigError, DataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

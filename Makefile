@@ -1,8 +1,10 @@
 # make report  - set up .venv, train (or load) every run, execute the notebooks, build the book
+#                (make -j N report executes N chapter notebooks at once, e.g. to share one GPU)
 # make book    - rebuild the HTML from the executed notebooks already in book/experiments
 # make test    - the test suite (what CI runs)
 # make bench   - images/s of the project's training loop against a pytorch/examples loop
 # Variables: PROFILE=auto|full|quick|smoke  GEN_DATA_DIR=data  GEN_RUNS_DIR=runs  FORCE=0|1
+#            GEN_SMOKE_DIR=_build/smoke (where the smoke profile stages its book)
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
@@ -19,7 +21,11 @@ SHARED_DATA := ../shared/data/materialize.py
 # (grep exits 1 when it filters everything; the import check below catches a failed install)
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: setup report book book-strict train test data clean bench
+CHAPTERS := vae_mnist vae_cifar10 gan_mnist gan_cifar10 wgan_mnist wgan_cifar10
+REPORT := $(PY) -m gen_core.book
+
+.PHONY: setup report book book-strict train test data clean bench \
+	report-prepare report-comparison $(addprefix report-,$(CHAPTERS))
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,8 +36,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 setup: $(VENV)/.installed
 
-report: setup
-	$(PY) -m gen_core.book report
+# prepare -> the six chapters (in parallel under -j) -> the comparison -> the book
+report: report-comparison
+	$(REPORT) finish
+
+report-prepare: setup
+	$(REPORT) prepare
+
+$(addprefix report-,$(CHAPTERS)): report-%: report-prepare
+	$(REPORT) notebook $*
+
+report-comparison: $(addprefix report-,$(CHAPTERS))
+	$(REPORT) notebook comparison
 
 book: setup
 	$(PY) -m gen_core.book build

@@ -1,7 +1,15 @@
 """Execute the notebooks with papermill and build the Jupyter Book: what `make report` runs.
 
-    python -m gen_core.book report --profile quick     # train (or load), execute, build
+    python -m gen_core.book report --profile quick     # train (or load), execute, build: one process
     python -m gen_core.book build                      # build from the executed notebooks there
+
+`make report` runs the same steps as separate commands, so `make -j N report` executes the
+six chapter notebooks N at a time (their runs are disjoint; the shared classifier and any
+run two processes want are guarded by file locks), then the comparison, then the book:
+
+    python -m gen_core.book prepare                    # validate, stage, check data, provenance
+    python -m gen_core.book notebook gan_mnist         # one notebook
+    python -m gen_core.book finish                     # build the profile's book
 
 The quick and full profiles write executed notebooks into book/experiments/, the
 published book. The smoke profile never does: it stages a copy of the book under
@@ -108,30 +116,64 @@ def build_book(book_root: Path, strict: bool = False) -> Path:
     return book_root / "_build" / "html"
 
 
-def report(profile: str, data_dir: str, runs_dir: str, force: bool, notebooks=None,
-           smoke_dir: Path = ROOT / "_build" / "smoke") -> Path:
-    from .chapter import setup, write_provenance
+def book_root_for(profile: str, smoke_dir) -> Path:
+    """Where a profile's executed notebooks and HTML live: the published book, or the smoke stage."""
+    return Path(smoke_dir) if profile == "smoke" else ROOT
 
-    ctx = setup(profile, data_dir, runs_dir, force)          # validates before anything trains
+
+def _context(profile: str, data_dir: str, runs_dir: str, force: bool):
+    from .chapter import setup
+
+    return setup(profile, data_dir, runs_dir, force)          # validates before anything trains
+
+
+def prepare(profile: str, data_dir: str, runs_dir: str, force: bool, smoke_dir=ROOT / "_build" / "smoke"):
+    """Everything before the first notebook: parameters, the smoke stage, the data, provenance."""
+    from .chapter import write_provenance
+
+    ctx = _context(profile, data_dir, runs_dir, force)
     book_root = stage_smoke_book(Path(smoke_dir)) if ctx.profile == "smoke" else ROOT
-    names = notebooks or NOTEBOOKS
-    unknown = sorted(set(names) - set(NOTEBOOKS))
-    if unknown:
-        raise ConfigError(f"notebook {unknown[0]!r} is not allowed; expected one of {', '.join(NOTEBOOKS)}")
     ensure_data(Path(data_dir))                             # a data problem is one line, before any kernel
     print(f"report: profile {ctx.profile} on {ctx.device}, data {data_dir}, runs {runs_dir}", flush=True)
     (book_root / EXECUTED).mkdir(parents=True, exist_ok=True)
     write_provenance(ctx, book_root / PROVENANCE)
-    parameters = {"profile": ctx.profile, "data_dir": str(data_dir), "runs_dir": str(runs_dir),
+    return ctx, book_root
+
+
+def run_notebook(name: str, ctx, book_root: Path) -> Path:
+    if name not in NOTEBOOKS:
+        raise ConfigError(f"notebook {name!r} is not allowed; expected one of {', '.join(NOTEBOOKS)}")
+    parameters = {"profile": ctx.profile, "data_dir": str(ctx.data_dir), "runs_dir": str(ctx.runs_dir),
                   "force": ctx.force}
-    for i, name in enumerate(names, 1):
-        print(f"[{i}/{len(names)}] {name}: running", flush=True)
-        start = time.perf_counter()
-        execute_notebook(name, book_root, parameters)
-        print(f"[{i}/{len(names)}] {name}: done in {time.perf_counter() - start:.0f} s", flush=True)
+    tag = f"[{NOTEBOOKS.index(name) + 1}/{len(NOTEBOOKS)}] {name}"
+    print(f"{tag}: running", flush=True)
+    start = time.perf_counter()
+    out = execute_notebook(name, book_root, parameters)
+    print(f"{tag}: done in {time.perf_counter() - start:.0f} s", flush=True)
+    return out
+
+
+def report(profile: str, data_dir: str, runs_dir: str, force: bool, notebooks=None,
+           smoke_dir: Path = ROOT / "_build" / "smoke") -> Path:
+    names = notebooks or NOTEBOOKS
+    unknown = sorted(set(names) - set(NOTEBOOKS))
+    if unknown:
+        raise ConfigError(f"notebook {unknown[0]!r} is not allowed; expected one of {', '.join(NOTEBOOKS)}")
+    ctx, book_root = prepare(profile, data_dir, runs_dir, force, smoke_dir)
+    for name in names:
+        run_notebook(name, ctx, book_root)
     html = build_book(book_root)
     print(f"book: {html / 'index.html'}", flush=True)
     return html
+
+
+def _report_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default=os.environ.get("PROFILE", "auto"))
+    parser.add_argument("--data-dir", default=os.environ.get("GEN_DATA_DIR", "data"))
+    parser.add_argument("--runs-dir", default=os.environ.get("GEN_RUNS_DIR", "runs"))
+    parser.add_argument("--force", action="store_true", default=os.environ.get("FORCE", "") not in ("", "0"))
+    parser.add_argument("--smoke-dir", default=os.environ.get("GEN_SMOKE_DIR", str(ROOT / "_build" / "smoke")),
+                        help="where the smoke profile stages, executes and builds its book")
 
 
 def main(argv=None) -> int:
@@ -139,22 +181,33 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="train or load every run, execute the notebooks, build the book")
-    rep.add_argument("--profile", default=os.environ.get("PROFILE", "auto"))
-    rep.add_argument("--data-dir", default=os.environ.get("GEN_DATA_DIR", "data"))
-    rep.add_argument("--runs-dir", default=os.environ.get("GEN_RUNS_DIR", "runs"))
-    rep.add_argument("--force", action="store_true", default=os.environ.get("FORCE", "") not in ("", "0"))
+    _report_args(rep)
     rep.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
-    rep.add_argument("--smoke-dir", default=str(ROOT / "_build" / "smoke"),
-                     help="where the smoke profile stages, executes and builds its book")
+    _report_args(sub.add_parser("prepare", help="validate, stage the smoke book, check the data, write provenance"))
+    one = sub.add_parser("notebook", help="execute one notebook (after prepare)")
+    one.add_argument("name", help=", ".join(NOTEBOOKS))
+    _report_args(one)
+    _report_args(sub.add_parser("finish", help="build the profile's book from its executed notebooks"))
     bld = sub.add_parser("build", help="build the HTML from the executed notebooks already there")
     bld.add_argument("--strict", action="store_true", help="fail on Sphinx warnings")
     args = p.parse_args(argv)
     try:
-        if args.command == "report":
-            report(args.profile, args.data_dir, args.runs_dir, args.force, args.notebook, args.smoke_dir)
-        else:
+        if args.command == "build":
             html = build_book(ROOT, args.strict)
             print(f"book: {html / 'index.html'}")
+            return 0
+        params = (args.profile, args.data_dir, args.runs_dir, args.force)
+        if args.command == "report":
+            report(*params, args.notebook, args.smoke_dir)
+        elif args.command == "prepare":
+            prepare(*params, args.smoke_dir)
+        else:
+            ctx = _context(*params)
+            book_root = book_root_for(ctx.profile, args.smoke_dir)
+            if args.command == "notebook":
+                run_notebook(args.name, ctx, book_root)
+            else:
+                print(f"book: {build_book(book_root) / 'index.html'}", flush=True)
     except (ConfigError, DataError, BookError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

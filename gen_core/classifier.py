@@ -173,13 +173,22 @@ def _load(run_dir: Path, cfg: ClassifierConfig, device) -> Classifier | None:
 
 def load_or_train_classifier(dataset: str, profile: str, data_dir, runs_dir, device, progress=True) -> Classifier:
     """The profile's classifier for `dataset`, from its cache folder or trained now."""
-    from .results import _cached_split, write_json_atomic
+    from .results import file_lock, lock_path
 
     cfg = classifier_config(dataset, profile)
     run_dir = Path(runs_dir) / cfg.run_name()
     cached = _load(run_dir, cfg, device)
     if cached is not None:
         return cached
+    with file_lock(lock_path(runs_dir, cfg.run_name())):    # parallel chapters share it
+        cached = _load(run_dir, cfg, device)
+        return cached if cached is not None else _train_and_save(cfg, dataset, profile, data_dir, run_dir, device,
+                                                                 progress)
+
+
+def _train_and_save(cfg: ClassifierConfig, dataset, profile, data_dir, run_dir: Path, device, progress):
+    from .results import _cached_split, write_json_atomic
+
     root = str(Path(data_dir).resolve())
     train = _cached_split(dataset, root, True, str(device), cfg.train_size)
     test = _cached_split(dataset, root, False, str(device), cfg.test_size)

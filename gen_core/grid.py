@@ -61,7 +61,7 @@ _PROFILE_SIZES = {
     "full": dict(train_size=0, test_size=0, epochs=None, conv_cap=None, n_eval_samples=10000, seeds=3,
                  amp=False, compile=False),
     "quick": dict(train_size={"mnist": 0, "cifar10": 20000}, test_size=2000,
-                  epochs={"vae": 3, "gan": 4, "wgan": 4}, conv_cap=64, n_eval_samples=1000, seeds=1,
+                  epochs={"vae": 3, "gan": 3, "wgan": 3}, conv_cap=64, n_eval_samples=1000, seeds=1,
                   amp=False, compile=False),
     "smoke": dict(train_size=256, test_size=128, epochs={"vae": 1, "gan": 1, "wgan": 1}, conv_cap=32,
                   n_eval_samples=128, seeds=1, amp=False, compile=False),

@@ -1,7 +1,8 @@
 """The smoke report end to end: papermill runs every notebook, jupyter-book builds the pages.
 
-Uses the real datasets in $GEN_DATA_DIR (default data/; .ci/run writes them with `make data`).
-Everything lands in tmp_path, never in book/experiments.
+It runs as users run it, `make -j 3 report PROFILE=smoke`, so three chapter notebooks share
+the runs folder at once. Uses the real datasets in $GEN_DATA_DIR (default data/; .ci/run
+writes them with `make data`). Everything lands in tmp_path, never in book/experiments.
 """
 import json
 import os
@@ -28,12 +29,11 @@ def smoke_book(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("smoke")
     published = ROOT / "book" / "experiments"
     before = _tree_state(published)
-    proc = subprocess.run([sys.executable, "-m", "gen_core.book", "report", "--profile", "smoke",
-                           "--data-dir", DATA_DIR, "--runs-dir", str(tmp / "runs"),
-                           "--smoke-dir", str(tmp / "book")],
+    proc = subprocess.run(["make", "-j", "3", "report", "PROFILE=smoke", f"GEN_DATA_DIR={DATA_DIR}",
+                           f"GEN_RUNS_DIR={tmp / 'runs'}", f"GEN_SMOKE_DIR={tmp / 'book'}", "FORCE=0"],
                           cwd=ROOT, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return {"root": tmp / "book", "stdout": proc.stdout, "published_before": before,
+    return {"root": tmp / "book", "stdout": proc.stdout, "stderr": proc.stderr, "published_before": before,
             "published_after": _tree_state(published)}
 
 
@@ -41,6 +41,19 @@ def test_report_prints_a_line_per_notebook(smoke_book):
     for name in NOTEBOOKS:
         assert re.search(rf"\] {name}: running", smoke_book["stdout"])
         assert re.search(rf"\] {name}: done in \d+ s", smoke_book["stdout"])
+
+
+def test_parallel_chapters_train_each_classifier_once(smoke_book):
+    # -j 3 starts vae_mnist, vae_cifar10 and gan_mnist together; both MNIST chapters need the
+    # MNIST classifier. Its progress bar (on the terminal's stderr) must start exactly once.
+    for dataset, arch in (("mnist", "LeNet"), ("cifar10", "ResNet-8")):
+        starts = re.findall(rf"classifier {dataset} {arch}:\s+0%", smoke_book["stderr"])
+        assert len(starts) == 1, (dataset, len(starts))
+    # the comparison ran after every chapter, and the book after it
+    out = smoke_book["stdout"]
+    done = {name: out.index(f"{name}: done") for name in NOTEBOOKS}
+    assert out.index("comparison: running") > max(done[c] for c in CHAPTERS)
+    assert out.index("book: ") > done["comparison"]
 
 
 def test_every_notebook_executed_with_images_and_no_errors(smoke_book):

@@ -224,3 +224,13 @@ def test_truncated_model_is_retrained(tmp_path, synthetic_mnist, monkeypatch, ke
     assert all(torch.equal(a[k], b[k]) for k in a)                             # same seed, same weights
     reloaded = torch.load(path, map_location="cpu", weights_only=True)           # a whole model.pt again
     assert all(torch.equal(a[k], reloaded[k]) for k in a)
+
+
+def test_a_classifier_saved_while_waiting_for_the_lock_is_loaded(tmp_path, synthetic_mnist, monkeypatch):
+    """make -j N report: the chapters that wait on the first one's classifier load it."""
+    saved = load_or_train_classifier("mnist", "smoke", "unused", tmp_path, "cpu", progress=False)
+    answers = iter([None, saved])                      # missing at first, there once the lock is held
+    monkeypatch.setattr(classifier, "_load", lambda *a: next(answers))
+    monkeypatch.setattr(classifier, "train_classifier", lambda *a, **k: pytest.fail("trained it twice"))
+    assert load_or_train_classifier("mnist", "smoke", "unused", tmp_path, "cpu", progress=False) is saved
+    assert results.lock_path(tmp_path, classifier_config("mnist", "smoke").run_name()).exists()

@@ -206,3 +206,40 @@ def test_run_properties(tmp_path, tiny_cfg):
                                 10: tmp_path / "samples" / "epoch_010.png"}
     assert run.recon_path is None and run.diverged
     assert not Run(cfg, tmp_path, {"status": "complete"}, {}).diverged
+
+
+# ---- several processes, one runs folder (make -j N report) --------------------------------
+
+def test_file_lock_makes_a_second_holder_wait(tmp_path):
+    import threading
+    import time
+
+    lock = tmp_path / "x.lock"
+    held, events = threading.Event(), []
+
+    def first():
+        with results.file_lock(lock):
+            held.set()
+            time.sleep(0.3)
+            events.append("first releases")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    held.wait()
+    with results.file_lock(lock):             # flock is per open file: this blocks like another process
+        events.append("second holds")
+    thread.join()
+    assert events == ["first releases", "second holds"]
+
+
+def test_load_or_train_loads_what_another_process_saved_while_it_waited(tmp_path, tiny_cfg, synthetic_data,
+                                                                         monkeypatch):
+    cfg = vae_cfg(tiny_cfg)
+    finished = load_or_train(cfg, "unused", tmp_path / "other", "cpu", progress=False)
+    # the run is missing when first looked up, and finished (by another process) once the lock is ours
+    answers = iter([None, finished])
+    monkeypatch.setattr(results, "load_run", lambda run_dir: next(answers))
+    monkeypatch.setattr(results, "train_and_save", lambda *a, **k: pytest.fail("trained a run another process saved"))
+    assert load_or_train(cfg, "unused", tmp_path, "cpu", progress=False) is finished
+    assert results.lock_path(tmp_path, cfg.run_name()).exists()
+    assert not any(p.name.endswith(".lock") for p in tmp_path.rglob("*"))    # the runs folder holds results

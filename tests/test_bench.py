@@ -1,0 +1,79 @@
+"""The benchmark's pieces work and count right; its speeds are measured by `make bench`, not here."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gen_core import bench
+from gen_core.data import load_split
+from gen_core.grid import grid
+
+
+def test_every_case_is_a_row_of_both_grids_and_each_family_has_an_mlp_and_a_conv():
+    for profile in ("quick", "full"):
+        archs = {}
+        for family, dataset, variant in bench.CASES:
+            cfg = bench.case_config(family, dataset, variant, profile)
+            assert cfg in grid(family, dataset, profile) and cfg.seed == 0
+            archs.setdefault(family, set()).add(cfg.arch)
+        assert archs == {"vae": {"mlp", "conv"}, "gan": {"mlp", "conv"}, "wgan": {"mlp", "conv"}}
+
+
+def test_step_flops_of_a_tiny_mlp_vae_by_hand(tiny_cfg):
+    # hidden (16,), z = 4 on 784 pixels: layers 784->16, 16->8 (mu, logvar), 4->16, 16->784.
+    # forward: 2 * (784*16 + 16*8 + 4*16 + 16*784) = 50,560 per image; backward: the weight
+    # gradients again (50,560) plus input gradients of every layer but the first (2 * 12,736)
+    cfg = tiny_cfg("vae", hidden=(16,), latent_dim=4)
+    assert bench.step_flops(cfg) == 50_560 + 50_560 + 25_472
+
+
+def test_step_flops_of_a_wgan_cycle_counts_one_generator_step_per_n_critic(tiny_cfg):
+    # G: 4 -> 16 -> 16 -> 784 (BatchNorm has no matmul); D: 784 -> 16 -> 1
+    cfg = tiny_cfg("wgan", latent_dim=4)
+    g_fwd = 2 * (4 * 16 + 16 * 16 + 16 * 784)
+    d_fwd = 2 * (784 * 16 + 16 * 1)
+    d_input_grads = 2 * 16                                   # back to the hidden layer, not the images
+    # per critic step and image pair (real, fake): G forward (no grad), D forward twice, D backward
+    # on both (weights + hidden-layer inputs); every n_critic-th step: G forward, D forward, D
+    # backward (autograd fills D's weight gradients too, and input gradients down to the images),
+    # G backward (weights + inputs of layers 2 and 3; z needs none)
+    critic = g_fwd + 2 * d_fwd + 2 * (d_fwd + d_input_grads)
+    gen = g_fwd + d_fwd + (d_fwd + d_input_grads + 2 * 784 * 16) + g_fwd + 2 * (16 * 16 + 16 * 784)
+    per_cycle = cfg.n_critic * critic + gen                  # over n_critic batches of images
+    assert bench.step_flops(cfg) == pytest.approx(per_cycle / cfg.n_critic)
+
+
+@pytest.mark.parametrize("family, arch", [("vae", "mlp"), ("gan", "conv"), ("wgan", "mlp")])
+def test_compare_times_both_loops_on_the_same_number_of_batches(family, arch, tiny_cfg, mnist_root):
+    cfg = tiny_cfg(family, arch=arch, batch_size=16)
+    split = load_split("mnist", mnist_root, True, "cpu", 0)
+    result = bench.compare(cfg, split, str(mnist_root), torch.device("cpu"), seconds=0.01, rounds=2)
+    assert result.steps % (2 * cfg.n_critic) == 0 and result.steps >= 2 * cfg.n_critic
+    assert result.images == result.steps * 16
+    assert result.project_s > 0 and result.reference_s > 0
+
+
+def test_reference_dataset_reads_a_cifar_copy_whose_md5s_differ(tiny_cfg, cifar_root):
+    # the fixture's pickles are not the official files; torchvision's own class refuses them
+    import torchvision.datasets as tvd
+
+    with pytest.raises(RuntimeError, match="corrupted"):
+        tvd.CIFAR10(str(cifar_root), train=True)
+    data = bench.reference_dataset(tiny_cfg("gan", "cifar10"), str(cifar_root))
+    image, label = data[0]
+    assert len(data) == 50000 and image.shape == (3, 32, 32)
+    assert image.min() >= -1 and image.max() <= 1                 # Normalize(0.5, 0.5): the Tanh range
+
+
+def test_reference_steps_update_every_network(tiny_cfg, mnist_root):
+    for family in ("vae", "gan", "wgan"):
+        cfg = tiny_cfg(family, batch_size=8)
+        models, opts = bench._fresh(cfg, torch.device("cpu"), project=False)
+        before = {k: [p.detach().clone() for p in m.parameters()] for k, m in models.items()}
+        loader = bench.reference_loader(cfg, str(mnist_root), torch.device("cpu"))
+        batches = iter(loader)
+        bench.reference_steps(cfg, models, opts, (next(batches) for _ in range(cfg.n_critic)), torch.device("cpu"))
+        for k, m in models.items():
+            assert any(not torch.equal(a, b) for a, b in zip(before[k], m.parameters())), (family, k)
+        if family == "wgan":
+            assert all(p.abs().max() <= cfg.clip for p in models["critic"].parameters())

@@ -7,8 +7,11 @@
         samples/epoch_NNN.png   fixed-noise grids
         recon.png          VAE only: test images (odd rows) over their reconstructions
         model.pt           weights (not needed to draw anything)
+        checkpoint.pt      while training: the last finished epoch (models, optimizers, RNG
+                           states, curves so far, config and hash); deleted once finished
 
-summary.json is written last, so a folder without it is an unfinished run.
+summary.json is written last, so a folder without it is an unfinished run, which the next
+call resumes from its checkpoint. Every file is written to a temporary name and renamed.
 """
 from __future__ import annotations
 
@@ -27,9 +30,10 @@ from torchvision.utils import make_grid, save_image
 from . import metrics
 from .config import RunConfig
 from .data import Split, load_split, to_unit
-from .train import TrainResult, generate_many, train
+from .train import TrainResult, _progress_stream, generate_many, train
 
 REFERENCE_SIZE = 10000      # training images the pixel 1-NN labeller compares against
+CHECKPOINT = "checkpoint.pt"
 
 
 @dataclass
@@ -118,15 +122,51 @@ def _cached_split(name: str, root: str, train: bool, device: str, size: int) -> 
     return load_split(name, root, train, device, size)
 
 
+def report_problem(message: str) -> None:
+    """One line on the terminal (inside a notebook kernel too), not in the book."""
+    print(f"warning: {message}", file=_progress_stream(), flush=True)
+
+
 def load_run(run_dir: Path) -> Run | None:
-    """A finished run from disk, or None if it is missing or unfinished."""
+    """A finished run from disk, or None if it is missing, unfinished or corrupt (reported)."""
+    if not (run_dir / "summary.json").exists():
+        return None                                   # never finished: nothing to report
     try:
         summary = json.loads((run_dir / "summary.json").read_text())
         history = json.loads((run_dir / "history.json").read_text())
         config = RunConfig.from_dict(json.loads((run_dir / "config.json").read_text())["config"])
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        report_problem(f"run {run_dir} has an unreadable results file ({type(err).__name__}: {err}); "
+                       f"training it again")
         return None
     return Run(config, run_dir, summary, history)
+
+
+def save_torch_atomic(obj, path: Path) -> None:
+    """torch.save to a temporary file beside `path`, then rename: a kill leaves old or new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(cfg: RunConfig, run_dir: Path, device) -> dict | None:
+    """The last epoch's checkpoint of this exact config, or None (absent, corrupt or stale)."""
+    path = run_dir / CHECKPOINT
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+        epoch, digest = state["epoch"], state["hash"]
+    except Exception as err:        # truncated zip, bad pickle, missing keys: all mean start over
+        report_problem(f"checkpoint {path} is unreadable ({type(err).__name__}); training {cfg.run_name()} "
+                       f"from the start")
+        return None
+    if digest != cfg.run_hash():
+        report_problem(f"checkpoint {path} belongs to another config (hash {digest}); training from the start")
+        return None
+    print(f"resuming {cfg.run_name()} after epoch {epoch} of {cfg.epochs}", file=_progress_stream(), flush=True)
+    return state
 
 
 def _summarize(result: TrainResult, device) -> dict:
@@ -165,14 +205,21 @@ def _save_recon(vae, test: Split, path: Path) -> None:
 
 
 def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=None,
-                   progress: bool = True) -> Run:
+                   progress: bool = True, resume: bool = True) -> Run:
+    """Train (from the last checkpoint when `resume` and there is one) and write the run folder.
+
+    Each epoch's checkpoint replaces the last one atomically; once summary.json, written last,
+    is in place the run is finished and its checkpoint is deleted (model.pt has the weights).
+    """
     device = torch.device(device) if device is not None else default_device()
     use_tensor_cores(device)
     root = str(Path(data_dir).resolve())
     train_split = _cached_split(cfg.dataset, root, True, str(device), cfg.train_size)
     test = _cached_split(cfg.dataset, root, False, str(device), cfg.test_size)
     reference = _cached_split(cfg.dataset, root, True, str(device), REFERENCE_SIZE)
-    result = train(cfg, train_split, device, progress=progress)
+    state = load_checkpoint(cfg, run_dir, device) if resume else None
+    result = train(cfg, train_split, device, progress=progress, resume=state,
+                   on_checkpoint=lambda s: save_torch_atomic(s, run_dir / CHECKPOINT))
     run_dir.mkdir(parents=True, exist_ok=True)       # a run that diverged at once has no images
     for epoch, grid in result.sample_grids.items():
         _save_png_atomic(grid, run_dir / "samples" / f"epoch_{epoch:03d}.png")
@@ -180,12 +227,11 @@ def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=N
         _save_recon(result.models["vae"], test, run_dir / "recon.png")
     summary = _summarize(result, device)
     summary.update(_measure(cfg, result, test, reference, device))
-    tmp = run_dir / ".model.pt.tmp"
-    torch.save({k: m.state_dict() for k, m in result.models.items()}, tmp)
-    os.replace(tmp, run_dir / "model.pt")
+    save_torch_atomic({k: m.state_dict() for k, m in result.models.items()}, run_dir / "model.pt")
     write_json_atomic(run_dir / "config.json", {"config": cfg.to_dict(), "hash": cfg.run_hash()})
     write_json_atomic(run_dir / "history.json", {"steps": result.history, "epochs": result.epoch_means})
     write_json_atomic(run_dir / "summary.json", summary)
+    (run_dir / CHECKPOINT).unlink(missing_ok=True)
     return Run(cfg, run_dir, summary, {"steps": result.history, "epochs": result.epoch_means})
 
 
@@ -199,7 +245,7 @@ def load_or_train(cfg: RunConfig, data_dir: str | Path = "data", runs_dir: str |
         # another process may have finished this run while we waited for the lock
         if not force and (cached := load_run(run_dir)) is not None:
             return cached
-        return train_and_save(cfg, data_dir, run_dir, device, progress)
+        return train_and_save(cfg, data_dir, run_dir, device, progress, resume=not force)
 
 
 def labeller_accuracy(dataset: str, data_dir: str | Path, test_size: int, device=None) -> float:

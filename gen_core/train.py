@@ -202,9 +202,51 @@ def _progress_stream():
     return sys.__stderr__ if sys.__stderr__ is not None else sys.stderr
 
 
+def rng_state(perm_gen: torch.Generator) -> dict:
+    """Every random stream training draws from: noise, dropout and the epoch permutations."""
+    state = {"torch": torch.get_rng_state(), "perm": perm_gen.get_state()}
+    if perm_gen.device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(perm_gen.device)
+    return state
+
+
+def set_rng_state(state: dict, perm_gen: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    perm_gen.set_state(state["perm"])
+    if "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], perm_gen.device)
+
+
+def checkpoint_state(cfg: RunConfig, result: TrainResult, opts: dict, perm_gen, epoch: int, steps_done: int) -> dict:
+    """What resuming after `epoch` needs to continue exactly as if never stopped (torch.load-able
+    with weights_only=True: tensors, numbers, strings, lists and dicts only)."""
+    return {"config": cfg.to_dict(), "hash": cfg.run_hash(), "epoch": epoch, "steps_done": steps_done,
+            "models": {k: m.state_dict() for k, m in result.models.items()},
+            "optimizers": {k: o.state_dict() for k, o in opts.items()},
+            "rng": rng_state(perm_gen), "history": result.history, "epoch_means": result.epoch_means,
+            "sample_grids": result.sample_grids, "images_seen": result.images_seen,
+            "train_seconds": result.train_seconds}
+
+
+def _restore(state: dict, result: TrainResult, opts: dict, perm_gen) -> tuple[int, int]:
+    for k, m in result.models.items():
+        m.load_state_dict(state["models"][k])
+    for k, o in opts.items():
+        o.load_state_dict(state["optimizers"][k])
+    set_rng_state(state["rng"], perm_gen)
+    result.history, result.epoch_means = state["history"], state["epoch_means"]
+    result.sample_grids = {int(e): g for e, g in state["sample_grids"].items()}
+    result.images_seen, result.train_seconds = state["images_seen"], state["train_seconds"]
+    return state["epoch"] + 1, state["steps_done"]
+
+
 def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
-          on_epoch=None) -> TrainResult:
-    """Train one run of the grid from scratch; `on_epoch(epoch, result)` is called after each epoch."""
+          on_epoch=None, resume: dict | None = None, on_checkpoint=None) -> TrainResult:
+    """Train one run of the grid, from scratch or from a `checkpoint_state` (`resume`).
+
+    After each finished epoch: `on_epoch(epoch, result)`, then `on_checkpoint(state)` with the
+    state to resume from. A non-finite loss ends the run as "diverged" with its epoch and step.
+    """
     device = torch.device(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True          # fixed shapes: pick the fastest conv once
@@ -217,17 +259,17 @@ def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
     fixed_z = torch.randn(cfg.n_samples, cfg.latent_dim,
                           generator=torch.Generator().manual_seed(cfg.seed + 1)).to(device)
     result = TrainResult(models, {}, {}, {})
+    first_epoch, steps_done = _restore(resume, result, opts, perm_gen) if resume else (1, 0)
     keep_grids = set(sample_epochs(cfg.epochs))
     run_epoch, watched = _EPOCH_FNS[cfg.family], _WATCHED[cfg.family]
-    steps_done = 0
-    bar = tqdm(range(1, cfg.epochs + 1), desc=f"{cfg.family} {cfg.dataset} {cfg.label}",
-               unit="epoch", file=_progress_stream(), disable=not progress, leave=True)
+    bar = tqdm(range(first_epoch, cfg.epochs + 1), desc=f"{cfg.family} {cfg.dataset} {cfg.label}",
+               unit="epoch", file=_progress_stream(), disable=not progress, leave=True,
+               initial=first_epoch - 1, total=cfg.epochs)
     for epoch in bar:
         batches = epoch_batches(len(train_split), cfg.batch_size, perm_gen, device)
         log: list[dict] = []
         start = time.perf_counter()
         run_epoch(cfg, steppers, opts, train_split, batches, log, steps_done)
-        steps_done += len(batches)
         values = _collect(log)                   # also waits for the device
         result.train_seconds += time.perf_counter() - start
         result.images_seen += len(batches) * cfg.batch_size
@@ -237,12 +279,15 @@ def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
         bad = _first_non_finite(values[watched])
         if bad is not None:
             result.status = "diverged"
-            result.diverged_at = {"epoch": epoch, "step": bad + 1}
+            result.diverged_at = {"epoch": epoch, "step": bad + 1, "global_step": steps_done + bad + 1}
             break
+        steps_done += len(batches)
         if epoch in keep_grids:
             result.sample_grids[epoch] = generate(cfg, models, fixed_z).cpu()
         bar.set_postfix({watched: f"{result.epoch_means[watched][-1]:.3f}"})
         if on_epoch is not None:
             on_epoch(epoch, result)
+        if on_checkpoint is not None:
+            on_checkpoint(checkpoint_state(cfg, result, opts, perm_gen, epoch, steps_done))
     bar.close()
     return result

@@ -261,7 +261,7 @@ def test_train_marks_divergence(tiny_cfg, split_factory, monkeypatch):
     result = train(cfg, split_factory(32), "cpu", progress=False)   # 4 steps per epoch
     # call 6 = epoch 2, step 2 (calls 1-4 are epoch 1)
     assert result.status == "diverged"
-    assert result.diverged_at == {"epoch": 2, "step": 2}
+    assert result.diverged_at == {"epoch": 2, "step": 2, "global_step": 6}
     assert len(result.history["loss"]) == 8          # epoch 2 ran to its end, epoch 3 never started
     assert math.isnan(result.history["loss"][5])
     assert all(math.isfinite(v) for v in result.history["loss"][:5])

@@ -1,0 +1,170 @@
+"""Checkpoints and resume: a run killed with SIGKILL at any point finishes exactly as if never killed.
+
+Each case trains in a subprocess that kills itself at one point (after a checkpoint is in
+place, between writing a checkpoint and renaming it, in the middle of an epoch), then the
+test resumes the run in this process and compares it with an uninterrupted run on CPU:
+the same per-step losses, the same weights bit for bit, the same summary numbers.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import gen_core.results as results
+from conftest import make_split
+from gen_core.results import CHECKPOINT, load_or_train
+
+TESTS = Path(__file__).resolve().parent
+N_TRAIN, N_TEST, N_REF = 32, 16, 24          # 32 images / batch 8 = 4 steps per epoch
+TIMING = {"train_seconds", "images_per_second"}
+
+
+def synthetic_split(name, root, train, device, size):
+    n = N_TEST if not train else (N_REF if size == results.REFERENCE_SIZE else N_TRAIN)
+    return make_split(n, name, seed=int(train) + 10 * (size == results.REFERENCE_SIZE))
+
+
+@pytest.fixture(autouse=True)
+def _synthetic_data(monkeypatch):
+    monkeypatch.setattr(results, "_cached_split", synthetic_split)
+
+
+# Runs in a fresh interpreter: the same synthetic data, then a SIGKILL at the chosen point.
+KILLED_RUN = r"""
+import json, os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import gen_core.results as results
+import gen_core.train as train_mod
+from gen_core.config import RunConfig
+from test_resume import synthetic_split
+
+cfg = RunConfig.from_dict(json.loads(sys.argv[3]))
+point, steps_per_epoch = sys.argv[4], int(sys.argv[5])
+results._cached_split = synthetic_split
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if point == "after_checkpoint_1":          # epoch 1's checkpoint is in place
+    real_save = results.save_torch_atomic
+    def save(obj, path):
+        real_save(obj, path)
+        if path.name == "checkpoint.pt" and obj["epoch"] == 1:
+            die()
+    results.save_torch_atomic = save
+elif point == "inside_checkpoint_2":        # epoch 2's checkpoint written to its temporary file, not renamed
+    real_replace = os.replace
+    def replace(src, dst):
+        if str(dst).endswith("checkpoint.pt") and os.path.exists(dst):
+            die()
+        real_replace(src, dst)
+    os.replace = replace
+elif point == "mid_epoch_2":                # the second step of epoch 2
+    calls = [0]
+    step_name = {"vae": "vae_step", "gan": "d_step", "wgan": "critic_step"}[cfg.family]
+    real_step = getattr(train_mod, step_name)
+    def step(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == steps_per_epoch + 2:
+            die()
+        return real_step(*args, **kwargs)
+    setattr(train_mod, step_name, step)
+results.load_or_train(cfg, "unused", sys.argv[2], "cpu", progress=False)
+raise SystemExit("the run finished without being killed")
+"""
+
+
+def train_killed(cfg, runs_dir: Path, point: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-c", KILLED_RUN, str(TESTS), str(runs_dir), json.dumps(cfg.to_dict()),
+                           point, str(N_TRAIN // cfg.batch_size)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    return proc
+
+
+def weights(run) -> dict:
+    return torch.load(run.dir / "model.pt", weights_only=True)
+
+
+def assert_same_run(resumed, straight):
+    assert resumed.history == straight.history                       # every per-step loss, exactly
+    a, b = weights(resumed), weights(straight)
+    for net in b:
+        assert all(torch.equal(a[net][k], b[net][k]) for k in b[net]), net
+    strip = lambda summary: {k: v for k, v in summary.items() if k not in TIMING}   # noqa: E731
+    assert strip(resumed.summary) == strip(straight.summary)
+    for epoch, path in straight.sample_paths.items():
+        assert resumed.sample_paths[epoch].read_bytes() == path.read_bytes()
+
+
+CASES = [
+    ("vae", dict(dropout=0.2), "after_checkpoint_1"),      # dropout and the reparameterisation draw noise
+    ("vae", dict(dropout=0.2), "inside_checkpoint_2"),
+    ("vae", dict(dropout=0.2), "mid_epoch_2"),
+    ("wgan", dict(), "mid_epoch_2"),                         # n_critic=5 counts steps across epochs
+    ("gan", dict(arch="conv"), "mid_epoch_2"),               # BatchNorm running stats, channels_last
+]
+
+
+@pytest.mark.parametrize("family, changes, point", CASES)
+def test_killed_and_resumed_equals_uninterrupted(family, changes, point, tiny_cfg, tmp_path):
+    cfg = tiny_cfg(family, epochs=3, batch_size=8, n_samples=4, n_eval_samples=16, **changes)
+    killed_dir = tmp_path / "killed"
+    train_killed(cfg, killed_dir, point)
+    run_dir = killed_dir / cfg.run_name()
+    assert not (run_dir / "summary.json").exists()
+    saved = torch.load(run_dir / CHECKPOINT, weights_only=True)   # never a broken checkpoint
+    assert saved["epoch"] == 1 and saved["hash"] == cfg.run_hash()
+
+    resumed = load_or_train(cfg, "unused", killed_dir, "cpu", progress=False)
+    straight = load_or_train(cfg, "unused", tmp_path / "straight", "cpu", progress=False)
+    assert resumed.summary["status"] == "complete" and resumed.summary["epochs_done"] == 3
+    assert_same_run(resumed, straight)
+    assert not (run_dir / CHECKPOINT).exists()                      # finished runs keep model.pt only
+
+
+def test_two_epochs_equal_one_then_resume_one(tiny_cfg, tmp_path):
+    """The issue's wording: 2 epochs straight == 1 epoch, kill, resume 1 more."""
+    cfg = tiny_cfg("vae", epochs=2, batch_size=8, dropout=0.2, n_samples=4, n_eval_samples=16)
+    train_killed(cfg, tmp_path / "killed", "after_checkpoint_1")
+    resumed = load_or_train(cfg, "unused", tmp_path / "killed", "cpu", progress=False)
+    assert_same_run(resumed, load_or_train(cfg, "unused", tmp_path / "straight", "cpu", progress=False))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty", "garbage"])
+def test_a_corrupt_checkpoint_is_reported_and_the_run_trains_from_the_start(damage, tiny_cfg, tmp_path, capfd):
+    cfg = tiny_cfg("vae", epochs=2, batch_size=8, n_samples=4, n_eval_samples=16)
+    train_killed(cfg, tmp_path / "killed", "after_checkpoint_1")
+    path = tmp_path / "killed" / cfg.run_name() / CHECKPOINT
+    data = path.read_bytes()
+    path.write_bytes({"truncate": data[: len(data) // 2], "empty": b"", "garbage": b"not a checkpoint"}[damage])
+    capfd.readouterr()
+    again = load_or_train(cfg, "unused", tmp_path / "killed", "cpu", progress=False)
+    err = capfd.readouterr().err
+    assert f"checkpoint {path} is unreadable" in err and "from the start" in err
+    assert_same_run(again, load_or_train(cfg, "unused", tmp_path / "straight", "cpu", progress=False))
+
+
+def test_a_checkpoint_of_another_config_is_not_resumed(tiny_cfg, tmp_path, capfd):
+    cfg = tiny_cfg("vae", epochs=2, batch_size=8, n_samples=4, n_eval_samples=16)
+    train_killed(cfg, tmp_path / "killed", "after_checkpoint_1")
+    state = torch.load(tmp_path / "killed" / cfg.run_name() / CHECKPOINT, weights_only=True)
+    state["hash"] = "0123456789ab"
+    torch.save(state, tmp_path / "killed" / cfg.run_name() / CHECKPOINT)
+    capfd.readouterr()
+    again = load_or_train(cfg, "unused", tmp_path / "killed", "cpu", progress=False)
+    assert "belongs to another config (hash 0123456789ab)" in capfd.readouterr().err
+    assert_same_run(again, load_or_train(cfg, "unused", tmp_path / "straight", "cpu", progress=False))
+
+
+def test_force_ignores_the_checkpoint(tiny_cfg, tmp_path, monkeypatch):
+    cfg = tiny_cfg("vae", epochs=2, batch_size=8, n_samples=4, n_eval_samples=16)
+    train_killed(cfg, tmp_path / "killed", "after_checkpoint_1")
+    monkeypatch.setattr(results, "load_checkpoint", lambda *a: pytest.fail("FORCE=1 resumed a checkpoint"))
+    run = load_or_train(cfg, "unused", tmp_path / "killed", "cpu", force=True, progress=False)
+    assert run.summary["epochs_done"] == 2

@@ -20,8 +20,8 @@ import pandas as pd
 
 from .config import DATASETS, FAMILIES, ConfigError
 from .grid import grid, resolve_profile, seeds
-from .results import Run, default_device, load_or_train
-from .yardstick import Reference, build_reference, measure_run
+from .results import Run, default_device, load_or_train, report_problem
+from .yardstick import CorruptRun, Reference, build_reference, measure_run
 
 CLASS_NAMES = {
     "mnist": [str(i) for i in range(10)],
@@ -109,8 +109,13 @@ def chapter_runs(family: str, dataset: str, ctx: Context) -> list[Run]:
     runs = [load_or_train(cfg, ctx.data_dir, ctx.runs_dir, ctx.device, force=ctx.force)
             for cfg in grid(family, dataset, ctx.profile)]
     ref = reference(dataset, ctx)
-    for run in runs:
-        run.yardstick = measure_run(run, ref, ctx.device)
+    for i, run in enumerate(runs):
+        try:
+            run.yardstick = measure_run(run, ref, ctx.device)
+        except CorruptRun as err:              # reported, retrained, measured: never a crash
+            report_problem(f"{err}; training it again")
+            runs[i] = load_or_train(run.config, ctx.data_dir, ctx.runs_dir, ctx.device, force=True)
+            runs[i].yardstick = measure_run(runs[i], ref, ctx.device)
     return runs
 
 

@@ -117,6 +117,10 @@ def build_reference(dataset: str, profile: str, n_samples: int, test_size: int, 
     return ref
 
 
+class CorruptRun(RuntimeError):
+    """A finished run whose weights cannot be read back; the message names the folder."""
+
+
 def measure_run(run, reference: Reference, device) -> dict:
     """The yardstick for one finished run, from its saved weights; cached in yardstick.json."""
     from .models import build_models
@@ -133,10 +137,14 @@ def measure_run(run, reference: Reference, device) -> dict:
         return {}
     cfg = run.config
     models = build_models(cfg)
-    weights = torch.load(run.dir / "model.pt", map_location=device, weights_only=True)
-    for name, model in models.items():
-        model.load_state_dict(weights[name])
-        model.to(device)
+    try:
+        weights = torch.load(run.dir / "model.pt", map_location=device, weights_only=True)
+        for name, model in models.items():
+            model.load_state_dict(weights[name])
+            model.to(device)
+    except Exception as err:      # missing, truncated, not a checkpoint, another architecture
+        raise CorruptRun(f"run {run.dir}: model.pt is unreadable ({type(err).__name__}) and it has no "
+                         f"yardstick.json to fall back on") from None
     samples = generate_many(cfg, models, reference.n_samples, cfg.seed + 2, device)   # (N, C, H, W) in [0, 1]
     measures = sample_measures(*features_and_logits(reference.classifier.model, samples), reference)
     from .results import write_json_atomic

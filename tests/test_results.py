@@ -187,13 +187,21 @@ def test_load_run_of_missing_or_truncated_folder(tmp_path, tiny_cfg, synthetic_d
     assert load_run(run.dir) is None                   # an invalid config is not a finished run
 
 
-def test_truncated_summary_makes_load_or_train_retrain(tmp_path, tiny_cfg, synthetic_data, counted_train):
+@pytest.mark.parametrize("name", ["summary.json", "history.json", "config.json"])
+def test_a_truncated_results_file_is_reported_and_retrained(name, tmp_path, tiny_cfg, synthetic_data, counted_train,
+                                                            capfd):
     cfg = vae_cfg(tiny_cfg)
     run = load_or_train(cfg, "unused", tmp_path, device="cpu", progress=False)
-    (run.dir / "summary.json").write_text('{"status": "compl')
+    text = (run.dir / name).read_text()
+    (run.dir / name).write_text(text[: len(text) // 2])
+    capfd.readouterr()
     again = load_or_train(cfg, "unused", tmp_path, device="cpu", progress=False)
+    err = capfd.readouterr().err
+    assert f"run {run.dir} has an unreadable results file" in err and "training it again" in err
     assert len(counted_train) == 2
     assert json.loads((run.dir / "summary.json").read_text()) == again.summary
+    assert {k: v for k, v in again.summary.items() if "second" not in k} == \
+        {k: v for k, v in run.summary.items() if "second" not in k}          # same seed: same numbers
 
 
 def test_run_properties(tmp_path, tiny_cfg):

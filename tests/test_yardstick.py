@@ -261,3 +261,35 @@ def test_measure_run_of_a_diverged_run_is_empty(tmp_path, tiny_cfg, smoke_classi
     ref = _reference(torch.zeros(4, 128), n_samples=20, classifier=smoke_classifier)
     assert measure_run(run, ref, "cpu") == {}
     assert not (tmp_path / "yardstick.json").exists()
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x80", None])
+def test_measure_run_of_an_unreadable_model_names_the_run(tiny_run, smoke_classifier, damage):
+    from gen_core.yardstick import CorruptRun
+
+    ref = _reference(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
+    path = tiny_run.dir / "model.pt"
+    path.unlink() if damage is None else path.write_bytes(damage)
+    with pytest.raises(CorruptRun, match=f"run {tiny_run.dir}: model.pt is unreadable"):
+        measure_run(tiny_run, ref, "cpu")
+
+
+def test_chapter_runs_retrains_a_run_whose_model_is_corrupt(tmp_path, tiny_cfg, smoke_classifier, monkeypatch, capfd):
+    """Reported with its path, trained again, measured: the chapter and the comparison go on."""
+    from gen_core import chapter
+
+    monkeypatch.setattr(results, "_cached_split",
+                        lambda name, root, train, device, size: make_split(32, name, seed=int(train)))
+    cfg = tiny_cfg("gan", epochs=1, batch_size=16, n_samples=8, n_eval_samples=16)
+    monkeypatch.setattr(chapter, "grid", lambda family, dataset, profile: [cfg])
+    ref = _reference(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
+    monkeypatch.setattr(chapter, "reference", lambda dataset, ctx: ref)
+    ctx = chapter.setup("smoke", "unused", str(tmp_path), False)
+    first = chapter.chapter_runs("gan", "mnist", ctx)[0]
+    (first.dir / "yardstick.json").unlink()
+    (first.dir / "model.pt").write_bytes(b"\x80")
+    capfd.readouterr()
+    again = chapter.chapter_runs("gan", "mnist", ctx)[0]
+    err = capfd.readouterr().err
+    assert f"run {first.dir}: model.pt is unreadable" in err and "training it again" in err
+    assert again.yardstick == first.yardstick                 # same seed, same weights, same measures

@@ -51,8 +51,14 @@ def plot_curves(runs: list[Run], smooth: int = 50):
     return fig
 
 
-def _show_images(paths_and_titles: list, ncols: int, cell: float = 3.0):
+def _show_images(paths_and_titles: list, ncols: int, cell: float = 3.0,
+                 empty: str = "no images: the run diverged before its first saved epoch"):
     n = len(paths_and_titles)
+    if n == 0:                                  # a note in place of the figure, never a crash
+        fig, ax = plt.subplots(figsize=(6, 0.5))
+        ax.axis("off")
+        ax.text(0, 0.5, empty, fontsize=10, va="center")
+        return fig
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + 0.4), squeeze=False)
     for ax in axes.flat:
@@ -79,7 +85,8 @@ def plot_final_samples(runs: list[Run], ncols: int = 3, with_family: bool = Fals
 def plot_samples_over_training(run: Run):
     """One run's fixed-noise grid at each saved epoch, in one strip."""
     items = [(path, f"epoch {epoch}") for epoch, path in run.sample_paths.items()]
-    fig = _show_images(items, max(len(items), 1), cell=2.6)
+    fig = _show_images(items, max(len(items), 1), cell=2.6,
+                       empty=f"{run.config.label}: no samples, it diverged before its first saved epoch")
     fig.suptitle(run.config.label, y=1.02)
     return fig
 

@@ -137,3 +137,30 @@ def test_comparison_never_retrains_even_when_forced(monkeypatch):
     ctx = chapter.setup("smoke", "data", "runs", force=True)
     chapter.all_runs(ctx)
     assert len(seen) == 27 and not any(seen)
+
+
+def test_a_diverged_run_gets_a_note_and_its_notebook_still_executes(tmp_path, monkeypatch):
+    """A NaN in one run's loss: the run is kept as diverged, the chapter executes and says so."""
+    import gen_core.losses
+    from gen_core import book, results
+    from gen_core.grid import grid
+
+    real_loss = gen_core.losses.vae_loss
+
+    def nan_loss(logits, x, mu, logvar):                 # every step of this run: NaN
+        total, bce, kl = real_loss(logits, x, mu, logvar)
+        return total * float("nan"), bce, kl
+
+    cfg = grid("vae", "mnist", "smoke")[0]
+    monkeypatch.setattr(gen_core.losses, "vae_loss", nan_loss)
+    run = results.train_and_save(cfg, DATA_DIR, tmp_path / "runs" / cfg.run_name(), "cpu", progress=False)
+    monkeypatch.undo()
+    assert run.summary["status"] == "diverged" and run.summary["diverged_at"]["epoch"] == 1
+    assert json.loads((run.dir / "history.json").read_text())["steps"]["loss"]     # its curve so far is kept
+
+    params = {"profile": "smoke", "data_dir": DATA_DIR, "runs_dir": str(tmp_path / "runs"), "force": False}
+    out = book.execute_notebook("vae_mnist", tmp_path / "book", params)
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert f"{cfg.label} (seed 0) diverged** at epoch 1, step 1" in json.dumps(outputs)

@@ -171,7 +171,8 @@ def _report_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default=os.environ.get("PROFILE", "auto"))
     parser.add_argument("--data-dir", default=os.environ.get("GEN_DATA_DIR", "data"))
     parser.add_argument("--runs-dir", default=os.environ.get("GEN_RUNS_DIR", "runs"))
-    parser.add_argument("--force", action="store_true", default=os.environ.get("FORCE", "") not in ("", "0"))
+    # FORCE goes to chapter.setup as written, which accepts 0/1/true/false and names anything else
+    parser.add_argument("--force", action="store_const", const="1", default=os.environ.get("FORCE", "0"))
     parser.add_argument("--smoke-dir", default=os.environ.get("GEN_SMOKE_DIR", str(ROOT / "_build" / "smoke")),
                         help="where the smoke profile stages, executes and builds its book")
 

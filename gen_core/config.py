@@ -139,6 +139,14 @@ def _validate(cfg: RunConfig):
               f"the default for family {cfg.family!r}, which has no critic (only wgan clips or runs n_critic steps)")
     if len(cfg.betas) != 2 or not all(0 <= b < 1 for b in cfg.betas):
         _fail("betas", cfg.betas, "two numbers in [0, 1)")
+    # widths of the other architecture or of a network the family lacks would be silently ignored
+    foreign = {"mlp": ("channels", "d_channels"), "conv": ("hidden", "d_hidden")}[cfg.arch]
+    foreign += ("d_hidden", "d_channels") if cfg.family == "vae" else ()
+    for key in foreign:
+        if getattr(cfg, key):
+            why = (f"empty for a VAE, which has no discriminator" if key.startswith("d_") and cfg.family == "vae"
+                   else f"empty for arch={cfg.arch!r} (set {'hidden/d_hidden' if cfg.arch == 'mlp' else 'channels/d_channels'})")
+            _fail(key, getattr(cfg, key), why)
     if cfg.arch == "mlp":
         if not cfg.hidden:
             _fail("hidden", cfg.hidden, "at least one hidden width for an MLP")

@@ -100,6 +100,20 @@ def test_bad_profile_is_one_line_without_traceback():
                                    "auto, full, quick, smoke")
 
 
+@pytest.mark.parametrize("variable, line", [
+    ("PROFILE=bogus", "error: PROFILE='bogus' is not allowed; expected one of auto, full, quick, smoke"),
+    ("FORCE=maybe", "error: force='maybe' is not allowed; expected true/false or 1/0"),
+    ("GEN_DATA_DIR=", "error: data_dir='' is not allowed; expected a directory path"),
+    ("GEN_RUNS_DIR=", "error: runs_dir='' is not allowed; expected a directory path"),
+])
+def test_make_report_with_a_bad_variable_stops_with_one_line(variable, line):
+    proc = subprocess.run(["make", "report", variable], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert [x for x in proc.stderr.splitlines() if x.startswith("error:")] == [line]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert ": running" not in proc.stdout                    # stopped before any notebook
+
+
 def test_chapters_are_in_the_toc():
     toc = (ROOT / "_toc.yml").read_text()
     for name in CHAPTERS + ["comparison"]:

@@ -205,3 +205,27 @@ def test_run_name_format():
     assert cfg.run_name() == f"wgan-cifar10-dcwgan-z64-{cfg.run_hash()}"
     cfg = make(variant="MLP A", latent_dim=50)
     assert cfg.run_name() == f"vae-mnist-mlpa-z50-{cfg.run_hash()}"
+
+
+@pytest.mark.parametrize("family, arch, changes, message", [
+    ("vae", "mlp", dict(channels=(32, 64)),
+     "config channels=(32, 64) is not allowed; expected empty for arch='mlp' (set hidden/d_hidden)"),
+    ("gan", "conv", dict(hidden=(128,)),
+     "config hidden=(128,) is not allowed; expected empty for arch='conv' (set channels/d_channels)"),
+    ("vae", "mlp", dict(d_hidden=(256,)),
+     "config d_hidden=(256,) is not allowed; expected empty for a VAE, which has no discriminator"),
+])
+def test_widths_that_no_network_of_the_config_uses_are_rejected(family, arch, changes, message):
+    from gen_core.grid import grid, override
+
+    base = next(c for ds in ("mnist", "cifar10") for c in grid(family, ds, "smoke") if c.arch == arch)
+    with pytest.raises(ConfigError) as e:
+        override(base, **changes)
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize("key", ["amp", "compile"])
+def test_speed_switches_are_booleans(key):
+    with pytest.raises(ConfigError) as e:
+        make(**{key: 1})
+    assert str(e.value) == f"config {key}=1 is not allowed; expected a value of type bool"

@@ -59,8 +59,8 @@ def main(argv=None) -> int:
             for cfg in runs:
                 print(cfg.run_name(), f"epochs={cfg.epochs}", f"train_size={cfg.train_size or 'all'}")
             return 0
-        from .results import default_device, load_or_train
-        from .yardstick import build_reference, measure_run
+        from .results import default_device, load_or_train, report_problem
+        from .yardstick import CorruptRun, build_reference, measure_run
         device = args.device or str(default_device())
         references = {}
         for i, cfg in enumerate(runs, 1):
@@ -71,7 +71,12 @@ def main(argv=None) -> int:
                 if cfg.dataset not in references:      # the same N and test set for every run of a profile
                     references[cfg.dataset] = build_reference(cfg.dataset, profile, cfg.n_eval_samples,
                                                               cfg.test_size, args.data_dir, args.runs_dir, device)
-                fd = measure_run(run, references[cfg.dataset], device).get("fd")
+                try:
+                    fd = measure_run(run, references[cfg.dataset], device).get("fd")
+                except CorruptRun as err:          # reported, retrained, measured
+                    report_problem(f"{err}; training it again")
+                    run = load_or_train(cfg, args.data_dir, args.runs_dir, device, force=True)
+                    fd = measure_run(run, references[cfg.dataset], device).get("fd")
                 line += "" if fd is None else f", FD {fd:.3g}"
             print(f"{line} ({time.perf_counter() - start:.0f} s)", flush=True)
     except (ConfigError, DataError) as err:

@@ -117,3 +117,23 @@ def test_trains_selected_runs_and_reports_status(tmp_path, capsys, monkeypatch, 
     # the yardstick ran too: the run is measured and the smoke classifier is cached beside it
     assert (tmp_path / cfg.run_name() / "yardstick.json").exists()
     assert len(list(tmp_path.glob("classifier-mnist-*/model.pt"))) == 1
+
+
+def test_a_run_with_a_corrupt_model_is_reported_and_retrained(tmp_path, capfd, monkeypatch, tiny_cfg):
+    from conftest import make_split
+    cfg = tiny_cfg("vae", batch_size=16, n_samples=8, n_eval_samples=16)
+    monkeypatch.setattr("gen_core.__main__.select_runs", lambda *a, **k: [cfg])
+    monkeypatch.setattr(gen_core.results, "_cached_split",
+                        lambda name, root, train, device, size: make_split(32, name))
+    argv = ["--profile", "smoke", "--runs-dir", str(tmp_path), "--device", "cpu"]
+    assert main(argv) == 0
+    run_dir = tmp_path / cfg.run_name()
+    first = (run_dir / "yardstick.json").read_text()
+    (run_dir / "yardstick.json").unlink()
+    (run_dir / "model.pt").write_bytes(b"")
+    capfd.readouterr()
+    assert main(argv) == 0
+    captured = capfd.readouterr()
+    assert f"run {run_dir}: model.pt is unreadable" in captured.err and "training it again" in captured.err
+    assert captured.out.startswith(f"[1/1] {cfg.run_name()}: complete, FD ")
+    assert (run_dir / "yardstick.json").read_text() == first          # same seed: same weights, same FD

@@ -144,7 +144,7 @@ def _validate(cfg: RunConfig):
     foreign += ("d_hidden", "d_channels") if cfg.family == "vae" else ()
     for key in foreign:
         if getattr(cfg, key):
-            why = (f"empty for a VAE, which has no discriminator" if key.startswith("d_") and cfg.family == "vae"
+            why = ("empty for a VAE, which has no discriminator" if key.startswith("d_") and cfg.family == "vae"
                    else f"empty for arch={cfg.arch!r} (set {'hidden/d_hidden' if cfg.arch == 'mlp' else 'channels/d_channels'})")
             _fail(key, getattr(cfg, key), why)
     if cfg.arch == "mlp":

@@ -127,7 +127,7 @@ def report_problem(message: str) -> None:
     print(f"warning: {message}", file=_progress_stream(), flush=True)
 
 
-def load_run(run_dir: Path) -> Run | None:
+def load_run(run_dir: Path, report: bool = True) -> Run | None:
     """A finished run from disk, or None if it is missing, unfinished or corrupt (reported)."""
     if not (run_dir / "summary.json").exists():
         return None                                   # never finished: nothing to report
@@ -136,8 +136,9 @@ def load_run(run_dir: Path) -> Run | None:
         history = json.loads((run_dir / "history.json").read_text())
         config = RunConfig.from_dict(json.loads((run_dir / "config.json").read_text())["config"])
     except (OSError, ValueError, KeyError, TypeError) as err:
-        report_problem(f"run {run_dir} has an unreadable results file ({type(err).__name__}: {err}); "
-                       f"training it again")
+        if report:
+            report_problem(f"run {run_dir} has an unreadable results file ({type(err).__name__}: {err}); "
+                           f"training it again")
         return None
     return Run(config, run_dir, summary, history)
 
@@ -243,7 +244,7 @@ def load_or_train(cfg: RunConfig, data_dir: str | Path = "data", runs_dir: str |
         return cached
     with file_lock(lock_path(runs_dir, cfg.run_name())):
         # another process may have finished this run while we waited for the lock
-        if not force and (cached := load_run(run_dir)) is not None:
+        if not force and (cached := load_run(run_dir, report=False)) is not None:
             return cached
         return train_and_save(cfg, data_dir, run_dir, device, progress, resume=not force)
 

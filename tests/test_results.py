@@ -198,6 +198,7 @@ def test_a_truncated_results_file_is_reported_and_retrained(name, tmp_path, tiny
     again = load_or_train(cfg, "unused", tmp_path, device="cpu", progress=False)
     err = capfd.readouterr().err
     assert f"run {run.dir} has an unreadable results file" in err and "training it again" in err
+    assert err.count("unreadable") == 1                     # once, though the lock makes it look twice
     assert len(counted_train) == 2
     assert json.loads((run.dir / "summary.json").read_text()) == again.summary
     assert {k: v for k, v in again.summary.items() if "second" not in k} == \
@@ -246,7 +247,7 @@ def test_load_or_train_loads_what_another_process_saved_while_it_waited(tmp_path
     finished = load_or_train(cfg, "unused", tmp_path / "other", "cpu", progress=False)
     # the run is missing when first looked up, and finished (by another process) once the lock is ours
     answers = iter([None, finished])
-    monkeypatch.setattr(results, "load_run", lambda run_dir: next(answers))
+    monkeypatch.setattr(results, "load_run", lambda run_dir, report=True: next(answers))
     monkeypatch.setattr(results, "train_and_save", lambda *a, **k: pytest.fail("trained a run another process saved"))
     assert load_or_train(cfg, "unused", tmp_path, "cpu", progress=False) is finished
     assert results.lock_path(tmp_path, cfg.run_name()).exists()

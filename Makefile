@@ -1,6 +1,7 @@
 # make report  - set up .venv, train (or load) every run, execute the notebooks, build the book
 #                (make -j N report executes N chapter notebooks at once, e.g. to share one GPU)
 # make book    - rebuild the HTML from the executed notebooks already in book/experiments
+#                (fails on any Sphinx warning, so broken references are caught)
 # make test    - the test suite (what CI runs)
 # make bench   - images/s of the project's training loop against a pytorch/examples loop
 # Variables: PROFILE=auto|full|quick|smoke  GEN_DATA_DIR=data  GEN_RUNS_DIR=runs  FORCE=0|1
@@ -24,7 +25,7 @@ QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 CHAPTERS := vae_mnist vae_cifar10 gan_mnist gan_cifar10 wgan_mnist wgan_cifar10
 REPORT := $(PY) -m gen_core.book
 
-.PHONY: setup report book book-strict train test data clean bench \
+.PHONY: setup report book train test data clean bench \
 	report-prepare report-comparison $(addprefix report-,$(CHAPTERS))
 
 $(VENV)/.installed: requirements.txt pyproject.toml

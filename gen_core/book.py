@@ -93,8 +93,11 @@ def _announcement(book_root: Path) -> str:
             f"commit {p['commit']}, {p['date']}")
 
 
-def build_book(book_root: Path, strict: bool = False) -> Path:
-    """jupyter-book build, with the results' provenance as a banner on every page."""
+def build_book(book_root: Path, strict: bool = True) -> Path:
+    """jupyter-book build, with the results' provenance as a banner on every page.
+
+    Strict by default: a Sphinx warning (a broken reference, a missing page) fails the build.
+    """
     import yaml
 
     config = yaml.safe_load((book_root / "_config.yml").read_text())
@@ -111,8 +114,9 @@ def build_book(book_root: Path, strict: bool = False) -> Path:
     log = book_root / "_build" / "jupyter-book.log"
     log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise BookError(f"jupyter-book build of {book_root} failed: {tail[0]} (full log: {log})")
+        lines = (proc.stderr + proc.stdout).strip().splitlines() or ["no output"]
+        first = next((x for x in lines if "WARNING" in x or "ERROR" in x), lines[-1])   # the cause, not the summary
+        raise BookError(f"jupyter-book build of {book_root} failed: {first.strip()} (full log: {log})")
     return book_root / "_build" / "html"
 
 
@@ -190,11 +194,11 @@ def main(argv=None) -> int:
     _report_args(one)
     _report_args(sub.add_parser("finish", help="build the profile's book from its executed notebooks"))
     bld = sub.add_parser("build", help="build the HTML from the executed notebooks already there")
-    bld.add_argument("--strict", action="store_true", help="fail on Sphinx warnings")
+    bld.add_argument("--allow-warnings", action="store_true", help="build even if Sphinx warns")
     args = p.parse_args(argv)
     try:
         if args.command == "build":
-            html = build_book(ROOT, args.strict)
+            html = build_book(ROOT, strict=not args.allow_warnings)
             print(f"book: {html / 'index.html'}")
             return 0
         params = (args.profile, args.data_dir, args.runs_dir, args.force)

@@ -7,6 +7,7 @@ writes them with `make data`). Everything lands in tmp_path, never in book/exper
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -178,3 +179,34 @@ def test_a_diverged_run_gets_a_note_and_its_notebook_still_executes(tmp_path, mo
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
     assert f"{cfg.label} (seed 0) diverged** at epoch 1, step 1" in json.dumps(outputs)
+
+
+def _staged_copy_of_the_published_book(dest: Path) -> Path:
+    from gen_core.book import stage_smoke_book
+
+    root = stage_smoke_book(dest)
+    shutil.copytree(ROOT / "book" / "experiments", root / "book" / "experiments")
+    return root
+
+
+def test_the_published_book_builds_without_warnings_and_cites_its_references(tmp_path):
+    from gen_core.book import build_book
+
+    html = build_book(_staged_copy_of_the_published_book(tmp_path / "book"))      # strict: -W
+    refs = (html / "book" / "references.html").read_text()
+    for name in ("Kingma", "Goodfellow", "Radford", "Arjovsky", "Gulrajani", "Heusel", "Kynk", "Lucic"):
+        assert name in refs, name
+    methods = (html / "book" / "methods.html").read_text()
+    assert 'href="references.html#' in methods                         # cited in the text, linked
+
+
+def test_a_broken_reference_fails_the_book_build_with_its_warning(tmp_path):
+    from gen_core.book import BookError, build_book
+
+    root = _staged_copy_of_the_published_book(tmp_path / "book")
+    methods = root / "book" / "methods.md"
+    methods.write_text(methods.read_text() + "\nSee {ref}`no-such-section`.\n")
+    with pytest.raises(BookError) as err:
+        build_book(root)
+    message = str(err.value)
+    assert "\n" not in message and "WARNING" in message and "no-such-section" in message

@@ -194,6 +194,7 @@ def compare(cfg: RunConfig, split: Split, data_dir: str, device, seconds: float 
     time_project(cfg, split, warm, device, project)            # first calls pay allocation / compile
     per_step = time_reference(cfg, loader, warm, device, reference) / warm
     steps = max(cfg.n_critic, int(seconds / per_step) // cfg.n_critic * cfg.n_critic)
+    steps = min(steps, len(loader) // cfg.n_critic * cfg.n_critic)   # a round stays within one epoch
     project_s = reference_s = 0.0
     for r in range(rounds):
         project_s += time_project(cfg, split, steps, device, project, first_step=warm + r * steps)

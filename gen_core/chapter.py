@@ -29,6 +29,13 @@ CLASS_NAMES = {
 }
 DATASET_TITLES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 FAMILY_TITLES = {"vae": "VAE", "gan": "GAN", "wgan": "WGAN"}
+# The notebook of each (family, dataset) and the label of its page, for cross-references.
+CHAPTER_LABELS = {(f, d): f"{f}-{d}" for f in FAMILIES for d in DATASETS}
+
+
+def family_title(cfg) -> str:
+    """VAE, GAN, WGAN, or WGAN-GP for the WGAN runs trained with a gradient penalty."""
+    return "WGAN-GP" if cfg.gp else FAMILY_TITLES[cfg.family]
 # md5 of the official CIFAR-10 test batch, to say in the banner which copy the run used.
 _CIFAR_TEST_MD5 = "40351d587109b95175f43aff81a1287e"
 
@@ -361,11 +368,65 @@ def findings(family: str, dataset: str, runs: list[Run], ctx: Context) -> str:
         out.append("\n**Mode collapse.** The reference reports saw their MLP GAN produce only a few "
                    "digit classes. Under the classifier, in our run:")
         out += _collapse_lines(runs)
+    if family == "wgan":
+        out += ["", clip_vs_gp_sentence(runs)]
     if dataset == "cifar10":
         line = _conv_vs_mlp(runs, "fd", "FD")
         if line:
             out.append(f"\n**CIFAR-10 is hard for MLPs.** The reports found MLPs struggle on CIFAR-10. {line[0].upper()}{line[1:]}")
     return "\n".join(out)
+
+
+def clip_and_gp(runs: list[Run]) -> list[Run]:
+    """The DC-WGAN run with weight clipping and the WGAN-GP run of the same latent size (seed 0)."""
+    gp = [r for r in runs if r.config.gp and r.config.seed == 0]
+    if not gp:
+        return []
+    clipped = [r for r in runs if r.config.variant == "DC-WGAN" and r.config.latent_dim == gp[0].config.latent_dim
+               and r.config.seed == 0]
+    return clipped[:1] + gp[:1]
+
+
+def clip_vs_gp_sentence(runs: list[Run]) -> str:
+    """Markdown: weight clipping against the gradient penalty on the same DC-WGAN networks."""
+    by_config = {json.dumps({**r.config.to_dict(), "seed": 0}, sort_keys=True): r for r in average_seeds(runs)}
+    pair = [by_config[json.dumps({**r.config.to_dict(), "seed": 0}, sort_keys=True)] for r in clip_and_gp(runs)]
+    head = "**Weight clipping against the gradient penalty.**"
+    if len(pair) < 2:
+        return f"{head} This grid has no DC-WGAN and WGAN-GP pair of one latent size to compare."
+    clipped, gp = pair
+    if clipped.diverged or gp.diverged or value(clipped, "fd") is None or value(gp, "fd") is None:
+        lost = " and ".join(r.config.label for r in pair if r.diverged or value(r, "fd") is None)
+        return f"{head} {lost} has no sample metrics (diverged), so the two cannot be compared here."
+    better = gp if value(gp, "fd") < value(clipped, "fd") else clipped
+    how = "the gradient penalty" if better is gp else "weight clipping"
+    emd = gp.summary["final_epoch"].get("emd")
+    return (f"{head} On the same networks and latent size (z={gp.config.latent_dim}), {how} gives the lower FD: "
+            f"clipping {_fmt(value(clipped, 'fd'))} (precision {value(clipped, 'precision'):.2f}, recall "
+            f"{value(clipped, 'recall'):.2f}, {_plural(value(clipped, 'classes_covered'), 'class', 'classes')}) against "
+            f"the penalty {_fmt(value(gp, 'fd'))} (precision {value(gp, 'precision'):.2f}, recall "
+            f"{value(gp, 'recall'):.2f}, {_plural(value(gp, 'classes_covered'), 'class', 'classes')}). The penalised "
+            f"critic trained at {_fmt(value(gp, 'images_per_second'))} images/s against "
+            f"{_fmt(value(clipped, 'images_per_second'))} for the clipped one: each critic step also differentiates "
+            f"through the critic's gradient. Because the penalty holds the critic near 1-Lipschitz, its final EMD "
+            f"estimate ({_fmt(emd)}) is on the scale of a Wasserstein-1 distance between images in [-1, 1]; the "
+            f"clipped critic's estimate is scaled by an unknown constant.")
+
+
+def reproduce_box(ctx: Context, notebook: str) -> str:
+    """HTML for a "reproduce this page" box: the make command and the parameters this page ran with."""
+    extra = "".join(f" {var}={value}" for var, value, default in
+                    (("GEN_DATA_DIR", ctx.data_dir, Path("data")), ("GEN_RUNS_DIR", ctx.runs_dir, Path("runs")))
+                    if Path(value) != default) + (" FORCE=1" if ctx.force else "")
+    make = f"make report-{notebook} PROFILE={ctx.profile}{extra}"
+    params = ", ".join(f"<code>{k} = {v!r}</code>" for k, v in
+                       (("profile", ctx.profile), ("data_dir", str(ctx.data_dir)), ("runs_dir", str(ctx.runs_dir)),
+                        ("force", ctx.force)))
+    return (f'<div class="admonition tip"><p class="admonition-title">Reproduce this page</p>'
+            f"<p>From a clone of the repository, <code>{make}</code> re-executes this notebook with the parameters "
+            f"below, then <code>make book</code> renders it. Runs already in the runs folder are loaded, not "
+            f"retrained; add <code>FORCE=1</code> to retrain them. <code>make report PROFILE={ctx.profile}</code> "
+            f"rebuilds the whole book.</p><p>Parameters: {params}.</p></div>")
 
 
 # ---- the comparison: every chapter side by side ---------------------------------------------
@@ -382,7 +443,7 @@ def comparison_frame(runs: list[Run], ctx: Context) -> pd.DataFrame:
     rows = []
     for r in average_seeds(runs):
         c = r.config
-        rows.append({"dataset": DATASET_TITLES[c.dataset], "family": FAMILY_TITLES[c.family], "arch": c.arch,
+        rows.append({"dataset": DATASET_TITLES[c.dataset], "family": family_title(c), "arch": c.arch,
                      "run": c.label, "z": c.latent_dim, "status": _status(r),
                      **{label: value(r, k) for k, label in YARDSTICK.items()},
                      "FD / floor": None if value(r, "fd") is None else value(r, "fd") / floors[c.dataset],
@@ -393,7 +454,7 @@ def comparison_frame(runs: list[Run], ctx: Context) -> pd.DataFrame:
 
 def comparison_table(runs: list[Run], ctx: Context) -> pd.DataFrame:
     """The comparison frame grouped by dataset, best FD first, with ± std where there are seeds."""
-    averaged = {(FAMILY_TITLES[r.config.family], DATASET_TITLES[r.config.dataset], r.config.label): r
+    averaged = {(family_title(r.config), DATASET_TITLES[r.config.dataset], r.config.label): r
                 for r in average_seeds(runs)}
     table = comparison_frame(runs, ctx).sort_values(["dataset", "FD"], na_position="last")
     table.insert(0, "rank", table.groupby("dataset").cumcount() + 1)

@@ -11,6 +11,7 @@ FAMILIES = ("vae", "gan", "wgan")
 DATASETS = ("mnist", "cifar10")
 ARCHS = ("mlp", "conv")
 OPTIMIZERS = ("adam", "rmsprop")
+CRITIC_NORMS = ("batch", "layer", "none")
 PROFILES = ("full", "quick", "smoke")
 
 # (channels, height, width) of each dataset as stored; conv models pad MNIST to 32x32 inside.
@@ -45,6 +46,8 @@ class RunConfig:
     betas: tuple = (0.5, 0.999)
     clip: float = 0.0                # WGAN weight clipping; 0 means none
     n_critic: int = 1                # critic steps per generator step (WGAN)
+    gp: float = 0.0                  # WGAN-GP gradient penalty weight lambda; 0 means none
+    critic_norm: str = "batch"       # conv critic normalisation: batch | layer | none
     train_size: int = 0              # 0 = whole training set, else the first N images
     test_size: int = 0               # 0 = whole test set
     n_samples: int = 64              # fixed-noise images per saved grid
@@ -119,7 +122,7 @@ def _check_type(cfg: RunConfig):
 def _validate(cfg: RunConfig):
     _check_type(cfg)
     for key, allowed in (("family", FAMILIES), ("dataset", DATASETS), ("arch", ARCHS),
-                         ("optimizer", OPTIMIZERS)):
+                         ("optimizer", OPTIMIZERS), ("critic_norm", CRITIC_NORMS)):
         if getattr(cfg, key) not in allowed:
             _fail(key, getattr(cfg, key), "one of " + ", ".join(allowed))
     for key in ("latent_dim", "epochs", "batch_size", "n_critic", "n_samples", "n_eval_samples"):
@@ -134,9 +137,21 @@ def _validate(cfg: RunConfig):
         _fail("dropout", cfg.dropout, "a probability in [0, 1)")
     if cfg.clip < 0:
         _fail("clip", cfg.clip, "a clip value >= 0 (0 means no clipping)")
-    if cfg.family != "wgan" and (cfg.clip or cfg.n_critic != 1):
-        _fail("clip" if cfg.clip else "n_critic", cfg.clip or cfg.n_critic,
-              f"the default for family {cfg.family!r}, which has no critic (only wgan clips or runs n_critic steps)")
+    if cfg.gp < 0:
+        _fail("gp", cfg.gp, "a gradient penalty weight >= 0 (0 means none)")
+    if cfg.family != "wgan" and (cfg.clip or cfg.n_critic != 1 or cfg.gp):
+        key = "clip" if cfg.clip else "gp" if cfg.gp else "n_critic"
+        _fail(key, getattr(cfg, key), f"the default for family {cfg.family!r}, which has no critic "
+              "(only wgan clips, penalises gradients or runs n_critic steps)")
+    if cfg.gp and cfg.clip:
+        _fail("clip", cfg.clip, "0 when gp is set: weight clipping and the gradient penalty are alternatives")
+    if cfg.critic_norm != "batch" and (cfg.arch != "conv" or cfg.family == "vae"):
+        _fail("critic_norm", cfg.critic_norm, "'batch' (the default) unless the model has a conv critic")
+    if cfg.gp and cfg.arch == "conv" and cfg.critic_norm == "batch":
+        _fail("critic_norm", cfg.critic_norm, "'layer' or 'none' with a gradient penalty: BatchNorm mixes the "
+              "examples whose gradients are penalised one by one")
+    if cfg.gp and cfg.compile:
+        _fail("compile", cfg.compile, "False with a gradient penalty (torch.compile has no double backward)")
     if len(cfg.betas) != 2 or not all(0 <= b < 1 for b in cfg.betas):
         _fail("betas", cfg.betas, "two numbers in [0, 1)")
     # widths of the other architecture or of a network the family lacks would be silently ignored

@@ -1,4 +1,4 @@
-"""The experiment grid of the two reference reports, and the profiles that size it.
+"""The experiment grid of the two reference reports (plus WGAN-GP), and the profiles that size it.
 
 `full` is the reports' settings; `quick` and `smoke` shrink data, epochs and (for the
 DCGAN rows, whose convolutions dominate CPU time) conv widths, keeping every row.
@@ -19,6 +19,11 @@ _TRAINING = {
 _GAN_MLP_A = dict(hidden=(128, 256, 512, 1024), d_hidden=(512, 256))
 _GAN_MLP_B = dict(hidden=(128, 256, 512, 768, 1024), d_hidden=(512, 256, 128))
 _DCGAN = dict(channels=(512, 256, 128, 64), d_channels=(64, 128, 256, 512))
+# WGAN-GP (Gulrajani et al. 2017, Alg. 1): lambda 10, Adam 1e-4 with betas (0, 0.9), 5 critic
+# steps, no clipping, and a critic with layer norm instead of BatchNorm. Same nets as DC-WGAN.
+_GP = dict(gp=10.0, critic_norm="layer", clip=0.0, optimizer="adam", lr=1e-4, betas=(0.0, 0.9))
+_DC_WGAN_MNIST = dict(channels=(128, 64, 32, 16), d_channels=(16, 32, 64, 128))
+_DC_WGAN_CIFAR = dict(channels=(256, 128, 64, 32), d_channels=(32, 64, 128, 256))
 
 # (family, dataset) -> [(variant, arch, latent sizes, architecture fields, full-profile epochs)]
 _ROWS = {
@@ -35,7 +40,8 @@ _ROWS = {
     ("wgan", "mnist"): [
         ("MLP A", "mlp", (100, 200), _GAN_MLP_A, 25),
         ("MLP B", "mlp", (200,), _GAN_MLP_B, 25),
-        ("DC-WGAN", "conv", (64, 256), dict(channels=(128, 64, 32, 16), d_channels=(16, 32, 64, 128)), 25),
+        ("DC-WGAN", "conv", (64, 256), _DC_WGAN_MNIST, 25),
+        ("DC-WGAN-GP", "conv", (64,), {**_DC_WGAN_MNIST, **_GP}, 25),     # beyond the reports
     ],
     ("vae", "cifar10"): [
         ("MLP", "mlp", (100,), dict(hidden=(1536, 768, 512)), 20),
@@ -48,7 +54,8 @@ _ROWS = {
     ],
     ("wgan", "cifar10"): [
         ("MLP", "mlp", (200,), _GAN_MLP_A, 25),
-        ("DC-WGAN", "conv", (64, 256), dict(channels=(256, 128, 64, 32), d_channels=(32, 64, 128, 256)), 25),
+        ("DC-WGAN", "conv", (64, 256), _DC_WGAN_CIFAR, 25),
+        ("DC-WGAN-GP", "conv", (64,), {**_DC_WGAN_CIFAR, **_GP}, 25),     # beyond the reports
     ],
 }
 
@@ -60,7 +67,7 @@ _ROWS = {
 _PROFILE_SIZES = {
     "full": dict(train_size=0, test_size=0, epochs=None, conv_cap=None, n_eval_samples=10000, seeds=3,
                  amp=False, compile=False),
-    "quick": dict(train_size={"mnist": 0, "cifar10": 20000}, test_size=2000,
+    "quick": dict(train_size={"mnist": 40000, "cifar10": 20000}, test_size=2000,
                   epochs={"vae": 3, "gan": 3, "wgan": 3}, conv_cap=64, n_eval_samples=1000, seeds=1,
                   amp=False, compile=False),
     "smoke": dict(train_size=256, test_size=128, epochs={"vae": 1, "gan": 1, "wgan": 1}, conv_cap=32,
@@ -115,7 +122,7 @@ def grid(family: str, dataset: str, profile: str) -> list[RunConfig]:
                     train_size=train_size[dataset] if isinstance(train_size, dict) else train_size,
                     test_size=sizes["test_size"], n_eval_samples=sizes["n_eval_samples"], seed=seed,
                     amp=sizes["amp"], compile=sizes["compile"],
-                    **_TRAINING[family], **fields))
+                    **{**_TRAINING[family], **fields}))          # a row may override its family's optimizer
     return runs
 
 

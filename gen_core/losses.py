@@ -54,6 +54,30 @@ def wgan_g_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     return -fake_scores.mean()
 
 
+def interpolate(real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """x_hat = eps * x + (1 - eps) * G(z): points on the lines between real and generated images.
+
+    eps: (B, 1, ..., 1), one weight per example (Gulrajani et al. 2017, Alg. 1), broadcast over
+    every pixel so that each x_hat lies on its own pair's segment; a per-pixel eps would not.
+    """
+    if eps.shape[0] != real.shape[0] or any(s != 1 for s in eps.shape[1:]):
+        raise ValueError(f"eps of shape {tuple(eps.shape)} is not allowed; expected ({real.shape[0]}, 1, ..., 1), "
+                         "one interpolation weight per example")
+    return eps * real + (1 - eps) * fake
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """GP = E_x_hat[(||grad_x_hat f(x_hat)||_2 - 1)^2]   (Gulrajani et al. 2017, eq. 3).
+
+    The norm is over all pixels of one example; the mean over the batch. create_graph=True so
+    the critic's update differentiates through the gradient (a double backward).
+    """
+    x_hat = interpolate(real, fake.detach(), eps).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).float().sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
 def emd_estimate(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
-    """W_hat = E[f(x)] - E[f(G(z))]: the Earth-Mover distance up to the clipped critic's Lipschitz constant."""
+    """W_hat = E[f(x)] - E[f(G(z))]: the Earth-Mover distance up to the critic's Lipschitz constant
+    (unknown under clipping; pushed towards 1 by the gradient penalty)."""
     return real_scores.mean() - fake_scores.mean()

@@ -1,10 +1,12 @@
-"""Figures drawn from saved run results only (no model weights needed)."""
+"""Figures: from saved run results, or from tensors that figures.py computes from a run's weights."""
 from __future__ import annotations
 
 import matplotlib.image as mpimg
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+import torch
+from torchvision.utils import make_grid
 
 from .results import Run
 
@@ -14,7 +16,8 @@ sns.set_theme(style="whitegrid", context="notebook")
 CURVES = {
     "vae": [("loss", "total loss (nats / image)"), ("bce", "BCE reconstruction"), ("kl", "KL")],
     "gan": [("jsd", "JSD estimate (nats)"), ("d_loss", "discriminator loss"), ("g_loss", "generator loss")],
-    "wgan": [("emd", "EMD estimate"), ("critic_loss", "critic loss"), ("g_loss", "generator loss")],
+    "wgan": [("emd", "EMD estimate"), ("critic_loss", "critic loss"), ("g_loss", "generator loss"),
+             ("gp", "gradient penalty (WGAN-GP only)")],
 }
 
 
@@ -158,3 +161,69 @@ def plot_coverage_bars(frame: pd.DataFrame):
         ax.axvline(10, color="k", linestyle="--", linewidth=1)
         ax.set_ylabel("")
     return grid.figure
+
+
+# ---- figures from tensors (figures.py) ---------------------------------------------------------
+
+def _grid_image(images: torch.Tensor, nrow: int, padding: int = 2):
+    """(N, C, H, W) in [0, 1] -> an (H', W', 3) array for imshow, via torchvision's make_grid."""
+    return make_grid(images.float(), nrow=nrow, padding=padding, pad_value=1.0).permute(1, 2, 0).numpy()
+
+
+def plot_interpolations(run: Run, paths: dict, steps: int = 10):
+    """One panel per kind of path: each row walks from one random latent to another in `steps`."""
+    fig, axes = plt.subplots(1, len(paths), figsize=(6.5 * len(paths), 3.2), squeeze=False)
+    for ax, (kind, images) in zip(axes[0], paths.items()):
+        ax.imshow(_grid_image(images, steps), interpolation="nearest")
+        ax.set_title(f"{kind} interpolation", fontsize=10)
+        ax.axis("off")
+    fig.suptitle(f"{run.config.family.upper()} {run.config.label}", y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+def plot_manifold(run: Run, images: torch.Tensor, values: torch.Tensor):
+    """The decoder over a grid of 2-D latents: columns are z_1, rows z_2 (N(0, 1) quantiles)."""
+    n = len(values)
+    fig, ax = plt.subplots(figsize=(6.5, 6.5))
+    grid = _grid_image(images, n, padding=0)
+    ax.imshow(grid, interpolation="nearest")
+    cell = grid.shape[0] / n
+    ticks = [i * cell + cell / 2 for i in range(0, n, 2)]
+    ax.set_xticks(ticks, [f"{v:.1f}" for v in values[::2].tolist()])
+    ax.set_yticks(ticks, [f"{v:.1f}" for v in values.flip(0)[::2].tolist()])
+    ax.set(xlabel="$z_1$", ylabel="$z_2$", title=f"{run.config.label}: decoded latent grid")
+    ax.grid(False)
+    return fig
+
+
+def plot_latent_means(run: Run, means: torch.Tensor, labels: torch.Tensor, class_names: list[str]):
+    """The test set's posterior means in the 2-D latent plane, coloured by class."""
+    frame = pd.DataFrame({"$z_1$": means[:, 0].numpy(), "$z_2$": means[:, 1].numpy(),
+                          "class": [class_names[i] for i in labels.tolist()]})
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    sns.scatterplot(data=frame, x="$z_1$", y="$z_2$", hue="class", hue_order=class_names, s=8, alpha=0.7,
+                    linewidth=0, palette="tab10", ax=ax)
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1, 1), frameon=False, title=None, markerscale=2)
+    ax.set_title(f"{run.config.label}: test-set latent means")
+    fig.tight_layout()
+    return fig
+
+
+def plot_nearest_training(found, per_row: int = 4):
+    """Each sample (left) beside its nearest training image (right), titled with their distance."""
+    n = len(found.samples)
+    rows = -(-n // per_row)
+    fig, axes = plt.subplots(rows, 2 * per_row, figsize=(1.3 * 2 * per_row, 1.5 * rows + 0.5), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i in range(n):
+        left, right = axes[i // per_row][2 * (i % per_row)], axes[i // per_row][2 * (i % per_row) + 1]
+        for ax, image in ((left, found.samples[i]), (right, found.neighbours[i])):
+            ax.imshow(image.permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1,
+                      interpolation="nearest")
+        left.set_title(f"d = {found.distances[i]:.2f}", fontsize=8, loc="left")
+    cfg = found.run.config
+    fig.suptitle(f"{cfg.family.upper()} {cfg.label}: sample | nearest training image", y=1.0)
+    fig.tight_layout()
+    return fig

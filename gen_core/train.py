@@ -1,4 +1,5 @@
-"""One training loop per paradigm (VAE, GAN with BCE, WGAN with weight clipping and n_critic).
+"""One training loop per paradigm (VAE, GAN with BCE, WGAN with weight clipping or a gradient
+penalty, and n_critic critic steps per generator step).
 
 Training is bound by overhead, not arithmetic, so the loop removes it (`make bench` measures
 the result against a pytorch/examples-style DataLoader loop):
@@ -97,12 +98,24 @@ def g_step(critic: nn.Module, opt, fake: torch.Tensor, loss_fn, amp: bool = Fals
     return {"g_loss": g_loss.detach()}
 
 
+def interpolation_weights(real: torch.Tensor) -> torch.Tensor:
+    """eps ~ U[0, 1], one per example: (B, 1, 1, 1) for images (B, C, H, W)."""
+    return torch.rand(real.shape[0], *(1,) * (real.dim() - 1), device=real.device)
+
+
 def critic_step(critic: nn.Module, opt, real: torch.Tensor, fake: torch.Tensor, clip: float,
-                amp: bool = False) -> dict:
-    """One WGAN critic update, then weight clipping to [-clip, clip] (Arjovsky et al. 2017, Alg. 1)."""
+                gp: float = 0.0, amp: bool = False) -> dict:
+    """One WGAN critic update, then weight clipping to [-clip, clip] (Arjovsky et al. 2017, Alg. 1);
+    with gp > 0 the loss adds gp * GP instead (Gulrajani et al. 2017, Alg. 1)."""
     with _autocast(real, amp):
         real_scores, fake_scores = critic(real).float(), critic(fake.detach()).float()
     c_loss = losses.wgan_critic_loss(real_scores, fake_scores)
+    stats = {}
+    if gp:
+        with _autocast(real, amp):
+            penalty = losses.gradient_penalty(critic, real, fake, interpolation_weights(real))
+        c_loss = c_loss + gp * penalty
+        stats["gp"] = penalty.detach()
     opt.zero_grad(set_to_none=True)
     c_loss.backward()
     opt.step()
@@ -111,7 +124,7 @@ def critic_step(critic: nn.Module, opt, real: torch.Tensor, fake: torch.Tensor, 
             params = list(critic.parameters())
             torch._foreach_clamp_min_(params, -clip)
             torch._foreach_clamp_max_(params, clip)
-    return {"critic_loss": c_loss.detach(), "emd": losses.emd_estimate(real_scores, fake_scores).detach()}
+    return {"critic_loss": c_loss.detach(), "emd": losses.emd_estimate(real_scores, fake_scores).detach(), **stats}
 
 
 # ---- sampling -------------------------------------------------------------------------------
@@ -173,7 +186,7 @@ def _wgan_epoch(cfg, models, opts, train: Split, batches, log, first_step):
         z = torch.randn(len(idx), cfg.latent_dim, device=real.device)
         with torch.no_grad(), _autocast(real, cfg.amp):
             fake = G(z)
-        stats = critic_step(D, opts["critic"], real, fake, cfg.clip, cfg.amp)
+        stats = critic_step(D, opts["critic"], real, fake, cfg.clip, cfg.gp, cfg.amp)
         if (first_step + i + 1) % cfg.n_critic == 0:
             with _autocast(real, cfg.amp):
                 fake = G(torch.randn(len(idx), cfg.latent_dim, device=real.device))

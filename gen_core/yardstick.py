@@ -121,9 +121,24 @@ class CorruptRun(RuntimeError):
     """A finished run whose weights cannot be read back; the message names the folder."""
 
 
+def load_models(run, device) -> dict:
+    """A finished run's networks with its saved weights, on `device`; CorruptRun if unreadable."""
+    from .models import build_models
+
+    models = build_models(run.config)
+    try:
+        weights = torch.load(run.dir / "model.pt", map_location=device, weights_only=True)
+        for name, model in models.items():
+            model.load_state_dict(weights[name])
+            model.to(device)
+    except Exception as err:      # missing, truncated, not a checkpoint, another architecture
+        raise CorruptRun(f"run {run.dir}: model.pt is unreadable ({type(err).__name__}) and it has no "
+                         f"yardstick.json to fall back on") from None
+    return models
+
+
 def measure_run(run, reference: Reference, device) -> dict:
     """The yardstick for one finished run, from its saved weights; cached in yardstick.json."""
-    from .models import build_models
     from .train import generate_many
 
     path = run.dir / "yardstick.json"
@@ -136,15 +151,7 @@ def measure_run(run, reference: Reference, device) -> dict:
     if run.diverged:
         return {}
     cfg = run.config
-    models = build_models(cfg)
-    try:
-        weights = torch.load(run.dir / "model.pt", map_location=device, weights_only=True)
-        for name, model in models.items():
-            model.load_state_dict(weights[name])
-            model.to(device)
-    except Exception as err:      # missing, truncated, not a checkpoint, another architecture
-        raise CorruptRun(f"run {run.dir}: model.pt is unreadable ({type(err).__name__}) and it has no "
-                         f"yardstick.json to fall back on") from None
+    models = load_models(run, device)
     samples = generate_many(cfg, models, reference.n_samples, cfg.seed + 2, device)   # (N, C, H, W) in [0, 1]
     measures = sample_measures(*features_and_logits(reference.classifier.model, samples), reference)
     from .results import write_json_atomic

@@ -12,13 +12,17 @@
 # ---
 
 # %% [markdown]
+# (comparison)=
 # # Comparison: one yardstick for all three families
 #
 # Each chapter measures its family on its own number: the VAE's negative ELBO, the GAN's
 # Jensen-Shannon estimate, the WGAN's Earth-Mover estimate. Those cannot be compared across
 # families, so neither reference report could say which model generates the best images.
 # This page measures every run of the grid the same way, in the feature space of a classifier
-# trained on the real training set (a LeNet for MNIST, a small ResNet for CIFAR-10; see Methods):
+# trained on the real training set (a LeNet for MNIST, a small ResNet for CIFAR-10; see {ref}`methods-yardstick`).
+# The chapters behind it: {ref}`vae-mnist`, {ref}`gan-mnist`, {ref}`wgan-mnist`, {ref}`vae-cifar10`,
+# {ref}`gan-cifar10` and {ref}`wgan-cifar10`; the tables list the WGAN chapters' gradient-penalty runs
+# {cite:p}`gulrajani2017wgangp` as their own family, WGAN-GP. The measures:
 #
 # - **FD**, the Fréchet distance between Gaussians fitted to the features of $N$ generated
 #   images and of the test set (lower is better), next to its floor: the same distance for $N$
@@ -38,12 +42,13 @@ runs_dir = "runs"      # run results, keyed by config hash
 force = False          # accepted for symmetry; this page never retrains
 
 # %% tags=["remove-input"]
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
-from gen_core import chapter, plots
+from gen_core import chapter, figures, plots
 
 ctx = chapter.setup(profile, data_dir, runs_dir, force)
 display(Markdown(chapter.banner(chapter.provenance(ctx))))
+display(HTML(chapter.reproduce_box(ctx, "comparison")))
 
 # %% tags=["remove-output"]
 # Every run of the grid; the chapters have trained and measured them, so this only loads.
@@ -76,7 +81,7 @@ display(chapter.comparison_table(runs, ctx))
 # One line per variant (colour: family; marker: MLP or conv); the dashed line is the real-data floor. Both axes are
 # logarithmic.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 plots.plot_fd_vs_latent(frame, {ds: f["fd"] for ds, f in floors.items()});
 
 # %% [markdown]
@@ -86,7 +91,7 @@ plots.plot_fd_vs_latent(frame, {ds: f["fd"] for ds, f in floors.items()});
 # top left (high precision, low recall); a blurry one that spreads over everything sits lower.
 # The star is real training data.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 plots.plot_precision_recall(frame, floors);
 
 # %% [markdown]
@@ -95,10 +100,10 @@ plots.plot_precision_recall(frame, floors);
 # How many of the ten classes each configuration's samples cover, then the label histograms of the
 # most collapsed and the most even run on each dataset (the dashed line is the uniform share).
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 plots.plot_coverage_bars(frame);
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 for dataset in ("mnist", "cifar10"):
     extremes = [r for r in chapter.collapse_extremes(runs) if r.config.dataset == dataset]
     plots.plot_label_histograms(extremes, chapter.CLASS_NAMES[dataset], with_family=True)
@@ -109,9 +114,25 @@ for dataset in ("mnist", "cifar10"):
 # Per dataset, the configuration of each family with the lowest FD, drawn from its fixed noise
 # at the last epoch: VAE, GAN and WGAN side by side.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 for dataset in ("mnist", "cifar10"):
     plots.plot_final_samples(chapter.best_per_family(runs, dataset), with_family=True)
+
+# %% [markdown]
+# ## Memorization check
+#
+# Could a low FD come from copying training images? For the best GAN or WGAN and the best VAE on each dataset,
+# 16 samples (left of each pair) beside their nearest training image in the classifier's feature space (right),
+# with the distance between them. The baseline is the same distance for real test images, which no model saw.
+
+# %% tags=["hide-input"]
+checks = [figures.nearest_training(run, ctx) for ds in ("mnist", "cifar10")
+          for run in figures.memorization_candidates(runs, ds)]
+for found in checks:
+    plots.plot_nearest_training(found)
+
+# %% tags=["remove-input"]
+display(Markdown("\n".join(f"- {figures.memorization_sentence(found)}" for found in checks)))
 
 # %% [markdown]
 # ## What the grid shows
@@ -124,7 +145,7 @@ display(Markdown(chapter.comparison_findings(runs, ctx)))
 # %% [markdown]
 # ## How this distance relates to Inception FID
 #
-# Published GAN scores use the Fréchet *Inception* Distance (Heusel et al. 2017): the same formula,
+# Published GAN scores use the Fréchet *Inception* Distance {cite:p}`heusel2017fid`: the same formula,
 # but on 2048-dimensional features of an Inception-v3 network trained on ImageNet, usually with
 # 50 000 samples against the training set. Ours uses a small classifier trained on the dataset
 # itself, a feature space of 64 to 256 dimensions, $N$ samples against the test set. The distance
@@ -137,7 +158,7 @@ display(Markdown(chapter.comparison_findings(runs, ctx)))
 #
 # For context only, and **not comparable** with the numbers above, published Inception FIDs on
 # CIFAR-10 for DCGAN and WGAN-GP (StudioGAN) and for the standard GAN loss and WGAN-GP in the
-# large study of Lucic et al. 2018. Even among themselves these differ in architecture,
+# large study of {cite:t}`lucic2018equal`. Even among themselves these differ in architecture,
 # tuning budget and reference set:
 
 # %% tags=["remove-input"]

@@ -12,6 +12,7 @@
 # ---
 
 # %% [markdown]
+# (gan-cifar10)=
 # # GAN on CIFAR-10
 #
 # Classic GANs on CIFAR-10: an MLP pair and a DCGAN at two latent sizes.
@@ -24,13 +25,14 @@ runs_dir = "runs"      # run results, keyed by config hash
 force = False          # retrain even when results are cached
 
 # %% tags=["remove-input"]
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
-from gen_core import chapter, plots
+from gen_core import chapter, figures, plots
 
 FAMILY, DATASET = "gan", "cifar10"
 ctx = chapter.setup(profile, data_dir, runs_dir, force)
 display(Markdown(chapter.banner(chapter.provenance(ctx))))
+display(HTML(chapter.reproduce_box(ctx, "gan_cifar10")))
 
 # %% [markdown]
 # ## The runs
@@ -50,7 +52,7 @@ shown = chapter.first_seed(runs)     # figures draw seed 0; tables average over 
 #
 # Per optimizer step: the Jensen-Shannon estimate $\log 2 - L_D/2$ (nats), the discriminator loss $L_D$ and the non-saturating generator loss, smoothed by a rolling mean. A JSD estimate near 0 means the discriminator cannot tell real from generated; near $\log 2 \approx 0.693$ it separates them perfectly.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 plots.plot_curves(shown);
 
 # %% [markdown]
@@ -58,15 +60,25 @@ plots.plot_curves(shown);
 #
 # Each grid decodes the same fixed noise, drawn once per run, at the last epoch.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 plots.plot_final_samples(shown);
 
 # %% [markdown]
 # How the samples of each run change over training, for the same fixed noise:
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 for run in shown:
     plots.plot_samples_over_training(run)
+
+# %% [markdown]
+# ## Latent interpolations
+#
+# The best run of this chapter (lowest FD): each row generates ten latents between two random draws, on a straight line (left) and on the great circle between them (spherical, right). A Gaussian latent of this size lies near a sphere of radius $\sqrt{z}$, and the straight line's midpoint falls inside it, where the generator saw no training noise; the spherical path stays at that radius.
+
+# %% tags=["hide-input"]
+best = figures.best_run(runs)
+if best is not None:
+    plots.plot_interpolations(best, figures.interpolations(best, ctx));
 
 # %% [markdown]
 # ## Numbers
@@ -76,7 +88,7 @@ for run in shown:
 # %% tags=["remove-input"]
 display(chapter.summary_table(runs))
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 plots.plot_label_histograms(shown, chapter.CLASS_NAMES[DATASET]);
 
 # %% [markdown]
@@ -84,3 +96,6 @@ plots.plot_label_histograms(shown, chapter.CLASS_NAMES[DATASET]);
 
 # %% tags=["remove-input"]
 display(Markdown(chapter.findings(FAMILY, DATASET, runs, ctx)))
+
+# %% [markdown]
+# How this chapter's runs rank against the other families on one yardstick: {ref}`comparison`. How each number is measured: {ref}`methods-yardstick`.

@@ -12,6 +12,7 @@
 # ---
 
 # %% [markdown]
+# (vae-cifar10)=
 # # VAE on CIFAR-10
 #
 # Variational autoencoders on CIFAR-10: a deep MLP, MLP C, and a small convolutional VAE, at a 2-dimensional and a larger latent. The reference reports found CIFAR-10 hard for MLPs; this chapter puts the conv model beside them.
@@ -24,13 +25,14 @@ runs_dir = "runs"      # run results, keyed by config hash
 force = False          # retrain even when results are cached
 
 # %% tags=["remove-input"]
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
-from gen_core import chapter, plots
+from gen_core import chapter, figures, plots
 
 FAMILY, DATASET = "vae", "cifar10"
 ctx = chapter.setup(profile, data_dir, runs_dir, force)
 display(Markdown(chapter.banner(chapter.provenance(ctx))))
+display(HTML(chapter.reproduce_box(ctx, "vae_cifar10")))
 
 # %% [markdown]
 # ## The runs
@@ -50,7 +52,7 @@ shown = chapter.first_seed(runs)     # figures draw seed 0; tables average over 
 #
 # Per optimizer step: the total loss (negative ELBO, nats per image), its BCE reconstruction term and its KL term, smoothed by a rolling mean. x is in epochs.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 plots.plot_curves(shown);
 
 # %% [markdown]
@@ -58,13 +60,13 @@ plots.plot_curves(shown);
 #
 # Each grid decodes the same fixed noise, drawn once per run, at the last epoch.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 plots.plot_final_samples(shown);
 
 # %% [markdown]
 # How the samples of each run change over training, for the same fixed noise:
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 for run in shown:
     plots.plot_samples_over_training(run)
 
@@ -73,8 +75,28 @@ for run in shown:
 #
 # Test images (rows 1, 3, 5, 7) above their reconstructions (rows 2, 4, 6, 8), decoded from the posterior mean's sample.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 plots.plot_reconstructions(shown);
+
+# %% [markdown]
+# ## The 2-dimensional latent
+#
+# With $z \in \mathbb{R}^2$ the whole latent space fits on a page. For each 2-D run: the decoder's output over a grid of latent values at the prior's quantiles from 5% to 95% (left), and the test set's posterior means $\mu(x)$ coloured by class (right). Where classes overlap in the plane, the decoder must blend them.
+
+# %% tags=["hide-input"]
+for run in figures.two_d_vaes(runs):
+    plots.plot_manifold(run, *figures.manifold(run, ctx))
+    plots.plot_latent_means(run, *figures.test_latent_means(run, ctx), chapter.CLASS_NAMES[DATASET])
+
+# %% [markdown]
+# ## Latent interpolations
+#
+# The best run of this chapter (lowest FD): each row decodes ten latents on a straight line between two random draws from the prior.
+
+# %% tags=["hide-input"]
+best = figures.best_run(runs)
+if best is not None:
+    plots.plot_interpolations(best, figures.interpolations(best, ctx));
 
 # %% [markdown]
 # ## Numbers
@@ -84,7 +106,7 @@ plots.plot_reconstructions(shown);
 # %% tags=["remove-input"]
 display(chapter.summary_table(runs))
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 plots.plot_label_histograms(shown, chapter.CLASS_NAMES[DATASET]);
 
 # %% [markdown]
@@ -92,3 +114,6 @@ plots.plot_label_histograms(shown, chapter.CLASS_NAMES[DATASET]);
 
 # %% tags=["remove-input"]
 display(Markdown(chapter.findings(FAMILY, DATASET, runs, ctx)))
+
+# %% [markdown]
+# How this chapter's runs rank against the other families on one yardstick: {ref}`comparison`. How each number is measured: {ref}`methods-yardstick`.

@@ -12,9 +12,10 @@
 # ---
 
 # %% [markdown]
+# (wgan-mnist)=
 # # WGAN on MNIST
 #
-# Wasserstein GANs on MNIST with weight clipping (0.01), RMSprop and 5 critic steps per generator step: the MLP pairs of the GAN chapter without the Sigmoid, and a small DC-WGAN.
+# Wasserstein GANs on MNIST with weight clipping (0.01), RMSprop and 5 critic steps per generator step: the MLP pairs of the GAN chapter without the Sigmoid, and a small DC-WGAN. Beyond the reports, a WGAN-GP run trains the DC-WGAN networks with a gradient penalty instead of clipping.
 
 # %% tags=["parameters"]
 # Flat parameters; papermill overrides them (see `make report`).
@@ -24,13 +25,14 @@ runs_dir = "runs"      # run results, keyed by config hash
 force = False          # retrain even when results are cached
 
 # %% tags=["remove-input"]
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
-from gen_core import chapter, plots
+from gen_core import chapter, figures, plots
 
 FAMILY, DATASET = "wgan", "mnist"
 ctx = chapter.setup(profile, data_dir, runs_dir, force)
 display(Markdown(chapter.banner(chapter.provenance(ctx))))
+display(HTML(chapter.reproduce_box(ctx, "wgan_mnist")))
 
 # %% [markdown]
 # ## The runs
@@ -50,7 +52,7 @@ shown = chapter.first_seed(runs)     # figures draw seed 0; tables average over 
 #
 # Per critic step: the Earth-Mover estimate $E[f(x)] - E[f(G(z))]$, the critic loss and (per generator step) the generator loss, smoothed by a rolling mean. The estimate is scaled by the clipped critic's unknown Lipschitz constant, so compare it within a run, not across architectures.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 plots.plot_curves(shown);
 
 # %% [markdown]
@@ -58,15 +60,37 @@ plots.plot_curves(shown);
 #
 # Each grid decodes the same fixed noise, drawn once per run, at the last epoch.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 plots.plot_final_samples(shown);
 
 # %% [markdown]
 # How the samples of each run change over training, for the same fixed noise:
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 for run in shown:
     plots.plot_samples_over_training(run)
+
+# %% [markdown]
+# ## Weight clipping against the gradient penalty
+#
+# The DC-WGAN of the reports keeps its critic roughly Lipschitz by clipping every weight to $[-0.01, 0.01]$ {cite:p}`arjovsky2017wgan`. WGAN-GP {cite:p}`gulrajani2017wgangp` drops the clipping and instead penalises the critic's gradient norm at random points between real and generated images, $\lambda\,\mathbb{E}[(\lVert\nabla f(\hat x)\rVert_2 - 1)^2]$ with $\lambda = 10$, one interpolation weight per example. It trains with Adam ($10^{-4}$, $\beta = (0, 0.9)$) and, because the penalty is taken per example, a critic with layer normalisation in place of BatchNorm (see {ref}`methods-wgan-gp`). Same generator, same critic widths, same latent size, same number of critic steps: the samples, then the curves of the two runs.
+
+# %% tags=["hide-input"]
+pair = chapter.clip_and_gp(runs)
+plots.plot_final_samples(pair, ncols=2);
+
+# %% tags=["hide-input"]
+plots.plot_curves(pair);
+
+# %% [markdown]
+# ## Latent interpolations
+#
+# The best run of this chapter (lowest FD): each row generates ten latents between two random draws, on a straight line (left) and on the great circle between them (spherical, right). A Gaussian latent of this size lies near a sphere of radius $\sqrt{z}$, and the straight line's midpoint falls inside it, where the generator saw no training noise; the spherical path stays at that radius.
+
+# %% tags=["hide-input"]
+best = figures.best_run(runs)
+if best is not None:
+    plots.plot_interpolations(best, figures.interpolations(best, ctx));
 
 # %% [markdown]
 # ## Numbers
@@ -76,7 +100,7 @@ for run in shown:
 # %% tags=["remove-input"]
 display(chapter.summary_table(runs))
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 plots.plot_label_histograms(shown, chapter.CLASS_NAMES[DATASET]);
 
 # %% [markdown]
@@ -84,3 +108,6 @@ plots.plot_label_histograms(shown, chapter.CLASS_NAMES[DATASET]);
 
 # %% tags=["remove-input"]
 display(Markdown(chapter.findings(FAMILY, DATASET, runs, ctx)))
+
+# %% [markdown]
+# How this chapter's runs rank against the other families on one yardstick: {ref}`comparison`. How each number is measured: {ref}`methods-yardstick`.

@@ -33,11 +33,11 @@ def test_bogus_profile_exits_2_with_one_line(tmp_path):
     assert list(tmp_path.iterdir()) == []           # nothing written
 
 
-def test_list_smoke_prints_27_runs(tmp_path):
+def test_list_smoke_prints_29_runs(tmp_path):
     proc = run_cli("--list", "--profile", "smoke", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert len(lines) == 27                          # 6 + 5 + 5 + 5 + 3 + 3
+    assert len(lines) == 29                          # 6 + 5 + 6 + 5 + 3 + 4
     names = [c.run_name() for c in full_grid("smoke")]
     assert [line.split()[0] for line in lines] == names      # same hashes in another process
     assert all(line.endswith("epochs=1 train_size=256") for line in lines)

@@ -128,6 +128,41 @@ def test_n_critic_on_a_vae_is_rejected():
     assert_config_error(e, "n_critic=5", "'vae'")
 
 
+DCWGAN_GP = dict(DCGAN_BASE, family="wgan", gp=10.0, critic_norm="layer", n_critic=5)
+
+
+def test_wgan_gp_config_is_valid_and_hashes_apart_from_clipping():
+    gp = make(DCWGAN_GP)
+    assert (gp.gp, gp.critic_norm, gp.clip) == (10.0, "layer", 0.0)
+    assert gp.run_hash() != make(DCWGAN_GP, gp=0.0, critic_norm="batch", clip=0.01).run_hash()
+    assert make(DCWGAN_GP, critic_norm="none").critic_norm == "none"
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(gp=-1.0), "config gp=-1.0 is not allowed; expected a gradient penalty weight >= 0 (0 means none)"),
+    (dict(clip=0.01), "config clip=0.01 is not allowed; expected 0 when gp is set: weight clipping and the "
+                      "gradient penalty are alternatives"),
+    (dict(critic_norm="batch"), "config critic_norm='batch' is not allowed; expected 'layer' or 'none' with a "
+                                "gradient penalty: BatchNorm mixes the examples whose gradients are penalised one by one"),
+    (dict(critic_norm="instance"), "config critic_norm='instance' is not allowed; expected one of batch, layer, none"),
+    (dict(compile=True), "config compile=True is not allowed; expected False with a gradient penalty "
+                         "(torch.compile has no double backward)"),
+    (dict(family="gan", n_critic=1), "config gp=10.0 is not allowed; expected the default for family 'gan', which has "
+                                     "no critic (only wgan clips, penalises gradients or runs n_critic steps)"),
+])
+def test_wgan_gp_bad_settings_are_named(changes, message):
+    with pytest.raises(ConfigError) as e:
+        make(DCWGAN_GP, **changes)
+    assert str(e.value) == message
+
+
+def test_critic_norm_needs_a_conv_critic():
+    with pytest.raises(ConfigError) as e:
+        make(GAN_BASE, critic_norm="layer")
+    assert str(e.value) == ("config critic_norm='layer' is not allowed; expected 'batch' (the default) unless "
+                            "the model has a conv critic")
+
+
 def test_negative_clip_is_rejected_even_for_wgan():
     with pytest.raises(ConfigError) as e:
         make(GAN_BASE, family="wgan", clip=-0.01)

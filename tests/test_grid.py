@@ -14,19 +14,21 @@ PROFILES = ("full", "quick", "smoke")
 # Runs per chapter = sum over the reference rows of their latent sizes:
 #   vae/mnist:   MLP A z{50,100} + MLP B z{100} + MLP C z{2,32,128}  = 2 + 1 + 3 = 6
 #   gan/mnist:   MLP A z{100,200} + MLP B z{200} + DCGAN z{64,256}   = 2 + 1 + 2 = 5
-#   wgan/mnist:  MLP A z{100,200} + MLP B z{200} + DC-WGAN z{64,256} = 2 + 1 + 2 = 5
+#   wgan/mnist:  MLP A z{100,200} + MLP B z{200} + DC-WGAN z{64,256} = 2 + 1 + 2 = 5, + DC-WGAN-GP z{64} = 6
 #   vae/cifar10: MLP z{100} + MLP C z{2,128} + Conv z{2,128}         = 1 + 2 + 2 = 5
 #   gan/cifar10: MLP z{100} + DCGAN z{64,256}                        = 1 + 2     = 3
-#   wgan/cifar10: MLP z{200} + DC-WGAN z{64,256}                     = 1 + 2     = 3
-EXPECTED_COUNTS = {("vae", "mnist"): 6, ("gan", "mnist"): 5, ("wgan", "mnist"): 5,
-                   ("vae", "cifar10"): 5, ("gan", "cifar10"): 3, ("wgan", "cifar10"): 3}
+#   wgan/cifar10: MLP z{200} + DC-WGAN z{64,256}                     = 1 + 2     = 3, + DC-WGAN-GP z{64} = 4
+# The reports' 27 runs plus the two WGAN-GP rows this project adds = 29.
+EXPECTED_COUNTS = {("vae", "mnist"): 6, ("gan", "mnist"): 5, ("wgan", "mnist"): 6,
+                   ("vae", "cifar10"): 5, ("gan", "cifar10"): 3, ("wgan", "cifar10"): 4}
 EXPECTED_ROWS = {
     ("vae", "mnist"): [("MLP A", 50), ("MLP A", 100), ("MLP B", 100), ("MLP C", 2), ("MLP C", 32), ("MLP C", 128)],
     ("gan", "mnist"): [("MLP A", 100), ("MLP A", 200), ("MLP B", 200), ("DCGAN", 64), ("DCGAN", 256)],
-    ("wgan", "mnist"): [("MLP A", 100), ("MLP A", 200), ("MLP B", 200), ("DC-WGAN", 64), ("DC-WGAN", 256)],
+    ("wgan", "mnist"): [("MLP A", 100), ("MLP A", 200), ("MLP B", 200), ("DC-WGAN", 64), ("DC-WGAN", 256),
+                       ("DC-WGAN-GP", 64)],
     ("vae", "cifar10"): [("MLP", 100), ("MLP C", 2), ("MLP C", 128), ("Conv", 2), ("Conv", 128)],
     ("gan", "cifar10"): [("MLP", 100), ("DCGAN", 64), ("DCGAN", 256)],
-    ("wgan", "cifar10"): [("MLP", 200), ("DC-WGAN", 64), ("DC-WGAN", 256)],
+    ("wgan", "cifar10"): [("MLP", 200), ("DC-WGAN", 64), ("DC-WGAN", 256), ("DC-WGAN-GP", 64)],
 }
 
 
@@ -38,7 +40,7 @@ def find(cfgs, variant, latent):
 @pytest.mark.parametrize("profile", PROFILES)
 def test_full_grid_has_the_reference_rows(profile):
     runs = [c for c in full_grid(profile) if c.seed == 0]
-    assert len(runs) == 27  # 6 + 5 + 5 + 5 + 3 + 3
+    assert len(runs) == 29  # 6 + 5 + 6 + 5 + 3 + 4
     assert Counter((c.family, c.dataset) for c in runs) == EXPECTED_COUNTS
     for key, rows in EXPECTED_ROWS.items():
         assert [(c.variant, c.latent_dim) for c in grid(*key, profile) if c.seed == 0] == rows
@@ -49,7 +51,7 @@ def test_full_grid_has_the_reference_rows(profile):
 @pytest.mark.parametrize("profile, n_seeds", [("full", 3), ("quick", 1), ("smoke", 1)])
 def test_full_profile_repeats_every_configuration_over_three_seeds(profile, n_seeds):
     runs = full_grid(profile)
-    assert len(runs) == 27 * n_seeds
+    assert len(runs) == 29 * n_seeds
     per_config = Counter(json.dumps({**c.to_dict(), "seed": None}, sort_keys=True) for c in runs)
     assert set(per_config.values()) == {n_seeds}
     assert sorted({c.seed for c in runs}) == list(range(n_seeds))
@@ -72,6 +74,11 @@ def test_full_profile_keeps_the_reports_architectures():
     assert dcw.channels == (128, 64, 32, 16) and dcw.d_channels == (16, 32, 64, 128)
     dcw = find(grid("wgan", "cifar10", "full"), "DC-WGAN", 256)
     assert dcw.channels == (256, 128, 64, 32) and dcw.d_channels == (32, 64, 128, 256)
+    # WGAN-GP keeps the DC-WGAN networks, so clipping and the penalty compare on one architecture
+    for ds, clipped in (("mnist", 64), ("cifar10", 64)):
+        gp, wc = find(grid("wgan", ds, "full"), "DC-WGAN-GP", 64), find(grid("wgan", ds, "full"), "DC-WGAN", clipped)
+        assert (gp.channels, gp.d_channels) == (wc.channels, wc.d_channels)
+        assert (gp.critic_norm, wc.critic_norm) == ("layer", "batch")
 
 
 def test_full_profile_keeps_the_reports_epochs_and_data():
@@ -84,8 +91,11 @@ def test_full_profile_keeps_the_reports_epochs_and_data():
 
 def test_full_profile_optimizers():
     for c in full_grid("full"):
-        if c.family == "wgan":
-            assert (c.optimizer, c.lr, c.clip, c.n_critic, c.batch_size) == ("rmsprop", 5e-5, 0.01, 5, 64)
+        if c.variant == "DC-WGAN-GP":      # Gulrajani et al. 2017, Alg. 1 defaults
+            assert (c.optimizer, c.lr, c.betas, c.clip, c.gp, c.n_critic, c.batch_size, c.critic_norm) == \
+                ("adam", 1e-4, (0.0, 0.9), 0.0, 10.0, 5, 64, "layer")
+        elif c.family == "wgan":
+            assert (c.optimizer, c.lr, c.clip, c.gp, c.n_critic, c.batch_size) == ("rmsprop", 5e-5, 0.01, 0.0, 5, 64)
         elif c.family == "gan":
             assert (c.optimizer, c.lr, c.betas, c.clip, c.n_critic) == ("adam", 2e-4, (0.5, 0.999), 0.0, 1)
         else:
@@ -101,7 +111,8 @@ def test_quick_profile_shrinks_the_full_profile():
         assert quick.train_size == 0 or quick.train_size <= {"mnist": 60000, "cifar10": 50000}[quick.dataset]
         assert 0 < quick.test_size <= 10000
         # optimizer settings and MLP widths are never shrunk
-        for key in ("lr", "optimizer", "betas", "clip", "n_critic", "batch_size", "hidden", "d_hidden", "dropout"):
+        for key in ("lr", "optimizer", "betas", "clip", "gp", "critic_norm", "n_critic", "batch_size", "hidden",
+                    "d_hidden", "dropout"):
             assert getattr(quick, key) == getattr(full, key), key
         # conv stacks are divided by one common factor (at least 4 channels each)
         for key in ("channels", "d_channels"):

@@ -6,8 +6,8 @@ import math
 import pytest
 import torch
 
-from gen_core.losses import (emd_estimate, gan_d_loss, gan_g_loss, jsd_estimate, vae_loss, wgan_critic_loss,
-                             wgan_g_loss)
+from gen_core.losses import (emd_estimate, gan_d_loss, gan_g_loss, gradient_penalty, interpolate, jsd_estimate,
+                             vae_loss, wgan_critic_loss, wgan_g_loss)
 
 LOG2 = math.log(2)
 
@@ -133,3 +133,63 @@ def test_vae_loss_perfect_reconstruction():
 @pytest.mark.parametrize("fn", [gan_d_loss, wgan_critic_loss, emd_estimate])
 def test_pair_losses_return_scalars(fn):
     assert fn(torch.zeros(4), torch.zeros(4)).shape == ()
+
+
+# ---- WGAN-GP --------------------------------------------------------------------------------
+
+def _linear_critic(weights):
+    """f(x) = <w, x> + 1 over the flattened image: its gradient is w everywhere, norm ||w||."""
+    critic = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(len(weights), 1))
+    with torch.no_grad():
+        critic[1].weight.copy_(torch.tensor([weights]))
+        critic[1].bias.fill_(1.0)
+    return critic
+
+
+@pytest.mark.parametrize("weights, expected", [
+    ([3.0, 4.0, 0.0, 0.0], 16.0),      # ||w|| = 5: (5 - 1)^2
+    ([0.6, 0.0, 0.8, 0.0], 0.0),       # ||w|| = 1: a 1-Lipschitz critic pays nothing
+    ([0.0, 0.0, 0.0, 0.5], 0.25),      # ||w|| = 0.5: the two-sided penalty also pushes up, (0.5 - 1)^2
+])
+def test_gradient_penalty_of_a_linear_critic(weights, expected):
+    critic = _linear_critic(weights)
+    real, fake = torch.rand(5, 1, 2, 2), torch.rand(5, 1, 2, 2)     # a linear f: same gradient anywhere
+    eps = torch.rand(5, 1, 1, 1)
+    assert approx(gradient_penalty(critic, real, fake, eps).detach(), expected, 1e-5)
+
+
+def test_gradient_penalty_takes_the_norm_per_example():
+    # f(x) = 1/2 ||x||^2 has gradient x_hat itself. Example 0: x = (3, 4), G(z) = 0, eps = 0.5 ->
+    # x_hat = (1.5, 2), norm 2.5, (2.5 - 1)^2 = 2.25. Example 1: x = (0, 2), eps = 1 -> norm 2, (2 - 1)^2 = 1.
+    # Mean 1.625; a norm over the whole batch (sqrt(2.5^2 + 2^2) = 3.20) would give 4.85.
+    critic = lambda x: 0.5 * x.flatten(1).pow(2).sum(1)        # noqa: E731
+    real = torch.tensor([[3.0, 4.0], [0.0, 2.0]]).view(2, 1, 1, 2)
+    eps = torch.tensor([0.5, 1.0]).view(2, 1, 1, 1)
+    assert approx(gradient_penalty(critic, real, torch.zeros_like(real), eps).detach(), 1.625)
+
+
+def test_gradient_penalty_gradient_reaches_the_critic():
+    # GP = (||w|| - 1)^2, so dGP/dw = 2 (||w|| - 1) w / ||w||; w = (3, 4): 2 * 4 * (0.6, 0.8) = (4.8, 6.4)
+    critic = _linear_critic([3.0, 4.0])
+    real = torch.rand(3, 1, 1, 2)
+    gradient_penalty(critic, real, torch.zeros_like(real), torch.rand(3, 1, 1, 1)).backward()
+    assert torch.allclose(critic[1].weight.grad, torch.tensor([[4.8, 6.4]]), atol=1e-5)
+    assert critic[1].bias.grad is None                  # the bias does not change the gradient: not in GP's graph
+
+
+def test_interpolate_uses_one_weight_per_example():
+    real, fake = torch.ones(2, 3, 4, 4), torch.zeros(2, 3, 4, 4)
+    x_hat = interpolate(real, fake, torch.tensor([0.25, 0.75]).view(2, 1, 1, 1))
+    assert torch.equal(x_hat[0], torch.full((3, 4, 4), 0.25)) and torch.equal(x_hat[1], torch.full((3, 4, 4), 0.75))
+    # eps = 1 is the real image, eps = 0 the generated one
+    a, b = torch.rand(2, 1, 2, 2), torch.rand(2, 1, 2, 2)
+    assert torch.equal(interpolate(a, b, torch.tensor([1.0, 0.0]).view(2, 1, 1, 1))[0], a[0])
+    assert torch.equal(interpolate(a, b, torch.tensor([1.0, 0.0]).view(2, 1, 1, 1))[1], b[1])
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 4), (2, 1, 1, 4), (1, 1, 1, 1)])
+def test_interpolate_refuses_weights_that_are_not_per_example(shape):
+    with pytest.raises(ValueError) as err:
+        interpolate(torch.ones(2, 3, 4, 4), torch.zeros(2, 3, 4, 4), torch.rand(*shape))
+    assert str(err.value) == (f"eps of shape {shape} is not allowed; expected (2, 1, ..., 1), "
+                              "one interpolation weight per example")

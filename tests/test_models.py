@@ -102,6 +102,21 @@ def test_conv_discriminator_shape(dataset, channels):
     assert scores.shape == (B,)
 
 
+@pytest.mark.parametrize("norm, independent", [("batch", False), ("layer", True), ("none", True)])
+def test_conv_critic_norm_decides_whether_examples_mix(norm, independent):
+    # a gradient penalty is per example: in train mode BatchNorm makes one image's score depend
+    # on the rest of the batch; layer norm and no norm do not
+    torch.manual_seed(0)
+    d = ConvDiscriminator((1, 28, 28), (4, 8, 8), norm).train()
+    batch = torch.rand(4, 1, 28, 28) * 2 - 1
+    other = batch.clone()
+    other[1:] = torch.rand(3, 1, 28, 28) * 2 - 1             # same first image, different company
+    same = torch.allclose(d(batch)[0], d(other)[0], atol=1e-6)
+    assert same == independent
+    kinds = {type(m).__name__ for m in d.modules()}
+    assert ("BatchNorm2d" in kinds, "GroupNorm" in kinds) == (norm == "batch", norm == "layer")
+
+
 def test_pad_and_crop():
     x = torch.zeros(1, 1, 28, 28)
     padded = pad_to_32(x, -1.0)

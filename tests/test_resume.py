@@ -107,6 +107,8 @@ CASES = [
     ("vae", dict(dropout=0.2), "inside_checkpoint_2"),
     ("vae", dict(dropout=0.2), "mid_epoch_2"),
     ("wgan", dict(), "mid_epoch_2"),                         # n_critic=5 counts steps across epochs
+    ("wgan", dict(arch="conv", gp=10.0, clip=0.0, critic_norm="layer", optimizer="adam", betas=(0.0, 0.9)),
+     "mid_epoch_2"),                                         # WGAN-GP: the interpolation weights are drawn too
     ("gan", dict(arch="conv"), "mid_epoch_2"),               # BatchNorm running stats, channels_last
 ]
 

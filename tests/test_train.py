@@ -9,8 +9,8 @@ import torch
 import gen_core.losses
 from gen_core.data import to_signed, to_unit
 from gen_core.models import build_models
-from gen_core.train import (critic_step, d_step, g_step, generate, generate_many, make_optimizer, sample_epochs,
-                            train, vae_step)
+from gen_core.train import (critic_step, d_step, g_step, generate, generate_many, interpolation_weights,
+                            make_optimizer, sample_epochs, train, vae_step)
 
 
 @pytest.fixture(autouse=True)
@@ -116,6 +116,71 @@ def test_critic_step_lowers_the_critic_loss_and_reports_emd(tiny_cfg, split_fact
     assert stats[-1]["critic_loss"] < stats[0]["critic_loss"] - 0.1
     for s in stats:   # W_hat = E f(x) - E f(G(z)) = -(critic loss), both from the pre-step scores
         assert torch.allclose(s["emd"], -s["critic_loss"])
+
+
+def gp_cfg(tiny_cfg, **changes):
+    settings = dict(gp=10.0, clip=0.0, critic_norm="layer", optimizer="adam", lr=1e-4, betas=(0.0, 0.9))
+    return tiny_cfg("wgan", "mnist", "conv", **{**settings, **changes})
+
+
+def test_interpolation_weights_are_uniform_and_one_per_example():
+    eps = interpolation_weights(torch.zeros(4000, 3, 8, 8))
+    assert eps.shape == (4000, 1, 1, 1)
+    assert 0 <= eps.min() and eps.max() <= 1
+    assert abs(eps.mean().item() - 0.5) < 0.02 and abs(eps.var().item() - 1 / 12) < 0.005   # U[0, 1]
+
+
+class _RecordingLinearCritic(torch.nn.Module):
+    """f(x) = <w, x> with every w_i = 0.5, so ||grad f|| = 0.5 sqrt(784) = 14; keeps its inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.full((784,), 0.5))
+        self.inputs = []
+
+    def forward(self, x):
+        self.inputs.append(x.detach().clone())
+        return x.flatten(1) @ self.w
+
+
+def test_critic_step_with_gradient_penalty_interpolates_per_example_and_adds_lambda_gp():
+    critic = _RecordingLinearCritic()
+    opt = torch.optim.SGD(critic.parameters(), lr=0.0)         # lr 0: look at the loss, keep w
+    real = torch.rand(6, 1, 28, 28) * 0.5 + 0.5               # real in [0.5, 1], fake in [-1, -0.5]:
+    fake = -torch.rand(6, 1, 28, 28) * 0.5 - 0.5              # every pixel of a pair differs
+    stats = critic_step(critic, opt, real, fake, clip=0.0, gp=10.0)
+    x_hat = critic.inputs[2]                                   # calls: real, fake, then the interpolates
+    weight = (x_hat - fake) / (real - fake)                    # (B, 1, 28, 28): eps of each pixel
+    per_example = weight.flatten(1)
+    assert torch.allclose(per_example, per_example[:, :1].expand_as(per_example), atol=1e-5)  # one eps per image
+    assert per_example[:, 0].unique().numel() == 6            # and a different one for each image
+    assert ((per_example >= 0) & (per_example <= 1)).all()
+    # hand-worked: GP = (14 - 1)^2 = 169; critic loss = -(E f(x) - E f(G(z))) + 10 * 169
+    assert abs(stats["gp"].item() - 169.0) < 1e-3
+    emd = (real.flatten(1).sum(1) * 0.5).mean() - (fake.flatten(1).sum(1) * 0.5).mean()
+    assert abs(stats["emd"].item() - emd.item()) < 1e-3
+    assert abs(stats["critic_loss"].item() - (-emd.item() + 1690.0)) < 1e-2
+
+
+def test_gradient_penalty_pulls_the_critic_towards_unit_gradient_norm(tiny_cfg):
+    cfg = gp_cfg(tiny_cfg, lr=1e-2)
+    critic = _RecordingLinearCritic()                          # ||grad|| = 14
+    opt = make_optimizer(cfg, critic.parameters())
+    real, fake = torch.rand(8, 1, 28, 28), torch.rand(8, 1, 28, 28)
+    penalties = [critic_step(critic, opt, real, fake, clip=0.0, gp=10.0)["gp"].item() for _ in range(200)]
+    assert penalties[-1] < 0.05 * penalties[0]
+    assert abs(critic.w.norm().item() - 1.0) < 0.5
+
+
+def test_train_wgan_gp_logs_the_penalty_and_has_no_batchnorm_in_the_critic(tiny_cfg, split_factory):
+    cfg = gp_cfg(tiny_cfg, epochs=2, batch_size=8, n_critic=2)
+    result = train(cfg, split_factory(32), "cpu", progress=False)
+    assert result.status == "complete"
+    assert len(result.history["gp"]) == len(result.history["critic_loss"]) == 8     # every critic step
+    assert len(result.history["g_loss"]) == 4                                       # every 2nd
+    assert all(math.isfinite(v) and v >= 0 for v in result.history["gp"])
+    kinds = {type(m).__name__ for m in result.models["critic"].modules()}
+    assert "GroupNorm" in kinds and "BatchNorm2d" not in kinds
 
 
 def test_critic_step_clips_every_parameter(tiny_cfg, split_factory):

@@ -18,4 +18,4 @@ def build_models(cfg) -> dict[str, nn.Module]:
         return {"generator": MLPGenerator(cfg.latent_dim, cfg.hidden, shape),
                 "critic": MLPDiscriminator(shape, cfg.d_hidden)}
     return {"generator": ConvGenerator(cfg.latent_dim, cfg.channels, shape),
-            "critic": ConvDiscriminator(shape, cfg.d_channels)}
+            "critic": ConvDiscriminator(shape, cfg.d_channels, cfg.critic_norm)}

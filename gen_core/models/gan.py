@@ -93,9 +93,13 @@ class ConvDiscriminator(nn.Module):
     With 4 widths the first block is a k3 s1 p1 convolution at 32x32 and three k4 s2 p1
     halvings reach 4x4; a k4 convolution gives the score. BatchNorm after every block but
     the first, LeakyReLU 0.2, as in Radford et al.
+
+    norm="layer" swaps BatchNorm for layer normalisation over (C, H, W) (GroupNorm with one
+    group, per-channel scale and shift), and "none" drops it: a gradient penalty is taken per
+    example, which BatchNorm breaks by mixing the examples of a batch (Gulrajani et al. 2017, 4).
     """
 
-    def __init__(self, image_shape: tuple, channels: tuple):
+    def __init__(self, image_shape: tuple, channels: tuple, norm: str = "batch"):
         super().__init__()
         widths = [image_shape[0], *channels]
         size = 4 * 2 ** (len(channels) - 1)
@@ -104,8 +108,8 @@ class ConvDiscriminator(nn.Module):
             keep_size = i == 0 and size == 32                                   # 4 widths: first block at 32x32
             layers.append(nn.Conv2d(a, b, 3, 1, 1, bias=True) if keep_size else
                           nn.Conv2d(a, b, 4, 2, 1, bias=i == 0))
-            if i > 0:
-                layers.append(nn.BatchNorm2d(b))
+            if i > 0 and norm != "none":
+                layers.append(nn.BatchNorm2d(b) if norm == "batch" else nn.GroupNorm(1, b))
             layers.append(nn.LeakyReLU(0.2))
         self.net = nn.Sequential(*layers, nn.Conv2d(channels[-1], 1, 4, 1, 0))   # (B, 1, 1, 1)
         self.apply(dcgan_init)

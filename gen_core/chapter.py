@@ -29,15 +29,13 @@ CLASS_NAMES = {
 }
 DATASET_TITLES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 FAMILY_TITLES = {"vae": "VAE", "gan": "GAN", "wgan": "WGAN"}
-# The notebook of each (family, dataset) and the label of its page, for cross-references.
-CHAPTER_LABELS = {(f, d): f"{f}-{d}" for f in FAMILIES for d in DATASETS}
+# md5 of the official CIFAR-10 test batch, to say in the banner which copy the run used.
+_CIFAR_TEST_MD5 = "40351d587109b95175f43aff81a1287e"
 
 
 def family_title(cfg) -> str:
     """VAE, GAN, WGAN, or WGAN-GP for the WGAN runs trained with a gradient penalty."""
     return "WGAN-GP" if cfg.gp else FAMILY_TITLES[cfg.family]
-# md5 of the official CIFAR-10 test batch, to say in the banner which copy the run used.
-_CIFAR_TEST_MD5 = "40351d587109b95175f43aff81a1287e"
 
 
 @dataclass(frozen=True)

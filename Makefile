@@ -1,11 +1,4 @@
-# make report  - set up .venv, train (or load) every run, execute the notebooks, build the book
-#                (make -j N report executes N chapter notebooks at once, e.g. to share one GPU)
-# make book    - rebuild the HTML from the executed notebooks already in book/experiments
-#                (fails on any Sphinx warning, so broken references are caught)
-# make test    - the test suite (what CI runs)
-# make bench   - images/s of the project's training loop against a pytorch/examples loop
-# Variables: PROFILE=auto|full|quick|smoke  GEN_DATA_DIR=data  GEN_RUNS_DIR=runs  FORCE=0|1
-#            GEN_SMOKE_DIR=_build/smoke (where the smoke profile stages its book)
+# make help lists the targets and variables.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
@@ -13,7 +6,8 @@ PROFILE ?= auto
 GEN_DATA_DIR ?= data
 GEN_RUNS_DIR ?= runs
 FORCE ?= 0
-export PROFILE GEN_DATA_DIR GEN_RUNS_DIR FORCE
+PARAMS ?=
+export PROFILE GEN_DATA_DIR GEN_RUNS_DIR FORCE PARAMS
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -22,11 +16,29 @@ SHARED_DATA := ../shared/data/materialize.py
 # (grep exits 1 when it filters everything; the import check below catches a failed install)
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 
-CHAPTERS := vae_mnist vae_cifar10 gan_mnist gan_cifar10 wgan_mnist wgan_cifar10
+# the experiment pages in _toc.yml order: one chapter notebook per family x dataset, then the comparison
+CHAPTERS := $(filter-out comparison,$(patsubst book/experiments/%,%,$(filter book/experiments/%,$(shell cat _toc.yml))))
+NOTEBOOKS := $(CHAPTERS) comparison
 REPORT := $(PY) -m gen_core.book
 
-.PHONY: setup report book train test data clean bench \
-	report-prepare report-comparison $(addprefix report-,$(CHAPTERS))
+.PHONY: help setup report book train test data clean bench notebook-prepare \
+	$(addprefix notebook-,$(NOTEBOOKS)) $(addprefix report-,$(NOTEBOOKS))
+
+help:
+	@echo "make report        set up .venv, train (or load) every run, execute the notebooks that changed, build the book"
+	@echo "make -j N report   the same, N chapter notebooks at a time"
+	@echo "make report-NAME   one notebook (NAME: $(NOTEBOOKS)), then the comparison if its runs changed, then the book;"
+	@echo "                   PARAMS='{mlp_a_latents: [17], epochs: 2, overrides: {lr: 0.0001}}' sets its parameters"
+	@echo "make book          rebuild the HTML from the executed notebooks in book/experiments (fails on Sphinx warnings)"
+	@echo "make train         train the grid without Jupyter (TRAIN_ARGS='--family gan --dataset mnist ...')"
+	@echo "make bench         images/s of the training loop against a pytorch/examples loop (BENCH_ARGS='--amp ...')"
+	@echo "make data          write the offline MNIST and CIFAR-10 copies into GEN_DATA_DIR (development and CI)"
+	@echo "make test          the test suite (what CI runs)"
+	@echo "make setup         create .venv with the pinned requirements"
+	@echo "make clean         remove _build and runs"
+	@echo "Variables: PROFILE=auto|full|quick|smoke ($(PROFILE))  GEN_DATA_DIR ($(GEN_DATA_DIR))  GEN_RUNS_DIR ($(GEN_RUNS_DIR))"
+	@echo "           FORCE=0|1 (retrain cached runs)  PARAMS (report-NAME only)  GEN_SMOKE_DIR (where smoke stages its book)"
+	@echo "           TRAIN_ARGS (make train)  BENCH_ARGS (make bench)"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,32 +49,45 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 setup: $(VENV)/.installed
 
-# prepare -> the six chapters (in parallel under -j) -> the comparison -> the book
-report: report-comparison
+# prepare -> the chapters (in parallel under -j) -> the comparison -> the book. Each notebook
+# step executes only if its source, the library, its parameters or its runs changed.
+report: notebook-comparison
 	$(REPORT) finish
 
-report-prepare: setup
+notebook-prepare: setup
+	@if [ -n "$(strip $(PARAMS))" ] && [ -n "$(filter report,$(MAKECMDGOALS))" ]; then \
+		echo "error: PARAMS sets one notebook's parameters; use make report-NAME PARAMS=..." >&2; exit 2; fi
 	$(REPORT) prepare
 
-$(addprefix report-,$(CHAPTERS)): report-%: report-prepare
+$(addprefix notebook-,$(CHAPTERS)): notebook-%: notebook-prepare
 	$(REPORT) notebook $*
 
-report-comparison: $(addprefix report-,$(CHAPTERS))
+notebook-comparison: $(addprefix notebook-,$(CHAPTERS))
 	$(REPORT) notebook comparison
+
+# one notebook with PARAMS, then the comparison (if that chapter's runs changed), then the book
+$(addprefix report-,$(CHAPTERS)): report-%: notebook-prepare
+	$(REPORT) notebook $*
+	PARAMS= $(REPORT) notebook comparison
+	$(REPORT) finish
+
+report-comparison: notebook-prepare
+	$(REPORT) notebook comparison
+	$(REPORT) finish
 
 book: setup
 	$(PY) -m gen_core.book build
 
 train: setup
-	$(PY) -m gen_core
+	$(PY) -m gen_core $(TRAIN_ARGS)
 
-# Offline copies of MNIST and CIFAR-10 (development and CI; see ../shared/data/README.md).
+# Offline copies of MNIST and CIFAR-10 (development and CI machines only).
 data: setup
 	@if [ -f $(SHARED_DATA) ]; then $(PY) $(SHARED_DATA) $(GEN_DATA_DIR); \
-	else echo "no $(SHARED_DATA): copy torchvision's files into $(GEN_DATA_DIR) or go online"; fi
+	else echo "make data needs the development copies, which are not here; see the README's \"Offline use\" section"; fi
 
 bench: setup
-	$(PY) -m gen_core.bench
+	$(PY) -m gen_core.bench $(BENCH_ARGS)
 
 test: setup
 	$(PY) -m pytest -q tests

@@ -15,8 +15,10 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
-from .config import DATASETS, FAMILIES, ConfigError
+from . import families
+from .config import DATASETS, ConfigError
 from .data import DataError
 from .grid import full_grid, grid, resolve_profile
 
@@ -26,7 +28,7 @@ def _parse(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default=os.environ.get("PROFILE", "auto"),
                    help="auto | full | quick | smoke (default: $PROFILE or auto)")
-    p.add_argument("--family", choices=FAMILIES)
+    p.add_argument("--family", choices=families.names())
     p.add_argument("--dataset", choices=DATASETS)
     p.add_argument("--variant", help='a row label such as "MLP A" or "DCGAN"')
     p.add_argument("--latent", type=int, help="only runs with this latent size")
@@ -59,25 +61,19 @@ def main(argv=None) -> int:
             for cfg in runs:
                 print(cfg.run_name(), f"epochs={cfg.epochs}", f"train_size={cfg.train_size or 'all'}")
             return 0
-        from .results import default_device, load_or_train, report_problem
-        from .yardstick import CorruptRun, build_reference, measure_run
-        device = args.device or str(default_device())
-        references = {}
+        from .report.session import Context, measured_run
+        from .results import default_device, load_or_train
+        ctx = Context(profile, Path(args.data_dir), Path(args.runs_dir), args.force,
+                      args.device or str(default_device()))
         for i, cfg in enumerate(runs, 1):
             start = time.perf_counter()
-            run = load_or_train(cfg, args.data_dir, args.runs_dir, device, force=args.force)
+            if args.no_measure:
+                run = load_or_train(cfg, ctx.data_dir, ctx.runs_dir, ctx.device, force=ctx.force)
+            else:                               # measured by the yardstick; a corrupt run is retrained
+                run = measured_run(cfg, ctx)
             line = f"[{i}/{len(runs)}] {cfg.run_name()}: {run.summary['status']}"
-            if not args.no_measure:
-                if cfg.dataset not in references:      # the same N and test set for every run of a profile
-                    references[cfg.dataset] = build_reference(cfg.dataset, profile, cfg.n_eval_samples,
-                                                              cfg.test_size, args.data_dir, args.runs_dir, device)
-                try:
-                    fd = measure_run(run, references[cfg.dataset], device).get("fd")
-                except CorruptRun as err:          # reported, retrained, measured
-                    report_problem(f"{err}; training it again")
-                    run = load_or_train(cfg, args.data_dir, args.runs_dir, device, force=True)
-                    fd = measure_run(run, references[cfg.dataset], device).get("fd")
-                line += "" if fd is None else f", FD {fd:.3g}"
+            fd = run.yardstick.get("fd")
+            line += "" if fd is None else f", FD {fd:.3g}"
             print(f"{line} ({time.perf_counter() - start:.0f} s)", flush=True)
     except (ConfigError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -25,19 +25,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-from torch.nn import functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
-from . import losses
+from . import data, families
 from .config import ConfigError, RunConfig
 from .data import DataError, Split
 from .grid import full_grid, grid, resolve_profile
-from .models import build_models
-from .train import _EPOCH_FNS, _collect, make_optimizer, memory_format
+from .train import build_models, collect, make_optimizer, memory_format
 
 # family -> (dataset, variant) of its MLP and conv rows (the MNIST VAE has no conv row)
 CASES = [("vae", "mnist", "MLP B"), ("vae", "cifar10", "Conv"),
          ("gan", "mnist", "MLP A"), ("gan", "mnist", "DCGAN"),
-         ("wgan", "mnist", "MLP A"), ("wgan", "mnist", "DC-WGAN")]
+         ("wgan", "mnist", "MLP A"), ("wgan", "mnist", "DC-WGAN"), ("wgan", "mnist", "DC-WGAN-GP")]
 # Dense peak of one H100 SXM (NVIDIA datasheet): FP32 on CUDA cores, TF32 and BF16 on tensor cores.
 H100_PEAK = {"fp32": 67e12, "tf32": 495e12, "bf16": 989e12}
 # Issue 4's goals for project / reference.
@@ -57,7 +56,7 @@ def reference_dataset(cfg: RunConfig, data_dir: str):
 
     channels = cfg.image_shape[0]
     # the VAE's Bernoulli targets are in [0, 1]; the GANs' Tanh range is [-1, 1] (examples/dcgan)
-    transform = T.ToTensor() if cfg.family == "vae" else T.Compose(
+    transform = T.ToTensor() if not families.get(cfg.family).signed else T.Compose(
         [T.ToTensor(), T.Normalize((0.5,) * channels, (0.5,) * channels)])
     if cfg.dataset == "mnist":
         return tvd.MNIST(data_dir, train=True, transform=transform)
@@ -79,52 +78,11 @@ def reference_loader(cfg: RunConfig, data_dir: str, device: torch.device):
                                        shuffle=True, drop_last=True, **extra)
 
 
-def reference_steps(cfg: RunConfig, models: dict, opts: dict, batches, device) -> None:
-    """One plain step per batch with a host sync per step, as in examples/vae and examples/dcgan."""
-    total = 0.0
-    for i, (data, _) in enumerate(batches):
-        real = data.to(device)
-        if cfg.family == "vae":
-            opts["vae"].zero_grad()
-            logits, mu, logvar = models["vae"](real)
-            loss = losses.vae_loss(logits, real, mu, logvar)[0]
-            loss.backward()
-            total += loss.item()
-            opts["vae"].step()
-            continue
-        G, D = models["generator"], models["critic"]
-        noise = torch.randn(real.size(0), cfg.latent_dim, device=device)
-        if cfg.family == "gan":
-            ones, zeros = torch.ones(real.size(0), device=device), torch.zeros(real.size(0), device=device)
-            D.zero_grad()
-            out_real = D(real)
-            F.binary_cross_entropy_with_logits(out_real, ones).backward()
-            fake = G(noise)
-            out_fake = D(fake.detach())
-            F.binary_cross_entropy_with_logits(out_fake, zeros).backward()
-            total += out_real.mean().item() + out_fake.mean().item()
-            opts["critic"].step()
-            G.zero_grad()
-            out = D(fake)
-            F.binary_cross_entropy_with_logits(out, ones).backward()
-            total += out.mean().item()
-            opts["generator"].step()
-            continue
-        D.zero_grad()                                       # WGAN, as in Arjovsky's main.py
-        with torch.no_grad():
-            fake = G(noise)
-        loss = losses.wgan_critic_loss(D(real), D(fake))
-        loss.backward()
-        opts["critic"].step()
-        for p in D.parameters():
-            p.data.clamp_(-cfg.clip, cfg.clip)
-        total += loss.item()
-        if (i + 1) % cfg.n_critic == 0:
-            G.zero_grad()
-            g_loss = losses.wgan_g_loss(D(G(torch.randn(real.size(0), cfg.latent_dim, device=device))))
-            g_loss.backward()
-            opts["generator"].step()
-            total += g_loss.item()
+def reference_steps(cfg: RunConfig, models: dict, opts: dict, batches, device) -> float:
+    """One plain step per batch with a host sync per step, as in examples/vae and examples/dcgan
+    (each family's `reference_step`)."""
+    family = families.get(cfg.family)
+    return sum(family.reference_step(cfg, models, opts, images.to(device), i) for i, (images, _) in enumerate(batches))
 
 
 # ---- timing ---------------------------------------------------------------------------------------
@@ -155,8 +113,8 @@ def time_project(cfg: RunConfig, split: Split, steps: int, device, state=None, f
     _sync(device)
     start = time.perf_counter()
     log: list[dict] = []
-    _EPOCH_FNS[cfg.family](cfg, models, opts, split, list(idx), log, first_step)
-    _collect(log)                                  # the loop's once-per-epoch host sync
+    families.get(cfg.family).run_epoch(cfg, models, opts, split, list(idx), log, first_step)
+    collect(log)                                   # the loop's once-per-epoch host sync
     return time.perf_counter() - start
 
 
@@ -235,18 +193,38 @@ def estimate_classifiers(profile: str, data_dir: str, device, batches: int = 8) 
     return total
 
 
-def step_flops(cfg: RunConfig) -> float:
-    """Matmul and conv FLOPs per training image of one run (forward and backward, all networks)."""
-    from torch.utils.flop_counter import FlopCounterMode
+class _GlobalOnly:
+    """Stands in for FlopCounterMode's ModuleTracker: only the "Global" total, no module hooks."""
+    parents = {"Global"}
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        return None
+
+
+class TotalFlopCounter(FlopCounterMode):
+    """torch's FlopCounterMode without per-module attribution. Its module tracker's backward hooks
+    fail under a double backward (WGAN-GP's gradient penalty: "A leaf node was passed to
+    _will_engine_execute_node"); the totals need no attribution."""
+
+    def __init__(self):
+        super().__init__(display=False)
+        self.mod_tracker = _GlobalOnly()
+
+
+def step_flops(cfg: RunConfig) -> float:
+    """Matmul and conv FLOPs per training image of one run (forward and backward, all networks;
+    with a gradient penalty, its double backward too)."""
     batch = 2                                             # BatchNorm needs two; FLOPs scale with B
     cfg = replace(cfg, batch_size=batch, amp=False, compile=False)
     split = Split(torch.zeros(batch * cfg.n_critic, *cfg.image_shape, dtype=torch.uint8),
                   torch.zeros(batch * cfg.n_critic, dtype=torch.long))
     models, opts = _fresh(cfg, torch.device("cpu"), project=True)
     idx = list(torch.arange(len(split)).view(cfg.n_critic, batch))  # a WGAN cycle: n_critic + 1 G step
-    with FlopCounterMode(display=False) as counter:
-        _EPOCH_FNS[cfg.family](cfg, models, opts, split, idx, [], 0)
+    with TotalFlopCounter() as counter:
+        families.get(cfg.family).run_epoch(cfg, models, opts, split, idx, [], 0)
     return counter.get_total_flops() / len(split)
 
 
@@ -266,13 +244,11 @@ def _fmt_rate(images: int, seconds: float) -> str:
 
 
 def run_bench(profile: str, data_dir: str, device: torch.device, amp: bool, compile_: bool,
-              seconds: float, out=sys.stdout) -> list[Comparison]:
-    from .results import _cached_split
-
+              seconds: float, out=sys.stdout, flops_profile: str = "full") -> list[Comparison]:
     root = str(Path(data_dir).resolve())
 
     def splits(cfg):
-        return _cached_split(cfg.dataset, root, True, str(device), cfg.train_size)
+        return data.cached_split(cfg.dataset, root, True, str(device), cfg.train_size)
 
     print(f"make bench: device {device} ({torch.get_num_threads()} CPU threads), profile {profile}, "
           f"torch {torch.__version__}", file=out, flush=True)
@@ -284,6 +260,8 @@ def run_bench(profile: str, data_dir: str, device: torch.device, amp: bool, comp
     for family, dataset, variant in CASES:
         base = case_config(family, dataset, variant, profile)
         for switches in variants:
+            if switches.get("compile") and base.gp:
+                continue                                 # no double backward under torch.compile
             cfg = replace(base, **switches)
             c = compare(cfg, splits(cfg), root, device, seconds)
             results.append(c)
@@ -293,17 +271,17 @@ def run_bench(profile: str, data_dir: str, device: torch.device, amp: bool, comp
             print(f"{name:32s} {c.steps:6d} {_fmt_rate(c.images, c.project_s):>14s} "
                   f"{_fmt_rate(c.images, c.reference_s):>16s} {c.ratio:6.2f}  {verdict}", file=out, flush=True)
 
-    train_s = estimate_training("quick", splits, device)
-    clf_s = estimate_classifiers("quick", root, device)
+    train_s = estimate_training(profile, splits, device)
+    clf_s = estimate_classifiers(profile, root, device)
     slowest = sorted(train_s.items(), key=lambda kv: -kv[1])[:3]
-    print(f"\nquick report on this machine, estimated from 30 timed steps of each of its {len(train_s)} runs: "
+    print(f"\n{profile} report on this machine, estimated from 30 timed steps of each of its {len(train_s)} runs: "
           f"training {sum(train_s.values()) / 60:.1f} min + classifiers {clf_s / 60:.1f} min = "
           f"{(sum(train_s.values()) + clf_s) / 60:.1f} min, before measuring, the 7 notebooks and the book "
           f"(about 3 min on 2 CPU cores). Slowest runs: "
           + ", ".join(f"{name} {s:.0f} s" for name, s in slowest), file=out, flush=True)
-    flops = grid_flops("full")
-    print(f"full grid: {flops / 1e15:.1f} PFLOP of matmuls and convolutions to train all "
-          f"{len(full_grid('full'))} runs; at an H100's dense peak that is "
+    flops = grid_flops(flops_profile)
+    print(f"{flops_profile} grid: {flops / 1e15:.3g} PFLOP of matmuls and convolutions to train all "
+          f"{len(full_grid(flops_profile))} runs; at an H100's dense peak that is "
           f"{flops / H100_PEAK['fp32']:.0f} s in FP32, {flops / H100_PEAK['tf32']:.0f} s in TF32 (what CUDA runs "
           f"use) and {flops / H100_PEAK['bf16']:.0f} s in BF16 "
           f"(the physical floor; the measured time is in the README)", file=out, flush=True)
@@ -320,6 +298,7 @@ def main(argv=None) -> int:
     p.add_argument("--amp", action="store_true", help="also time the project loop with bf16 autocast")
     p.add_argument("--compile", action="store_true", help="also time the project loop with torch.compile")
     p.add_argument("--seconds", type=float, default=4.0, help="target length of one timed round (default 4)")
+    p.add_argument("--flops-profile", default="full", help="whose grid to count FLOPs of (default full)")
     args = p.parse_args(argv)
     try:
         from .results import default_device, use_tensor_cores
@@ -328,7 +307,8 @@ def main(argv=None) -> int:
         profile = resolve_profile(args.profile, device.type == "cuda")
         if not args.seconds > 0:
             raise ConfigError(f"--seconds={args.seconds} is not allowed; expected a number > 0")
-        run_bench(profile, args.data_dir, device, args.amp, args.compile, args.seconds)
+        flops_profile = resolve_profile(args.flops_profile, device.type == "cuda")
+        run_bench(profile, args.data_dir, device, args.amp, args.compile, args.seconds, flops_profile=flops_profile)
     except (ConfigError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

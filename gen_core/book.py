@@ -7,9 +7,15 @@
 six chapter notebooks N at a time (their runs are disjoint; the shared classifier and any
 run two processes want are guarded by file locks), then the comparison, then the book:
 
-    python -m gen_core.book prepare                    # validate, stage, check data, provenance
-    python -m gen_core.book notebook gan_mnist         # one notebook
+    python -m gen_core.book prepare                    # validate, stage, check data
+    python -m gen_core.book notebook gan_mnist         # one notebook, if anything it depends on changed
+    python -m gen_core.book notebook gan_mnist -p mlp_a_latents "[17]" -p overrides "{lr: 1e-4}"
     python -m gen_core.book finish                     # build the profile's book
+
+A notebook is executed again only when its fingerprint changed: its source, the library's
+code, its parameters, or the results of the runs it read last time (for the comparison: every
+chapter's runs). The fingerprint of its last execution is kept under <book>/_build/stamps/.
+FORCE=1 always executes (and retrains).
 
 The quick and full profiles write executed notebooks into book/experiments/, the
 published book. The smoke profile never does: it stages a copy of the book under
@@ -18,22 +24,30 @@ _build/smoke/ and executes and builds there.
 from __future__ import annotations
 
 import argparse
+import ast
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .config import ConfigError
-from .data import DataError
+# Light imports only: deciding that a notebook is up to date must not pay for importing torch.
+from .config import parse_force
+from .errors import ConfigError, DataError
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = [f"{fam}_{ds}" for fam in ("vae", "gan", "wgan") for ds in ("mnist", "cifar10")]
-NOTEBOOKS = CHAPTERS + ["comparison"]
+NOTEBOOK_DIR = ROOT / "notebooks"
+# The experiment pages in the table of contents' order: one chapter per family x dataset, then the comparison.
+NOTEBOOKS = re.findall(r"book/experiments/(\w+)", (ROOT / "_toc.yml").read_text())
+CHAPTERS = [name for name in NOTEBOOKS if name != "comparison"]
 EXECUTED = Path("book") / "experiments"          # relative to a book root
 PROVENANCE = EXECUTED / "provenance.json"
+STAMPS = Path("_build") / "stamps"
+AUTO = STAMPS / "auto-profile.json"              # what PROFILE=auto resolved to at the last prepare
 
 
 class BookError(RuntimeError):
@@ -41,24 +55,25 @@ class BookError(RuntimeError):
 
 
 def stage_smoke_book(dest: Path) -> Path:
-    """A copy of the book sources under `dest`, so smoke outputs never touch book/experiments."""
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
+    """The book sources copied under `dest`, so smoke outputs never touch book/experiments.
+
+    Executed notebooks and stamps already there are kept, so an unchanged notebook is not
+    executed again; the sources are refreshed.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, dest / name)
-    shutil.copytree(ROOT / "book", dest / "book", ignore=shutil.ignore_patterns("experiments"))
+    shutil.copytree(ROOT / "book", dest / "book", ignore=shutil.ignore_patterns("experiments"), dirs_exist_ok=True)
     return dest
 
 
 def ensure_data(data_dir: Path) -> None:
     """Both datasets' files are in data_dir, or torchvision downloads them, or DataError."""
-    from .data import _cifar_paths, _download, _mnist_paths
+    from .config import DATASETS
+    from .data import ensure_downloaded
 
-    for name, paths_of in (("mnist", _mnist_paths), ("cifar10", _cifar_paths)):
-        paths = paths_of(data_dir, True) + paths_of(data_dir, False)
-        if not all(p.exists() for p in paths):
-            _download(name, data_dir)
+    for name in DATASETS:
+        ensure_downloaded(name, data_dir)
 
 
 def execute_notebook(name: str, book_root: Path, parameters: dict) -> Path:
@@ -66,7 +81,7 @@ def execute_notebook(name: str, book_root: Path, parameters: dict) -> Path:
     import jupytext
     import papermill
 
-    source = ROOT / "notebooks" / f"{name}.py"
+    source = NOTEBOOK_DIR / f"{name}.py"
     out = book_root / EXECUTED / f"{name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     unexecuted = out.with_name(f".{name}.input.ipynb")
@@ -125,39 +140,174 @@ def book_root_for(profile: str, smoke_dir) -> Path:
     return Path(smoke_dir) if profile == "smoke" else ROOT
 
 
-def _context(profile: str, data_dir: str, runs_dir: str, force: bool):
-    from .chapter import setup
+def _context(profile: str, data_dir: str, runs_dir: str, force):
+    from .report.session import setup
 
     return setup(profile, data_dir, runs_dir, force)          # validates before anything trains
 
 
-def prepare(profile: str, data_dir: str, runs_dir: str, force: bool, smoke_dir=ROOT / "_build" / "smoke"):
-    """Everything before the first notebook: parameters, the smoke stage, the data, provenance."""
-    from .chapter import write_provenance
+def prepare(profile: str, data_dir: str, runs_dir: str, force, smoke_dir=ROOT / "_build" / "smoke"):
+    """Everything before the first notebook: parameters, the smoke stage, the data."""
+    from .store import write_json_atomic
 
     ctx = _context(profile, data_dir, runs_dir, force)
     book_root = stage_smoke_book(Path(smoke_dir)) if ctx.profile == "smoke" else ROOT
+    if profile == "auto":
+        write_json_atomic(ROOT / AUTO, {"auto": ctx.profile})
     ensure_data(Path(data_dir))                             # a data problem is one line, before any kernel
     print(f"report: profile {ctx.profile} on {ctx.device}, data {data_dir}, runs {runs_dir}", flush=True)
     (book_root / EXECUTED).mkdir(parents=True, exist_ok=True)
-    write_provenance(ctx, book_root / PROVENANCE)
     return ctx, book_root
 
 
-def run_notebook(name: str, ctx, book_root: Path) -> Path:
-    if name not in NOTEBOOKS:
-        raise ConfigError(f"notebook {name!r} is not allowed; expected one of {', '.join(NOTEBOOKS)}")
-    parameters = {"profile": ctx.profile, "data_dir": str(ctx.data_dir), "runs_dir": str(ctx.runs_dir),
-                  "force": ctx.force}
-    tag = f"[{NOTEBOOKS.index(name) + 1}/{len(NOTEBOOKS)}] {name}"
-    print(f"{tag}: running", flush=True)
-    start = time.perf_counter()
-    out = execute_notebook(name, book_root, parameters)
-    print(f"{tag}: done in {time.perf_counter() - start:.0f} s", flush=True)
+# ---- notebook parameters from the command line ---------------------------------------------------
+
+def parse_value(text: str):
+    """A -p VALUE as papermill reads one: a Python literal, else YAML ("{lr: 1e-4}"), else the string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        pass
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return text if value is None and text.strip() not in ("", "~", "null", "None") else value
+
+
+def parse_params(pairs: list[list[str]] | None, mapping: str | None = None) -> dict:
+    """-p KEY VALUE pairs (repeatable) and a PARAMS mapping ("{mlp_a_latents: [17]}") as one dict."""
+    out = {}
+    if mapping and mapping.strip():
+        value = parse_value(mapping)
+        if not isinstance(value, dict):
+            raise ConfigError(f"PARAMS={mapping!r} is not allowed; expected a mapping such as "
+                              "'{mlp_a_latents: [17], epochs: 2}'")
+        out.update(value)
+    for key, text in pairs or []:
+        out[key] = parse_value(text)
     return out
 
 
-def report(profile: str, data_dir: str, runs_dir: str, force: bool, notebooks=None,
+def check_params(name: str, params: dict) -> None:
+    """Every parameter exists in notebook `name`, and the chapter's experiment accepts the values."""
+    from .report import experiment
+
+    experiment.check_names(name, params)
+    if name != "comparison":
+        family, _, dataset = name.rpartition("_")
+        experiment.chapter(family, dataset, **{k: v for k, v in params.items() if k not in experiment.COMMON})
+
+
+# ---- fingerprints: execute a notebook only when something it depends on changed -------------
+
+def _digest(paths) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(str(path).encode())
+        try:
+            h.update(Path(path).read_bytes())
+        except OSError:
+            h.update(b"<missing>")
+    return h.hexdigest()
+
+
+def library_digest() -> str:
+    """Every source file of gen_core: what any notebook's output may depend on."""
+    return _digest(sorted((ROOT / "gen_core").rglob("*.py")))
+
+
+def _runs_digest(runs_dir, profile: str, chapters: list[str]) -> dict:
+    """Per chapter: the run folders it used last time and a digest of their results files."""
+    from .report.manifest import used_run_dirs
+
+    out = {}
+    for chapter in chapters:
+        dirs = used_run_dirs(runs_dir, profile, chapter) or []
+        out[chapter] = {"runs": [d.name for d in dirs],
+                        "results": _digest(d / f for d in dirs for f in ("summary.json", "yardstick.json"))}
+    return out
+
+
+def fingerprint(name: str, parameters: dict) -> dict:
+    """What notebook `name`'s output depends on: its source, the library, its parameters (profile,
+    folders and its own), and the results of the runs it reads (a chapter: its own; the
+    comparison: every chapter's)."""
+    return {"notebook": _digest([NOTEBOOK_DIR / f"{name}.py"]), "library": library_digest(),
+            "parameters": json.loads(json.dumps(parameters, sort_keys=True, default=str)),
+            "runs": _runs_digest(parameters["runs_dir"], parameters["profile"],
+                                 CHAPTERS if name == "comparison" else [name])}
+
+
+def _stamp(book_root: Path, name: str) -> Path:
+    return book_root / STAMPS / f"{name}.json"
+
+
+def up_to_date(name: str, book_root: Path, parameters: dict) -> bool:
+    """Executed before with this fingerprint (never under FORCE=1)."""
+    if parameters["force"] or not (book_root / EXECUTED / f"{name}.ipynb").exists():
+        return False
+    try:
+        return json.loads(_stamp(book_root, name).read_text()) == fingerprint(name, parameters)
+    except (OSError, ValueError):
+        return False
+
+
+def _parameters(profile: str, data_dir, runs_dir, force: bool, params: dict) -> dict:
+    return {"profile": profile, "data_dir": str(data_dir), "runs_dir": str(runs_dir), "force": force, **params}
+
+
+def _tag(name: str) -> str:
+    return f"[{NOTEBOOKS.index(name) + 1}/{len(NOTEBOOKS)}] {name}"
+
+
+def skip_if_up_to_date(name: str, profile: str, data_dir, runs_dir, force, params: dict, smoke_dir) -> bool:
+    """The fast path of `notebook NAME`, before torch is imported: True (and a line) if nothing
+    it depends on changed. Unsure (an unknown notebook, PROFILE=auto never resolved here) is False."""
+    if name not in NOTEBOOKS:
+        return False
+    if profile == "auto":
+        try:
+            profile = json.loads((ROOT / AUTO).read_text())["auto"]
+        except (OSError, ValueError, KeyError):
+            return False
+    try:
+        force = parse_force(force)
+    except ConfigError:
+        return False
+    book_root = book_root_for(profile, smoke_dir)
+    if up_to_date(name, book_root, _parameters(profile, data_dir, runs_dir, force, params)):
+        print(f"{_tag(name)}: up to date", flush=True)
+        return True
+    return False
+
+
+def run_notebook(name: str, ctx, book_root: Path, params: dict | None = None) -> Path:
+    """Execute notebook `name` with the context and `params` (its own parameters), unless up to date."""
+    from .report.provenance import write_provenance
+    from .store import write_json_atomic
+
+    if name not in NOTEBOOKS:
+        raise ConfigError(f"notebook {name!r} is not allowed; expected one of {', '.join(NOTEBOOKS)}")
+    params = params or {}
+    check_params(name, params)                              # before anything trains
+    parameters = _parameters(ctx.profile, ctx.data_dir, ctx.runs_dir, ctx.force, params)
+    out = book_root / EXECUTED / f"{name}.ipynb"
+    if up_to_date(name, book_root, parameters):
+        print(f"{_tag(name)}: up to date", flush=True)
+        return out
+    print(f"{_tag(name)}: running", flush=True)
+    start = time.perf_counter()
+    write_provenance(ctx, book_root / PROVENANCE)
+    out = execute_notebook(name, book_root, parameters)
+    write_json_atomic(_stamp(book_root, name), fingerprint(name, parameters))
+    print(f"{_tag(name)}: done in {time.perf_counter() - start:.0f} s", flush=True)
+    return out
+
+
+def report(profile: str, data_dir: str, runs_dir: str, force, notebooks=None,
            smoke_dir: Path = ROOT / "_build" / "smoke") -> Path:
     names = notebooks or NOTEBOOKS
     unknown = sorted(set(names) - set(NOTEBOOKS))
@@ -175,7 +325,7 @@ def _report_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default=os.environ.get("PROFILE", "auto"))
     parser.add_argument("--data-dir", default=os.environ.get("GEN_DATA_DIR", "data"))
     parser.add_argument("--runs-dir", default=os.environ.get("GEN_RUNS_DIR", "runs"))
-    # FORCE goes to chapter.setup as written, which accepts 0/1/true/false and names anything else
+    # FORCE goes to session.setup as written, which accepts 0/1/true/false and names anything else
     parser.add_argument("--force", action="store_const", const="1", default=os.environ.get("FORCE", "0"))
     parser.add_argument("--smoke-dir", default=os.environ.get("GEN_SMOKE_DIR", str(ROOT / "_build" / "smoke")),
                         help="where the smoke profile stages, executes and builds its book")
@@ -188,9 +338,13 @@ def main(argv=None) -> int:
     rep = sub.add_parser("report", help="train or load every run, execute the notebooks, build the book")
     _report_args(rep)
     rep.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
-    _report_args(sub.add_parser("prepare", help="validate, stage the smoke book, check the data, write provenance"))
-    one = sub.add_parser("notebook", help="execute one notebook (after prepare)")
+    _report_args(sub.add_parser("prepare", help="validate, stage the smoke book, check the data"))
+    one = sub.add_parser("notebook", help="execute one notebook (after prepare) if anything it depends on changed")
     one.add_argument("name", help=", ".join(NOTEBOOKS))
+    one.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"),
+                     help="set one of the notebook's parameters; VALUE is a Python or YAML literal (repeatable)")
+    one.add_argument("--params", default=os.environ.get("PARAMS", ""),
+                     help="a mapping of the notebook's parameters, e.g. '{mlp_a_latents: [17]}' (make's PARAMS)")
     _report_args(one)
     _report_args(sub.add_parser("finish", help="build the profile's book from its executed notebooks"))
     bld = sub.add_parser("build", help="build the HTML from the executed notebooks already there")
@@ -202,6 +356,10 @@ def main(argv=None) -> int:
             print(f"book: {html / 'index.html'}")
             return 0
         params = (args.profile, args.data_dir, args.runs_dir, args.force)
+        if args.command == "notebook":
+            extra = parse_params(args.parameter, args.params)
+            if skip_if_up_to_date(args.name, *params, extra, args.smoke_dir):
+                return 0
         if args.command == "report":
             report(*params, args.notebook, args.smoke_dir)
         elif args.command == "prepare":
@@ -210,7 +368,7 @@ def main(argv=None) -> int:
             ctx = _context(*params)
             book_root = book_root_for(ctx.profile, args.smoke_dir)
             if args.command == "notebook":
-                run_notebook(args.name, ctx, book_root)
+                run_notebook(args.name, ctx, book_root, extra)
             else:
                 print(f"book: {build_book(book_root) / 'index.html'}", flush=True)
     except (ConfigError, DataError, BookError) as err:

@@ -21,9 +21,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from . import data
 from .config import DATASETS, PROFILES, ConfigError
 from .data import Split, epoch_batches, to_unit
 from .models.classifier import LeNet, SmallResNet
+from .store import file_lock, lock_path, progress_stream, write_json_atomic
 
 _SOURCES = ("classifier.py", "data.py", "models/classifier.py")
 
@@ -124,9 +126,8 @@ def train_classifier(cfg: ClassifierConfig, train: Split, device, progress: bool
     batch_size = min(cfg.batch_size, len(train))
     steps_per_epoch = len(train) // batch_size
     opt, schedule = _optimizer(cfg, model, cfg.epochs * steps_per_epoch)
-    from .train import _progress_stream
     for _ in tqdm(range(cfg.epochs), desc=f"classifier {cfg.dataset} {cfg.arch}", unit="epoch",
-                  file=_progress_stream(), disable=not progress):
+                  file=progress_stream(), disable=not progress):
         for idx in epoch_batches(len(train), batch_size, perm_gen, device):
             x = to_unit(train.images[idx])                                     # (B, C, H, W)
             if cfg.augment:
@@ -173,7 +174,6 @@ def _load(run_dir: Path, cfg: ClassifierConfig, device) -> Classifier | None:
 
 def load_or_train_classifier(dataset: str, profile: str, data_dir, runs_dir, device, progress=True) -> Classifier:
     """The profile's classifier for `dataset`, from its cache folder or trained now."""
-    from .results import file_lock, lock_path
 
     cfg = classifier_config(dataset, profile)
     run_dir = Path(runs_dir) / cfg.run_name()
@@ -187,11 +187,10 @@ def load_or_train_classifier(dataset: str, profile: str, data_dir, runs_dir, dev
 
 
 def _train_and_save(cfg: ClassifierConfig, dataset, profile, data_dir, run_dir: Path, device, progress):
-    from .results import _cached_split, write_json_atomic
 
     root = str(Path(data_dir).resolve())
-    train = _cached_split(dataset, root, True, str(device), cfg.train_size)
-    test = _cached_split(dataset, root, False, str(device), cfg.test_size)
+    train = data.cached_split(dataset, root, True, str(device), cfg.train_size)
+    test = data.cached_split(dataset, root, False, str(device), cfg.test_size)
     start = time.perf_counter()
     model = train_classifier(cfg, train, device, progress)
     seconds = time.perf_counter() - start

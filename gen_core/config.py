@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-FAMILIES = ("vae", "gan", "wgan")
+from .errors import ConfigError
+
 DATASETS = ("mnist", "cifar10")
 ARCHS = ("mlp", "conv")
 OPTIMIZERS = ("adam", "rmsprop")
@@ -23,13 +25,9 @@ _TRAINING_SOURCES = ("config.py", "data.py", "losses.py", "train.py", "metrics.p
                      "models/vae.py", "models/gan.py")
 
 
-class ConfigError(ValueError):
-    """A parameter that cannot be used; the message is one line naming key, value and what is allowed."""
-
-
 @dataclass(frozen=True)
 class RunConfig:
-    family: str                      # vae | gan | wgan
+    family: str                      # a registered family (gen_core.families): vae | gan | wgan
     dataset: str                     # mnist | cifar10
     arch: str                        # mlp | conv
     variant: str                     # the reports' row label, e.g. "MLP A"
@@ -55,6 +53,7 @@ class RunConfig:
     seed: int = 0
     amp: bool = False                # bf16 autocast for forward passes (losses stay fp32)
     compile: bool = False            # torch.compile the models
+    changes: str = ""                # how the run differs from its grid row ("lr=0.0001"), for its label
 
     def __post_init__(self):
         _validate(self)
@@ -70,14 +69,15 @@ class RunConfig:
 
     @property
     def label(self) -> str:
-        return f"{self.variant}, z={self.latent_dim}"
+        """"MLP A, z=100", and what a chapter's parameters changed: "MLP A, z=100 (lr=0.0001)"."""
+        return f"{self.variant}, z={self.latent_dim}" + (f" ({self.changes})" if self.changes else "")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def run_hash(self) -> str:
         """Stable over processes: config values plus the digest of the training code."""
-        payload = json.dumps(self.to_dict(), sort_keys=True) + _source_digest()
+        payload = json.dumps(self.to_dict(), sort_keys=True) + _source_digest() + _family_digest(self.family)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     def run_name(self) -> str:
@@ -102,8 +102,33 @@ def _source_digest() -> str:
     return h.hexdigest()
 
 
-def _fail(key, value, allowed):
+def parse_force(force) -> bool:
+    """FORCE as a user writes it: true/false or 1/0 (strings too)."""
+    if isinstance(force, str):
+        text = force.strip().lower()
+        if text not in ("", "0", "1", "true", "false"):
+            raise ConfigError(f"force={force!r} is not allowed; expected true/false or 1/0")
+        return text in ("1", "true")
+    if not isinstance(force, (bool, int)) or force not in (0, 1):
+        raise ConfigError(f"force={force!r} is not allowed; expected true/false or 1/0")
+    return bool(force)
+
+
+def _family_digest(name: str) -> str:
+    """The family's own modules (its class and the classes it builds on): editing a family's
+    steps retrains that family's runs, wherever the family is defined."""
+    from .families import get
+
+    h = hashlib.sha256()
+    for cls in type(get(name)).__mro__[:-1]:                     # [:-1]: not `object`
+        h.update(Path(inspect.getfile(cls)).read_bytes())
+    return h.hexdigest()
+
+
+def fail(key, value, allowed):
+    """Raise the one-line ConfigError every config check uses."""
     raise ConfigError(f"config {key}={value!r} is not allowed; expected {allowed}")
+
 
 
 def _check_type(cfg: RunConfig):
@@ -111,67 +136,42 @@ def _check_type(cfg: RunConfig):
         value = getattr(cfg, f.name)
         expected = {"str": str, "int": int, "float": (int, float), "tuple": tuple, "bool": bool}[f.type]
         if (isinstance(value, bool) and f.type != "bool") or not isinstance(value, expected):
-            _fail(f.name, value, f"a value of type {f.type}")
+            fail(f.name, value, f"a value of type {f.type}")
     if any(isinstance(b, bool) or not isinstance(b, (int, float)) for b in cfg.betas):
-        _fail("betas", cfg.betas, "two numbers in [0, 1)")
+        fail("betas", cfg.betas, "two numbers in [0, 1)")
     for key in ("hidden", "d_hidden", "channels", "d_channels"):
         if any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in getattr(cfg, key)):
-            _fail(key, getattr(cfg, key), "a list of positive integers")
+            fail(key, getattr(cfg, key), "a list of positive integers")
 
 
 def _validate(cfg: RunConfig):
+    from .families import get, names
+
     _check_type(cfg)
-    for key, allowed in (("family", FAMILIES), ("dataset", DATASETS), ("arch", ARCHS),
+    for key, allowed in (("family", names()), ("dataset", DATASETS), ("arch", ARCHS),
                          ("optimizer", OPTIMIZERS), ("critic_norm", CRITIC_NORMS)):
         if getattr(cfg, key) not in allowed:
-            _fail(key, getattr(cfg, key), "one of " + ", ".join(allowed))
+            fail(key, getattr(cfg, key), "one of " + ", ".join(allowed))
     for key in ("latent_dim", "epochs", "batch_size", "n_critic", "n_samples", "n_eval_samples"):
         if getattr(cfg, key) < 1:
-            _fail(key, getattr(cfg, key), "an integer >= 1")
+            fail(key, getattr(cfg, key), "an integer >= 1")
     for key in ("train_size", "test_size", "seed"):
         if getattr(cfg, key) < 0:
-            _fail(key, getattr(cfg, key), "an integer >= 0 (0 means all)" if key != "seed" else "an integer >= 0")
+            fail(key, getattr(cfg, key), "an integer >= 0 (0 means all)" if key != "seed" else "an integer >= 0")
     if not cfg.lr > 0:
-        _fail("lr", cfg.lr, "a learning rate > 0")
+        fail("lr", cfg.lr, "a learning rate > 0")
     if not 0 <= cfg.dropout < 1:
-        _fail("dropout", cfg.dropout, "a probability in [0, 1)")
+        fail("dropout", cfg.dropout, "a probability in [0, 1)")
     if cfg.clip < 0:
-        _fail("clip", cfg.clip, "a clip value >= 0 (0 means no clipping)")
+        fail("clip", cfg.clip, "a clip value >= 0 (0 means no clipping)")
     if cfg.gp < 0:
-        _fail("gp", cfg.gp, "a gradient penalty weight >= 0 (0 means none)")
-    if cfg.family != "wgan" and (cfg.clip or cfg.n_critic != 1 or cfg.gp):
-        key = "clip" if cfg.clip else "gp" if cfg.gp else "n_critic"
-        _fail(key, getattr(cfg, key), f"the default for family {cfg.family!r}, which has no critic "
-              "(only wgan clips, penalises gradients or runs n_critic steps)")
-    if cfg.gp and cfg.clip:
-        _fail("clip", cfg.clip, "0 when gp is set: weight clipping and the gradient penalty are alternatives")
-    if cfg.critic_norm != "batch" and (cfg.arch != "conv" or cfg.family == "vae"):
-        _fail("critic_norm", cfg.critic_norm, "'batch' (the default) unless the model has a conv critic")
-    if cfg.gp and cfg.arch == "conv" and cfg.critic_norm == "batch":
-        _fail("critic_norm", cfg.critic_norm, "'layer' or 'none' with a gradient penalty: BatchNorm mixes the "
-              "examples whose gradients are penalised one by one")
-    if cfg.gp and cfg.compile:
-        _fail("compile", cfg.compile, "False with a gradient penalty (torch.compile has no double backward)")
+        fail("gp", cfg.gp, "a gradient penalty weight >= 0 (0 means none)")
     if len(cfg.betas) != 2 or not all(0 <= b < 1 for b in cfg.betas):
-        _fail("betas", cfg.betas, "two numbers in [0, 1)")
-    # widths of the other architecture or of a network the family lacks would be silently ignored
+        fail("betas", cfg.betas, "two numbers in [0, 1)")
+    # widths of the other architecture would be silently ignored
     foreign = {"mlp": ("channels", "d_channels"), "conv": ("hidden", "d_hidden")}[cfg.arch]
-    foreign += ("d_hidden", "d_channels") if cfg.family == "vae" else ()
     for key in foreign:
         if getattr(cfg, key):
-            why = ("empty for a VAE, which has no discriminator" if key.startswith("d_") and cfg.family == "vae"
-                   else f"empty for arch={cfg.arch!r} (set {'hidden/d_hidden' if cfg.arch == 'mlp' else 'channels/d_channels'})")
-            _fail(key, getattr(cfg, key), why)
-    if cfg.arch == "mlp":
-        if not cfg.hidden:
-            _fail("hidden", cfg.hidden, "at least one hidden width for an MLP")
-        if cfg.family != "vae" and not cfg.d_hidden:
-            _fail("d_hidden", cfg.d_hidden, "at least one hidden width for an MLP discriminator")
-    else:
-        n = len(cfg.channels)
-        if cfg.family == "vae" and not 1 <= n <= 5:
-            _fail("channels", cfg.channels, "1 to 5 conv widths (each halves the 32x32 image)")
-        if cfg.family != "vae" and n not in (3, 4):
-            _fail("channels", cfg.channels, "3 or 4 generator widths (4x4 doubled to 32x32)")
-        if cfg.family != "vae" and len(cfg.d_channels) != n:
-            _fail("d_channels", cfg.d_channels, f"{n} widths, one per generator block")
+            fail(key, getattr(cfg, key), f"empty for arch={cfg.arch!r} (set "
+                  f"{'hidden/d_hidden' if cfg.arch == 'mlp' else 'channels/d_channels'})")
+    get(cfg.family).validate(cfg)                 # the family's own rules

@@ -6,22 +6,27 @@ any copy with the official schema loads, not only one with the official md5s.
 """
 from __future__ import annotations
 
+import functools
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-HOW_TO_GET = ("put torchvision's files there (MNIST/raw/*-ubyte or cifar-10-batches-py/), "
-              "run `python ../shared/data/materialize.py DIR`, or go online so torchvision can download them")
+from .errors import DataError
+
+HOW_TO_GET = ("put torchvision's files there (MNIST/raw/*-ubyte or cifar-10-batches-py/; the README's "
+              "\"Offline use\" section says how), or go online so torchvision can download them")
 
 _MNIST_FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60000),
                 False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 10000)}
 _CIFAR_FILES = {True: [f"data_batch_{i}" for i in range(1, 6)], False: ["test_batch"]}
 
-
-class DataError(RuntimeError):
-    """The dataset is missing or unreadable; the message names the path and the fix."""
+DATASET_TITLES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
+CLASS_NAMES = {
+    "mnist": [str(i) for i in range(10)],
+    "cifar10": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+}
 
 
 @dataclass
@@ -58,10 +63,13 @@ def _read_mnist(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
 
     image_path, label_path = _mnist_paths(root, train)
     expected = _MNIST_FILES[train][2]
-    try:
-        images, labels = read_image_file(str(image_path)), read_label_file(str(label_path))
-    except Exception as err:
-        raise DataError(f"cannot read MNIST from {image_path.parent} ({err}); {HOW_TO_GET}") from None
+    read = {}
+    for path, reader in ((image_path, read_image_file), (label_path, read_label_file)):
+        try:
+            read[path] = reader(str(path))
+        except Exception as err:
+            raise DataError(f"cannot read MNIST file {path} ({type(err).__name__}: {err}); {HOW_TO_GET}") from None
+    images, labels = read[image_path], read[label_path]
     if images.shape != (expected, 28, 28) or labels.shape != (expected,):
         raise DataError(f"MNIST files {image_path} and {label_path.name} hold {tuple(images.shape)} images and "
                         f"{tuple(labels.shape)} labels, expected ({expected}, 28, 28); {HOW_TO_GET}")
@@ -96,6 +104,23 @@ def load_split(name: str, root: str | Path, train: bool, device: torch.device | 
     if size:
         images, labels = images[:size], labels[:size]
     return Split(images.contiguous().to(device), labels.to(device))
+
+
+def ensure_downloaded(name: str, root: str | Path) -> None:
+    """Both splits' files of one dataset are in `root`, or torchvision downloads them, or DataError."""
+    root = Path(root)
+    paths_of = {"mnist": _mnist_paths, "cifar10": _cifar_paths}[name]
+    if not all(p.exists() for p in paths_of(root, True) + paths_of(root, False)):
+        _download(name, root)
+
+
+@functools.lru_cache(maxsize=8)
+def cached_split(name: str, root: str, train: bool, device: str, size: int) -> Split:
+    """`load_split`, read once per process: every run, the yardstick and the figures share it.
+
+    Arguments are hashable on purpose (an absolute root path and a device string).
+    """
+    return load_split(name, root, train, device, size)
 
 
 def to_unit(batch: torch.Tensor) -> torch.Tensor:

@@ -2,13 +2,15 @@
 
 - interpolations: straight lines between random latents (all families) and great-circle
   arcs (slerp, for the GANs, whose Gaussian latents concentrate near a sphere);
-- the 2-D VAE: its decoder over a grid of latent values, and the test set's latent means;
+- a 2-D latent: the decoder over a grid of latent values, and (for families with an encoder)
+  the test set's latent means;
 - memorization: each sample's nearest training image in the yardstick classifier's features.
 """
 from __future__ import annotations
 
 import torch
 
+from . import families
 from .data import Split, to_unit
 from .train import generate
 
@@ -45,8 +47,9 @@ def interpolation_latents(latent_dim: int, pairs: int, steps: int, kind: str, se
 
 
 def interpolations(cfg, models: dict, device, pairs: int = 4, steps: int = 10, seed: int = 7) -> dict:
-    """{kind: images (pairs * steps, C, H, W) in [0, 1]}: linear for every family, spherical too for GANs."""
-    kinds = ("linear",) if cfg.family == "vae" else ("linear", "spherical")
+    """{kind: images (pairs * steps, C, H, W) in [0, 1]} for the kinds of path the family asks for
+    (linear for every family, spherical too for the GANs)."""
+    kinds = families.get(cfg.family).interpolation_kinds
     return {kind: generate(cfg, models, interpolation_latents(cfg.latent_dim, pairs, steps, kind, seed).to(device))
             .cpu() for kind in kinds}
 
@@ -61,19 +64,22 @@ def manifold_latents(n: int, quantile: float = 0.05) -> torch.Tensor:
 
 def manifold(cfg, models: dict, device, n: int = 15) -> tuple[torch.Tensor, torch.Tensor]:
     """The 2-D VAE's decoded means over the grid: (n * n, C, H, W) in [0, 1], and the latent values (n,)."""
-    if cfg.family != "vae" or cfg.latent_dim != 2:
-        raise ValueError(f"{cfg.label}: the manifold needs a VAE with a 2-dimensional latent")
+    if cfg.latent_dim != 2:
+        raise ValueError(f"{cfg.label}: the manifold needs a 2-dimensional latent")
     z = manifold_latents(n)
     return generate(cfg, models, z.to(device)).cpu(), z[:n, 0]
 
 
 @torch.inference_mode()
-def latent_means(vae, split: Split, batch: int = 1000) -> torch.Tensor:
-    """mu(x) of q(z|x) for every image of `split`: (N, latent_dim), in eval mode (no dropout)."""
-    was_training = vae.training
-    vae.eval()
-    mu = torch.cat([vae.encode(to_unit(images))[0] for images in split.images.split(batch)])
-    vae.train(was_training)
+def latent_means(cfg, models: dict, split: Split, batch: int = 1000) -> torch.Tensor:
+    """The encoder's mean for every image of `split`: (N, latent_dim), in eval mode (no dropout)."""
+    family = families.get(cfg.family)
+    was_training = {k: m.training for k, m in models.items()}
+    for m in models.values():
+        m.eval()
+    mu = torch.cat([family.encode(models, to_unit(images)) for images in split.images.split(batch)])
+    for k, m in models.items():
+        m.train(was_training[k])
     return mu.cpu()
 
 

@@ -1,6 +1,7 @@
 """Measurements taken once a run has trained, from its models and the real test set.
 
-- VAE: the test-set negative ELBO (nats per image) and its two terms.
+(A family's own measurements, such as the VAE's test -ELBO, live in its module.)
+
 - Every family: sharpness of samples relative to real images, and the label histogram of
   samples under a pixel-space 1-nearest-neighbour labeller, the classes it covers and the
   KL divergence to uniform. The labeller is exact enough on MNIST to show mode collapse; on
@@ -13,26 +14,9 @@ import math
 import torch
 import torch.nn.functional as F
 
-from . import losses
 from .data import Split, to_unit
 
 _LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
-
-
-@torch.inference_mode()
-def vae_test_elbo(vae, test: Split, batch: int = 1000) -> dict[str, float]:
-    """Mean over test images of -ELBO = BCE + KL (one posterior sample each), in nats per image."""
-    was_training = vae.training
-    vae.eval()
-    sums = torch.zeros(3, device=test.images.device)
-    for idx in torch.arange(len(test), device=test.images.device).split(batch):
-        x = to_unit(test.images[idx])
-        logits, mu, logvar = vae(x)
-        total, bce, kl = losses.vae_loss(logits, x, mu, logvar)
-        sums += torch.stack([total, bce, kl]) * len(idx)
-    vae.train(was_training)
-    total, bce, kl = (sums / len(test)).tolist()
-    return {"test_neg_elbo": total, "test_bce": bce, "test_kl": kl}
 
 
 def sharpness(images: torch.Tensor) -> float:

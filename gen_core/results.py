@@ -5,7 +5,7 @@
         history.json       {"steps": {key: [per optimizer step]}, "epochs": {key: [per epoch]}}
         summary.json       status, cost, the reports' estimates and the sample metrics
         samples/epoch_NNN.png   fixed-noise grids
-        recon.png          VAE only: test images (odd rows) over their reconstructions
+        ...                the family's own files (the VAE's recon.png: test images over reconstructions)
         model.pt           weights (not needed to draw anything)
         checkpoint.pt      while training: the last finished epoch (models, optimizers, RNG
                            states, curves so far, config and hash); deleted once finished
@@ -15,22 +15,18 @@ call resumes from its checkpoint. Every file is written to a temporary name and 
 """
 from __future__ import annotations
 
-import contextlib
-import functools
-import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torchvision.utils import make_grid, save_image
 
-from . import metrics
+from . import data, families, metrics
 from .config import RunConfig
-from .data import Split, load_split, to_unit
-from .train import TrainResult, _progress_stream, generate_many, train
+from .data import Split
+from .store import (file_lock, lock_path, progress_stream, report_problem, save_png_atomic, save_torch_atomic,
+                    write_json_atomic)
+from .train import TrainResult, generate_many, train
 
 REFERENCE_SIZE = 10000      # training images the pixel 1-NN labeller compares against
 CHECKPOINT = "checkpoint.pt"
@@ -72,61 +68,6 @@ def use_tensor_cores(device: torch.device) -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
 
 
-def write_json_atomic(path: Path, payload) -> None:
-    """Write to a temporary file beside `path`, then rename: readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(payload, f, indent=1)
-    os.replace(tmp, path)
-
-
-@contextlib.contextmanager
-def file_lock(path: Path):
-    """Hold an exclusive lock on `path` while training something others may want too.
-
-    `make -j N report` runs chapters in parallel and they share each dataset's classifier; the
-    lock makes the second process wait and then load what the first one saved, instead of
-    training it again and racing on its files. POSIX flock; where there is none, no lock.
-    """
-    try:
-        import fcntl
-    except ImportError:                                   # Windows: runs are not shared there
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def lock_path(runs_dir, name: str) -> Path:
-    """The lock file of one run of `runs_dir`: under the system's temp folder, so the runs folder
-    holds only results (and is not created before the data has loaded)."""
-    key = hashlib.sha256(str(Path(runs_dir).resolve()).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / "gen_core-locks" / key / f"{name}.lock"
-
-
-def _save_png_atomic(tensor: torch.Tensor, path: Path, nrow: int = 8) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    save_image(make_grid(tensor, nrow=nrow, padding=2, pad_value=1.0), tmp)
-    os.replace(tmp, path)
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_split(name: str, root: str, train: bool, device: str, size: int) -> Split:
-    return load_split(name, root, train, device, size)
-
-
-def report_problem(message: str) -> None:
-    """One line on the terminal (inside a notebook kernel too), not in the book."""
-    print(f"warning: {message}", file=_progress_stream(), flush=True)
-
-
 def load_run(run_dir: Path, report: bool = True) -> Run | None:
     """A finished run from disk, or None if it is missing, unfinished or corrupt (reported)."""
     if not (run_dir / "summary.json").exists():
@@ -141,14 +82,6 @@ def load_run(run_dir: Path, report: bool = True) -> Run | None:
                            f"training it again")
         return None
     return Run(config, run_dir, summary, history)
-
-
-def save_torch_atomic(obj, path: Path) -> None:
-    """torch.save to a temporary file beside `path`, then rename: a kill leaves old or new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def load_checkpoint(cfg: RunConfig, run_dir: Path, device) -> dict | None:
@@ -166,7 +99,7 @@ def load_checkpoint(cfg: RunConfig, run_dir: Path, device) -> dict | None:
     if digest != cfg.run_hash():
         report_problem(f"checkpoint {path} belongs to another config (hash {digest}); training from the start")
         return None
-    print(f"resuming {cfg.run_name()} after epoch {epoch} of {cfg.epochs}", file=_progress_stream(), flush=True)
+    print(f"resuming {cfg.run_name()} after epoch {epoch} of {cfg.epochs}", file=progress_stream(), flush=True)
     return state
 
 
@@ -184,25 +117,13 @@ def _summarize(result: TrainResult, device) -> dict:
 
 
 def _measure(cfg: RunConfig, result: TrainResult, test: Split, reference: Split, device) -> dict:
+    """The family's own numbers (the VAE's test -ELBO), then sharpness and pixel-labeller coverage."""
     if result.status != "complete":
         return {}
-    out = {}
-    if cfg.family == "vae":
-        out.update(metrics.vae_test_elbo(result.models["vae"], test))
+    out = dict(families.get(cfg.family).measure(cfg, result.models, test))
     samples = generate_many(cfg, result.models, cfg.n_eval_samples, cfg.seed + 2, device)
     out.update(metrics.sample_metrics(samples, test.images, reference))
     return out
-
-
-def _save_recon(vae, test: Split, path: Path) -> None:
-    per_row = min(8, len(test))
-    n_rows = min(4, len(test) // per_row)
-    with torch.inference_mode():
-        vae.eval()
-        x = to_unit(test.images[: n_rows * per_row])                       # (n, C, H, W)
-        recon = torch.sigmoid(vae(x)[0])
-    pairs = torch.stack([x.view(n_rows, per_row, *x.shape[1:]), recon.view(n_rows, per_row, *x.shape[1:])], dim=1)
-    _save_png_atomic(pairs.flatten(0, 2).cpu(), path, nrow=per_row)       # a real row, then its recon
 
 
 def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=None,
@@ -215,17 +136,17 @@ def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=N
     device = torch.device(device) if device is not None else default_device()
     use_tensor_cores(device)
     root = str(Path(data_dir).resolve())
-    train_split = _cached_split(cfg.dataset, root, True, str(device), cfg.train_size)
-    test = _cached_split(cfg.dataset, root, False, str(device), cfg.test_size)
-    reference = _cached_split(cfg.dataset, root, True, str(device), REFERENCE_SIZE)
+    train_split = data.cached_split(cfg.dataset, root, True, str(device), cfg.train_size)
+    test = data.cached_split(cfg.dataset, root, False, str(device), cfg.test_size)
+    reference = data.cached_split(cfg.dataset, root, True, str(device), REFERENCE_SIZE)
     state = load_checkpoint(cfg, run_dir, device) if resume else None
     result = train(cfg, train_split, device, progress=progress, resume=state,
                    on_checkpoint=lambda s: save_torch_atomic(s, run_dir / CHECKPOINT))
     run_dir.mkdir(parents=True, exist_ok=True)       # a run that diverged at once has no images
     for epoch, grid in result.sample_grids.items():
-        _save_png_atomic(grid, run_dir / "samples" / f"epoch_{epoch:03d}.png")
-    if cfg.family == "vae" and result.status == "complete":
-        _save_recon(result.models["vae"], test, run_dir / "recon.png")
+        save_png_atomic(grid, run_dir / "samples" / f"epoch_{epoch:03d}.png")
+    if result.status == "complete":
+        families.get(cfg.family).save_extras(cfg, result.models, test, run_dir)
     summary = _summarize(result, device)
     summary.update(_measure(cfg, result, test, reference, device))
     save_torch_atomic({k: m.state_dict() for k, m in result.models.items()}, run_dir / "model.pt")
@@ -253,5 +174,5 @@ def labeller_accuracy(dataset: str, data_dir: str | Path, test_size: int, device
     """Accuracy on real test images of the pixel 1-NN labeller behind the coverage numbers."""
     device = str(device or default_device())
     root = str(Path(data_dir).resolve())
-    return metrics.labeller_accuracy(_cached_split(dataset, root, False, device, test_size),
-                                     _cached_split(dataset, root, True, device, REFERENCE_SIZE))
+    return metrics.labeller_accuracy(data.cached_split(dataset, root, False, device, test_size),
+                                     data.cached_split(dataset, root, True, device, REFERENCE_SIZE))

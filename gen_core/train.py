@@ -1,5 +1,5 @@
-"""One training loop per paradigm (VAE, GAN with BCE, WGAN with weight clipping or a gradient
-penalty, and n_critic critic steps per generator step).
+"""The training loop every family shares: epochs, checkpoints and resume, divergence, sample
+grids. What happens inside an epoch (the step functions) is the family's (`gen_core.families`).
 
 Training is bound by overhead, not arithmetic, so the loop removes it (`make bench` measures
 the result against a pytorch/examples-style DataLoader loop):
@@ -13,7 +13,6 @@ the result against a pytorch/examples-style DataLoader loop):
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -21,10 +20,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import losses
+from . import families
 from .config import RunConfig
-from .data import Split, epoch_batches, to_signed, to_unit
-from .models import build_models
+from .data import Split, epoch_batches
+from .families.base import memory_format
+from .store import progress_stream
 
 
 @dataclass
@@ -46,14 +46,6 @@ def make_optimizer(cfg: RunConfig, params) -> torch.optim.Optimizer:
     return torch.optim.RMSprop(params, lr=cfg.lr, foreach=True)
 
 
-def memory_format(cfg: RunConfig) -> torch.memory_format:
-    return torch.channels_last if cfg.arch == "conv" else torch.contiguous_format
-
-
-def _autocast(x: torch.Tensor, amp: bool):
-    return torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
-
-
 def sample_epochs(epochs: int, count: int = 4) -> list[int]:
     """Up to `count` epochs, evenly spaced, always including the first and the last."""
     if epochs <= count:
@@ -61,89 +53,12 @@ def sample_epochs(epochs: int, count: int = 4) -> list[int]:
     return sorted({round(1 + i * (epochs - 1) / (count - 1)) for i in range(count)})
 
 
-# ---- step functions: one optimizer update each -------------------------------------------
-
-def vae_step(vae: nn.Module, opt, x: torch.Tensor, amp: bool = False) -> dict:
-    """x: (B, C, H, W) in [0, 1]."""
-    with _autocast(x, amp):
-        logits, mu, logvar = vae(x)
-    total, bce, kl = losses.vae_loss(logits.float(), x, mu.float(), logvar.float())
-    opt.zero_grad(set_to_none=True)
-    total.backward()
-    opt.step()
-    return {"loss": total.detach(), "bce": bce.detach(), "kl": kl.detach()}
-
-
-def d_step(critic: nn.Module, opt, real: torch.Tensor, fake: torch.Tensor, amp: bool = False) -> dict:
-    """One discriminator update on real (B, C, H, W) and generated images (detached)."""
-    with _autocast(real, amp):
-        real_logits, fake_logits = critic(real).float(), critic(fake.detach()).float()
-    d_loss = losses.gan_d_loss(real_logits, fake_logits)
-    opt.zero_grad(set_to_none=True)
-    d_loss.backward()
-    opt.step()
-    d_loss = d_loss.detach()
-    return {"d_loss": d_loss, "jsd": losses.jsd_estimate(d_loss),
-            "d_real": torch.sigmoid(real_logits.detach()).mean(),
-            "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
-
-
-def g_step(critic: nn.Module, opt, fake: torch.Tensor, loss_fn, amp: bool = False) -> dict:
-    """One generator update through the (fixed) critic; `fake` still carries G's graph."""
-    with _autocast(fake, amp):
-        g_loss = loss_fn(critic(fake).float())
-    opt.zero_grad(set_to_none=True)
-    g_loss.backward()
-    opt.step()
-    return {"g_loss": g_loss.detach()}
-
-
-def interpolation_weights(real: torch.Tensor) -> torch.Tensor:
-    """eps ~ U[0, 1], one per example: (B, 1, 1, 1) for images (B, C, H, W)."""
-    return torch.rand(real.shape[0], *(1,) * (real.dim() - 1), device=real.device)
-
-
-def critic_step(critic: nn.Module, opt, real: torch.Tensor, fake: torch.Tensor, clip: float,
-                gp: float = 0.0, amp: bool = False) -> dict:
-    """One WGAN critic update, then weight clipping to [-clip, clip] (Arjovsky et al. 2017, Alg. 1);
-    with gp > 0 the loss adds gp * GP instead (Gulrajani et al. 2017, Alg. 1)."""
-    with _autocast(real, amp):
-        real_scores, fake_scores = critic(real).float(), critic(fake.detach()).float()
-    c_loss = losses.wgan_critic_loss(real_scores, fake_scores)
-    stats = {}
-    if gp:
-        with _autocast(real, amp):
-            penalty = losses.gradient_penalty(critic, real, fake, interpolation_weights(real))
-        c_loss = c_loss + gp * penalty
-        stats["gp"] = penalty.detach()
-    opt.zero_grad(set_to_none=True)
-    c_loss.backward()
-    opt.step()
-    if clip:
-        with torch.no_grad():                     # one foreach kernel, not one clamp per tensor
-            params = list(critic.parameters())
-            torch._foreach_clamp_min_(params, -clip)
-            torch._foreach_clamp_max_(params, clip)
-    return {"critic_loss": c_loss.detach(), "emd": losses.emd_estimate(real_scores, fake_scores).detach(), **stats}
-
-
-# ---- sampling -------------------------------------------------------------------------------
+# ---- sampling: the family decides how latents become images ---------------------------------
 
 @torch.inference_mode()
 def generate(cfg: RunConfig, models: dict, z: torch.Tensor) -> torch.Tensor:
-    """Images in [0, 1] (B, C, H, W) from latents z (B, latent_dim).
-
-    VAE decodes in eval mode (no dropout). GAN generators keep batch statistics (train-mode
-    BatchNorm), as pytorch/examples' DCGAN does when drawing its fixed-noise grids.
-    """
-    if cfg.family == "vae":
-        vae = models["vae"]
-        was_training = vae.training
-        vae.eval()
-        images = torch.sigmoid(vae.decode(z))
-        vae.train(was_training)
-        return images
-    return (models["generator"](z) + 1) / 2
+    """Images in [0, 1] (B, C, H, W) from latents z (B, latent_dim), by the run's family."""
+    return families.get(cfg.family).generate(cfg, models, z)
 
 
 def generate_many(cfg: RunConfig, models: dict, n: int, seed: int, device, batch: int = 500) -> torch.Tensor:
@@ -153,52 +68,14 @@ def generate_many(cfg: RunConfig, models: dict, n: int, seed: int, device, batch
     return torch.cat([generate(cfg, models, chunk) for chunk in chunks])
 
 
-# ---- the loops ------------------------------------------------------------------------------
-
-def _batch(cfg: RunConfig, train: Split, idx: torch.Tensor, signed: bool) -> torch.Tensor:
-    """uint8 rows -> float (B, C, H, W) in the model's range and memory format."""
-    x = to_signed(train.images[idx]) if signed else to_unit(train.images[idx])
-    return x.contiguous(memory_format=memory_format(cfg))
+def build_models(cfg: RunConfig) -> dict[str, nn.Module]:
+    """The run's networks, freshly initialised by its family."""
+    return families.get(cfg.family).build_models(cfg)
 
 
-def _vae_epoch(cfg, models, opts, train: Split, batches, log, first_step):
-    for idx in batches:
-        log.append(vae_step(models["vae"], opts["vae"], _batch(cfg, train, idx, signed=False), cfg.amp))
+# ---- the loop ---------------------------------------------------------------------------------
 
-
-def _gan_epoch(cfg, models, opts, train: Split, batches, log, first_step):
-    G, D = models["generator"], models["critic"]
-    for idx in batches:
-        real = _batch(cfg, train, idx, signed=True)
-        with _autocast(real, cfg.amp):
-            fake = G(torch.randn(len(idx), cfg.latent_dim, device=real.device))
-        stats = d_step(D, opts["critic"], real, fake, cfg.amp)
-        stats.update(g_step(D, opts["generator"], fake, losses.gan_g_loss, cfg.amp))
-        log.append(stats)
-
-
-def _wgan_epoch(cfg, models, opts, train: Split, batches, log, first_step):
-    """Each batch is one critic step; every n_critic-th critic step of the run (counted
-    across epochs, from `first_step`) is also a generator step."""
-    G, D = models["generator"], models["critic"]
-    for i, idx in enumerate(batches):
-        real = _batch(cfg, train, idx, signed=True)
-        z = torch.randn(len(idx), cfg.latent_dim, device=real.device)
-        with torch.no_grad(), _autocast(real, cfg.amp):
-            fake = G(z)
-        stats = critic_step(D, opts["critic"], real, fake, cfg.clip, cfg.gp, cfg.amp)
-        if (first_step + i + 1) % cfg.n_critic == 0:
-            with _autocast(real, cfg.amp):
-                fake = G(torch.randn(len(idx), cfg.latent_dim, device=real.device))
-            stats.update(g_step(D, opts["generator"], fake, losses.wgan_g_loss, cfg.amp))
-        log.append(stats)
-
-
-_EPOCH_FNS = {"vae": _vae_epoch, "gan": _gan_epoch, "wgan": _wgan_epoch}
-_WATCHED = {"vae": "loss", "gan": "d_loss", "wgan": "critic_loss"}
-
-
-def _collect(log: list[dict]) -> dict[str, list[float]]:
+def collect(log: list[dict]) -> dict[str, list[float]]:
     """Stack a list of per-step dicts of 0-dim tensors into lists of floats: one host sync."""
     keys = sorted({k for stats in log for k in stats})
     values = {k: torch.stack([s[k] for s in log if k in s]).float().cpu().tolist() for k in keys}
@@ -207,12 +84,6 @@ def _collect(log: list[dict]) -> dict[str, list[float]]:
 
 def _first_non_finite(values: list[float]) -> int | None:
     return next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
-
-
-def _progress_stream():
-    # Inside a notebook kernel sys.__stderr__ is the terminal that runs papermill, so
-    # the bars show progress there and stay out of the book.
-    return sys.__stderr__ if sys.__stderr__ is not None else sys.stderr
 
 
 def rng_state(perm_gen: torch.Generator) -> dict:
@@ -274,16 +145,17 @@ def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
     result = TrainResult(models, {}, {}, {})
     first_epoch, steps_done = _restore(resume, result, opts, perm_gen) if resume else (1, 0)
     keep_grids = set(sample_epochs(cfg.epochs))
-    run_epoch, watched = _EPOCH_FNS[cfg.family], _WATCHED[cfg.family]
+    family = families.get(cfg.family)
+    watched = family.watched
     bar = tqdm(range(first_epoch, cfg.epochs + 1), desc=f"{cfg.family} {cfg.dataset} {cfg.label}",
-               unit="epoch", file=_progress_stream(), disable=not progress, leave=True,
+               unit="epoch", file=progress_stream(), disable=not progress, leave=True,
                initial=first_epoch - 1, total=cfg.epochs)
     for epoch in bar:
         batches = epoch_batches(len(train_split), cfg.batch_size, perm_gen, device)
         log: list[dict] = []
         start = time.perf_counter()
-        run_epoch(cfg, steppers, opts, train_split, batches, log, steps_done)
-        values = _collect(log)                   # also waits for the device
+        family.run_epoch(cfg, steppers, opts, train_split, batches, log, steps_done)
+        values = collect(log)                   # also waits for the device
         result.train_seconds += time.perf_counter() - start
         result.images_seen += len(batches) * cfg.batch_size
         for key, vals in values.items():

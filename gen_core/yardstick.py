@@ -21,11 +21,11 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchmetrics.image.fid import FrechetInceptionDistance
 
-from . import metrics
+from . import data, metrics
 from .classifier import Classifier, features_and_logits, load_or_train_classifier
 from .data import Split, to_unit
+from .store import write_json_atomic
 
 K_NEAREST = 3
 
@@ -43,6 +43,8 @@ class _GivenFeatures(nn.Module):
 
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
     """FD between Gaussians fitted to real (N, F) and fake (M, F) features (torchmetrics, float64)."""
+    from torchmetrics.image.fid import FrechetInceptionDistance      # slow to import: only when measuring
+
     fid = FrechetInceptionDistance(feature=_GivenFeatures(real.shape[1]), normalize=True).to(real.device)
     fid.update(real, real=True)
     fid.update(fake, real=False)
@@ -104,12 +106,10 @@ def _source_digest() -> str:
 def build_reference(dataset: str, profile: str, n_samples: int, test_size: int, data_dir, runs_dir,
                     device, progress: bool = True) -> Reference:
     """Train or load the classifier; embed the test set and N training images (a fixed random subset)."""
-    from .results import _cached_split
-
     clf = load_or_train_classifier(dataset, profile, data_dir, runs_dir, device, progress)
     root = str(Path(data_dir).resolve())
-    test: Split = _cached_split(dataset, root, False, str(device), test_size)
-    train: Split = _cached_split(dataset, root, True, str(device), 0)
+    test: Split = data.cached_split(dataset, root, False, str(device), test_size)
+    train: Split = data.cached_split(dataset, root, True, str(device), 0)
     pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:n_samples].to(train.images.device)
     test_features, _ = features_and_logits(clf.model, to_unit(test.images))
     ref = Reference(dataset, n_samples, clf, test_features, {})
@@ -123,7 +123,7 @@ class CorruptRun(RuntimeError):
 
 def load_models(run, device) -> dict:
     """A finished run's networks with its saved weights, on `device`; CorruptRun if unreadable."""
-    from .models import build_models
+    from .train import build_models
 
     models = build_models(run.config)
     try:
@@ -154,6 +154,5 @@ def measure_run(run, reference: Reference, device) -> dict:
     models = load_models(run, device)
     samples = generate_many(cfg, models, reference.n_samples, cfg.seed + 2, device)   # (N, C, H, W) in [0, 1]
     measures = sample_measures(*features_and_logits(reference.classifier.model, samples), reference)
-    from .results import write_json_atomic
     write_json_atomic(path, {"key": reference.key, "measures": measures})
     return measures

@@ -44,17 +44,20 @@ force = False          # accepted for symmetry; this page never retrains
 # %% tags=["remove-input"]
 from IPython.display import HTML, Markdown, display
 
-from gen_core import chapter, figures, plots
+from gen_core.data import CLASS_NAMES, DATASET_TITLES
+from gen_core.report import findings, plots, provenance, runsets, session, tables, weights
 
-ctx = chapter.setup(profile, data_dir, runs_dir, force)
-display(Markdown(chapter.banner(chapter.provenance(ctx))))
-display(HTML(chapter.reproduce_box(ctx, "comparison")))
+ctx = session.setup(profile, data_dir, runs_dir, force)
+display(Markdown(provenance.banner(provenance.provenance(ctx))))
+display(HTML(provenance.reproduce_box(ctx, "comparison")))
 
 # %% tags=["remove-output"]
-# Every run of the grid; the chapters have trained and measured them, so this only loads.
-runs = chapter.all_runs(ctx)
-frame = chapter.comparison_frame(runs, ctx)
-floors = {chapter.DATASET_TITLES[ds]: chapter.reference(ds, ctx).floor for ds in ("mnist", "cifar10")}
+# Every chapter's runs as the chapter last ran them; the chapters trained and measured them, so this only loads.
+runs = session.all_runs(ctx)
+refs = {ds: session.reference(ds, ctx) for ds in ("mnist", "cifar10")}
+fd_floors = {ds: ref.floor["fd"] for ds, ref in refs.items()}
+frame = tables.comparison_frame(runs, fd_floors)
+floors = {DATASET_TITLES[ds]: ref.floor for ds, ref in refs.items()}
 
 # %% [markdown]
 # ## The yardstick itself
@@ -62,8 +65,8 @@ floors = {chapter.DATASET_TITLES[ds]: chapter.reference(ds, ctx).floor for ds in
 # How good the classifier behind every number on this page is, and what real data scores:
 
 # %% tags=["remove-input"]
-display(Markdown("\n\n".join(f"- {chapter.classifier_sentence(ds, ctx)} {chapter.floor_sentence(ds, ctx)}"
-                             for ds in ("mnist", "cifar10"))))
+display(Markdown("\n\n".join(f"- {findings.classifier_sentence(ref)} {findings.floor_sentence(ref)}"
+                             for ref in refs.values())))
 
 # %% [markdown]
 # ## Every run
@@ -73,7 +76,7 @@ display(Markdown("\n\n".join(f"- {chapter.classifier_sentence(ds, ctx)} {chapter
 # across datasets: each dataset has its own classifier and feature space.
 
 # %% tags=["remove-input"]
-display(chapter.comparison_table(runs, ctx))
+display(tables.comparison_table(runs, fd_floors))
 
 # %% [markdown]
 # ## Distance against latent size
@@ -105,8 +108,8 @@ plots.plot_coverage_bars(frame);
 
 # %% tags=["hide-input"]
 for dataset in ("mnist", "cifar10"):
-    extremes = [r for r in chapter.collapse_extremes(runs) if r.config.dataset == dataset]
-    plots.plot_label_histograms(extremes, chapter.CLASS_NAMES[dataset], with_family=True)
+    extremes = [r for r in runsets.collapse_extremes(runs) if r.config.dataset == dataset]
+    plots.plot_label_histograms(extremes, CLASS_NAMES[dataset], with_family=True)
 
 # %% [markdown]
 # ## The best run of each family
@@ -116,7 +119,7 @@ for dataset in ("mnist", "cifar10"):
 
 # %% tags=["hide-input"]
 for dataset in ("mnist", "cifar10"):
-    plots.plot_final_samples(chapter.best_per_family(runs, dataset), with_family=True)
+    plots.plot_final_samples(runsets.best_per_family(runs, dataset), with_family=True)
 
 # %% [markdown]
 # ## Memorization check
@@ -126,13 +129,13 @@ for dataset in ("mnist", "cifar10"):
 # with the distance between them. The baseline is the same distance for real test images, which no model saw.
 
 # %% tags=["hide-input"]
-checks = [figures.nearest_training(run, ctx) for ds in ("mnist", "cifar10")
-          for run in figures.memorization_candidates(runs, ds)]
+checks = [weights.nearest_training(run, ctx) for ds in ("mnist", "cifar10")
+          for run in runsets.memorization_candidates(runs, ds)]
 for found in checks:
     plots.plot_nearest_training(found)
 
 # %% tags=["remove-input"]
-display(Markdown("\n".join(f"- {figures.memorization_sentence(found)}" for found in checks)))
+display(Markdown("\n".join(f"- {findings.memorization_sentence(found)}" for found in checks)))
 
 # %% [markdown]
 # ## What the grid shows
@@ -140,7 +143,7 @@ display(Markdown("\n".join(f"- {figures.memorization_sentence(found)}" for found
 # Every number below is read from this build's runs.
 
 # %% tags=["remove-input"]
-display(Markdown(chapter.comparison_findings(runs, ctx)))
+display(Markdown(findings.comparison_findings(runs, refs, ctx.profile)))
 
 # %% [markdown]
 # ## How this distance relates to Inception FID
@@ -162,4 +165,4 @@ display(Markdown(chapter.comparison_findings(runs, ctx)))
 # tuning budget and reference set:
 
 # %% tags=["remove-input"]
-display(chapter.published_fids())
+display(tables.published_fids())

@@ -18,21 +18,32 @@
 # Variational autoencoders on CIFAR-10: a deep MLP, MLP C, and a small convolutional VAE, at a 2-dimensional and a larger latent. The reference reports found CIFAR-10 hard for MLPs; this chapter puts the conv model beside them.
 
 # %% tags=["parameters"]
-# Flat parameters; papermill overrides them (see `make report`).
+# Flat parameters: edit them here, or set them for one run with
+# `make report-vae_cifar10 PARAMS='{mlp_latents: [17], epochs: 2}'`.
 profile = "auto"       # auto | full | quick | smoke
 data_dir = "data"      # torchvision layout; $GEN_DATA_DIR in the Makefile
 runs_dir = "runs"      # run results, keyed by config hash
 force = False          # retrain even when results are cached
+# The experiment. None keeps the grid's values (gen_core/grid.py; the table "The runs" shows them).
+mlp_latents = None         # latent sizes of MLP, e.g. [17]
+mlp_c_latents = None       # latent sizes of MLP C
+conv_latents = None        # latent sizes of Conv
+epochs = None              # epochs of every run (None: the profile's)
+overrides = {}             # RunConfig fields for every run, e.g. {"lr": 1e-4, "batch_size": 64}
 
 # %% tags=["remove-input"]
 from IPython.display import HTML, Markdown, display
 
-from gen_core import chapter, figures, plots
+from gen_core.data import CLASS_NAMES
+from gen_core.report import experiment, findings, plots, provenance, runsets, session, tables, weights
 
 FAMILY, DATASET = "vae", "cifar10"
-ctx = chapter.setup(profile, data_dir, runs_dir, force)
-display(Markdown(chapter.banner(chapter.provenance(ctx))))
-display(HTML(chapter.reproduce_box(ctx, "vae_cifar10")))
+ctx = session.setup(profile, data_dir, runs_dir, force)
+exp = experiment.chapter(FAMILY, DATASET, epochs=epochs, overrides=overrides,
+                         mlp_latents=mlp_latents, mlp_c_latents=mlp_c_latents, conv_latents=conv_latents)
+configs = exp.configs(ctx.profile)     # every run of this chapter: the grid's rows, changed as above
+display(Markdown(provenance.banner(provenance.provenance(ctx))))
+display(HTML(provenance.reproduce_box(ctx, exp.name, exp.parameters())))
 
 # %% [markdown]
 # ## The runs
@@ -40,12 +51,12 @@ display(HTML(chapter.reproduce_box(ctx, "vae_cifar10")))
 # The rows of the reference reports' grid for this chapter, sized by the profile named above.
 
 # %% tags=["remove-input"]
-display(chapter.grid_table(ctx, FAMILY, DATASET))
+display(tables.grid_table(configs))
 
 # %% tags=["remove-output"]
 # Load each run's saved results, or train it now if its config hash is not on disk.
-runs = chapter.chapter_runs(FAMILY, DATASET, ctx)
-shown = chapter.first_seed(runs)     # figures draw seed 0; tables average over the seeds
+runs = session.chapter_runs(configs, exp.name, ctx)
+shown = runsets.first_seed(runs)     # figures draw seed 0; tables average over the seeds
 
 # %% [markdown]
 # ## Training curves
@@ -84,9 +95,9 @@ plots.plot_reconstructions(shown);
 # With $z \in \mathbb{R}^2$ the whole latent space fits on a page. For each 2-D run: the decoder's output over a grid of latent values at the prior's quantiles from 5% to 95% (left), and the test set's posterior means $\mu(x)$ coloured by class (right). Where classes overlap in the plane, the decoder must blend them.
 
 # %% tags=["hide-input"]
-for run in figures.two_d_vaes(runs):
-    plots.plot_manifold(run, *figures.manifold(run, ctx))
-    plots.plot_latent_means(run, *figures.test_latent_means(run, ctx), chapter.CLASS_NAMES[DATASET])
+for run in runsets.two_d_runs(runs):
+    plots.plot_manifold(run, *weights.manifold(run, ctx))
+    plots.plot_latent_means(run, *weights.test_latent_means(run, ctx), CLASS_NAMES[DATASET])
 
 # %% [markdown]
 # ## Latent interpolations
@@ -94,9 +105,9 @@ for run in figures.two_d_vaes(runs):
 # The best run of this chapter (lowest FD): each row decodes ten latents on a straight line between two random draws from the prior.
 
 # %% tags=["hide-input"]
-best = figures.best_run(runs)
+best = runsets.best_run(runs)
 if best is not None:
-    plots.plot_interpolations(best, figures.interpolations(best, ctx));
+    plots.plot_interpolations(best, weights.interpolations(best, ctx));
 
 # %% [markdown]
 # ## Numbers
@@ -104,16 +115,16 @@ if best is not None:
 # The final epoch's training loss and the test-set negative ELBO with its two terms; then the yardstick every family shares (see Methods and the comparison page): Fréchet distance (FD) to the test set in the classifier's feature space, precision and recall, and the classes covered with the KL of the label histogram to uniform. Sharpness relative to real test images follows, then cost: training seconds and images per second seen by the optimizer. The bar chart shows each run's label histogram under the classifier; the dashed line is the uniform share a generator covering every class would get.
 
 # %% tags=["remove-input"]
-display(chapter.summary_table(runs))
+display(tables.summary_table(runs))
 
 # %% tags=["hide-input"]
-plots.plot_label_histograms(shown, chapter.CLASS_NAMES[DATASET]);
+plots.plot_label_histograms(shown, CLASS_NAMES[DATASET]);
 
 # %% [markdown]
 # ## What this run shows
 
 # %% tags=["remove-input"]
-display(Markdown(chapter.findings(FAMILY, DATASET, runs, ctx)))
+display(Markdown(findings.chapter_findings(runs, session.reference(DATASET, ctx), ctx.profile)))
 
 # %% [markdown]
 # How this chapter's runs rank against the other families on one yardstick: {ref}`comparison`. How each number is measured: {ref}`methods-yardstick`.

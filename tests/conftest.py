@@ -131,3 +131,34 @@ def tiny_config(family: str, dataset: str = "mnist", arch: str = "mlp", **change
 @pytest.fixture
 def tiny_cfg():
     return tiny_config
+
+
+# ---- hand-made runs and references for the report's tests -----------------------------------
+
+def fake_run(cfg, fd, seed=0, status="complete", covered=10, kl=0.0, recall=0.5, pixel_covered=3):
+    """A measured Run with the given yardstick numbers; nothing on disk."""
+    from pathlib import Path
+
+    from gen_core.results import Run
+
+    cfg = type(cfg)(**{**cfg.to_dict(), "seed": seed})
+    summary = {"status": status, "diverged_at": None, "train_seconds": 10.0 + seed, "images_per_second": 100.0,
+               "final_epoch": {"loss": 1.0, "jsd": 0.1, "emd": 0.2}, "test_neg_elbo": 100.0 + seed,
+               # the training-time pixel labeller's numbers: the book must not read these
+               "classes_covered": pixel_covered, "kl_to_uniform": 9.9}
+    yardstick = {} if status == "diverged" else {
+        "fd": fd, "precision": 0.5, "recall": recall, "classes_covered": covered, "kl_to_uniform": kl,
+        "label_histogram": [0.1] * 10}
+    return Run(cfg, Path("/nonexistent"), summary, {"steps": {}, "epochs": {}}, yardstick)
+
+
+def fake_reference(dataset: str):
+    """A yardstick reference with stub numbers: floors FD 2 (MNIST) and 0.5 (CIFAR-10); the CIFAR-10
+    classifier is below its floor."""
+    from types import SimpleNamespace
+
+    clf = SimpleNamespace(summary={"arch": "LeNet", "test_accuracy": 0.5, "test_images": 100, "epochs": 1,
+                                   "train_images": 1000, "profile": "quick", "floor": 0.97,
+                                   "below_floor": dataset == "cifar10"})
+    return SimpleNamespace(dataset=dataset, n_samples=1000, classifier=clf,
+                           floor={"fd": 2.0 if dataset == "mnist" else 0.5, "precision": 0.9, "recall": 0.8})

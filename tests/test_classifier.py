@@ -13,6 +13,7 @@ import torch
 
 import gen_core.classifier as classifier
 import gen_core.results as results
+import gen_core.store as store
 from conftest import make_split
 from gen_core.book import ROOT
 from gen_core.classifier import (ACCURACY_FLOOR, _augment, accuracy, classifier_config,
@@ -175,7 +176,7 @@ def synthetic_mnist(monkeypatch):
         requests.append((name, train, size))
         return make_split(size, name, seed=int(train))
 
-    monkeypatch.setattr(results, "_cached_split", fake_cached_split)
+    monkeypatch.setattr("gen_core.data.cached_split", fake_cached_split)
     return requests
 
 
@@ -233,4 +234,4 @@ def test_a_classifier_saved_while_waiting_for_the_lock_is_loaded(tmp_path, synth
     monkeypatch.setattr(classifier, "_load", lambda *a: next(answers))
     monkeypatch.setattr(classifier, "train_classifier", lambda *a, **k: pytest.fail("trained it twice"))
     assert load_or_train_classifier("mnist", "smoke", "unused", tmp_path, "cpu", progress=False) is saved
-    assert results.lock_path(tmp_path, classifier_config("mnist", "smoke").run_name()).exists()
+    assert store.lock_path(tmp_path, classifier_config("mnist", "smoke").run_name()).exists()

@@ -92,7 +92,7 @@ def test_missing_data_is_a_one_line_error(tmp_path, capsys, monkeypatch):
             raise ConnectionError("offline")
 
     monkeypatch.setattr(torchvision.datasets, "MNIST", Offline)
-    gen_core.results._cached_split.cache_clear()
+    gen_core.data.cached_split.cache_clear()
     code = main(["--profile", "smoke", "--family", "vae", "--dataset", "mnist", "--variant", "MLP B",
                  "--data-dir", str(tmp_path / "empty"), "--runs-dir", str(tmp_path / "runs"), "--device", "cpu"])
     err = capsys.readouterr().err
@@ -107,7 +107,7 @@ def test_trains_selected_runs_and_reports_status(tmp_path, capsys, monkeypatch, 
     from conftest import make_split
     cfg = tiny_cfg("vae", batch_size=16, n_samples=8, n_eval_samples=16)
     monkeypatch.setattr("gen_core.__main__.select_runs", lambda *a, **k: [cfg])
-    monkeypatch.setattr(gen_core.results, "_cached_split",
+    monkeypatch.setattr("gen_core.data.cached_split",
                         lambda name, root, train, device, size: make_split(32, name))
     argv = ["--profile", "smoke", "--runs-dir", str(tmp_path), "--device", "cpu"]
     assert main(argv) == 0
@@ -123,7 +123,7 @@ def test_a_run_with_a_corrupt_model_is_reported_and_retrained(tmp_path, capfd, m
     from conftest import make_split
     cfg = tiny_cfg("vae", batch_size=16, n_samples=8, n_eval_samples=16)
     monkeypatch.setattr("gen_core.__main__.select_runs", lambda *a, **k: [cfg])
-    monkeypatch.setattr(gen_core.results, "_cached_split",
+    monkeypatch.setattr("gen_core.data.cached_split",
                         lambda name, root, train, device, size: make_split(32, name))
     argv = ["--profile", "smoke", "--runs-dir", str(tmp_path), "--device", "cpu"]
     assert main(argv) == 0

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gen_core import latent
-from gen_core.models import build_models
+from gen_core.train import build_models
 
 
 def test_lerp_is_the_straight_line():

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from gen_core.grid import full_grid
-from gen_core.models import (ConvDiscriminator, ConvGenerator, ConvVAE, MLPDiscriminator, MLPGenerator,
-                             MLPVAE, build_models)
+from gen_core.models import ConvDiscriminator, ConvGenerator, ConvVAE, MLPDiscriminator, MLPGenerator, MLPVAE
+from gen_core.train import build_models
 from gen_core.models.gan import pad_to_32
 from gen_core.models.vae import crop_to, reparameterize
 

@@ -7,9 +7,11 @@ import pytest
 import torch
 
 import gen_core.results as results
+import gen_core.store as store
 from conftest import make_split
-from gen_core.models import build_models
-from gen_core.results import Run, load_or_train, load_run, write_json_atomic
+from gen_core.train import build_models
+from gen_core.results import Run, load_or_train, load_run
+from gen_core.store import write_json_atomic
 
 N_TRAIN, N_TEST, N_REF = 32, 32, 40
 
@@ -24,7 +26,7 @@ def synthetic_data(monkeypatch):
         n = N_TEST if not train else (N_REF if size == results.REFERENCE_SIZE else N_TRAIN)
         return make_split(n, name, seed=int(train) + 10 * (size == results.REFERENCE_SIZE))
 
-    monkeypatch.setattr(results, "_cached_split", fake_cached_split)
+    monkeypatch.setattr("gen_core.data.cached_split", fake_cached_split)
     return requests
 
 
@@ -146,7 +148,7 @@ def test_vae_run_with_a_small_test_set(tmp_path, tiny_cfg, monkeypatch):
     # Regression (fixed): _save_recon does x.view(4, 8, ...) on test.images[:32], so any
     # test split with fewer than 32 images (test_size=16 is a valid config) crashes with a
     # RuntimeError after training has finished, and the run is lost.
-    monkeypatch.setattr(results, "_cached_split",
+    monkeypatch.setattr("gen_core.data.cached_split",
                         lambda name, root, train, device, size: make_split(32 if train else 16, name))
     cfg = vae_cfg(tiny_cfg)
     cfg = cfg.__class__.from_dict({**cfg.to_dict(), "test_size": 16})
@@ -227,7 +229,7 @@ def test_file_lock_makes_a_second_holder_wait(tmp_path):
     held, events = threading.Event(), []
 
     def first():
-        with results.file_lock(lock):
+        with store.file_lock(lock):
             held.set()
             time.sleep(0.3)
             events.append("first releases")
@@ -235,7 +237,7 @@ def test_file_lock_makes_a_second_holder_wait(tmp_path):
     thread = threading.Thread(target=first)
     thread.start()
     held.wait()
-    with results.file_lock(lock):             # flock is per open file: this blocks like another process
+    with store.file_lock(lock):             # flock is per open file: this blocks like another process
         events.append("second holds")
     thread.join()
     assert events == ["first releases", "second holds"]
@@ -250,5 +252,5 @@ def test_load_or_train_loads_what_another_process_saved_while_it_waited(tmp_path
     monkeypatch.setattr(results, "load_run", lambda run_dir, report=True: next(answers))
     monkeypatch.setattr(results, "train_and_save", lambda *a, **k: pytest.fail("trained a run another process saved"))
     assert load_or_train(cfg, "unused", tmp_path, "cpu", progress=False) is finished
-    assert results.lock_path(tmp_path, cfg.run_name()).exists()
+    assert store.lock_path(tmp_path, cfg.run_name()).exists()
     assert not any(p.name.endswith(".lock") for p in tmp_path.rglob("*"))    # the runs folder holds results

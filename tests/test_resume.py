@@ -32,7 +32,7 @@ def synthetic_split(name, root, train, device, size):
 
 @pytest.fixture(autouse=True)
 def _synthetic_data(monkeypatch):
-    monkeypatch.setattr(results, "_cached_split", synthetic_split)
+    monkeypatch.setattr("gen_core.data.cached_split", synthetic_split)
 
 
 # Runs in a fresh interpreter: the same synthetic data, then a SIGKILL at the chosen point.
@@ -46,7 +46,8 @@ from test_resume import synthetic_split
 
 cfg = RunConfig.from_dict(json.loads(sys.argv[3]))
 point, steps_per_epoch = sys.argv[4], int(sys.argv[5])
-results._cached_split = synthetic_split
+import gen_core.data
+gen_core.data.cached_split = synthetic_split
 
 def die():
     os.kill(os.getpid(), signal.SIGKILL)

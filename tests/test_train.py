@@ -8,9 +8,11 @@ import torch
 
 import gen_core.losses
 from gen_core.data import to_signed, to_unit
-from gen_core.models import build_models
-from gen_core.train import (critic_step, d_step, g_step, generate, generate_many, interpolation_weights,
-                            make_optimizer, sample_epochs, train, vae_step)
+from gen_core.train import build_models
+from gen_core.families.gan import d_step, g_step
+from gen_core.families.vae import vae_step
+from gen_core.families.wgan import critic_step, interpolation_weights
+from gen_core.train import generate, generate_many, make_optimizer, sample_epochs, train
 
 
 @pytest.fixture(autouse=True)

@@ -168,7 +168,7 @@ def test_sample_measures_uses_the_reference_test_features():
 @pytest.fixture
 def tiny_run(tmp_path, tiny_cfg, monkeypatch):
     """A finished tiny GAN run on synthetic MNIST-shaped images (trained in a second or so)."""
-    monkeypatch.setattr(results, "_cached_split",
+    monkeypatch.setattr("gen_core.data.cached_split",
                         lambda name, root, train, device, size: make_split(32, name, seed=int(train)))
     cfg = tiny_cfg("gan", epochs=1, batch_size=16, n_samples=8, n_eval_samples=16)
     return train_and_save(cfg, "unused", tmp_path / cfg.run_name(), device="cpu", progress=False)
@@ -276,20 +276,19 @@ def test_measure_run_of_an_unreadable_model_names_the_run(tiny_run, smoke_classi
 
 def test_chapter_runs_retrains_a_run_whose_model_is_corrupt(tmp_path, tiny_cfg, smoke_classifier, monkeypatch, capfd):
     """Reported with its path, trained again, measured: the chapter and the comparison go on."""
-    from gen_core import chapter
+    from gen_core.report import session
 
-    monkeypatch.setattr(results, "_cached_split",
+    monkeypatch.setattr("gen_core.data.cached_split",
                         lambda name, root, train, device, size: make_split(32, name, seed=int(train)))
     cfg = tiny_cfg("gan", epochs=1, batch_size=16, n_samples=8, n_eval_samples=16)
-    monkeypatch.setattr(chapter, "grid", lambda family, dataset, profile: [cfg])
     ref = _reference(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
-    monkeypatch.setattr(chapter, "reference", lambda dataset, ctx: ref)
-    ctx = chapter.setup("smoke", "unused", str(tmp_path), False)
-    first = chapter.chapter_runs("gan", "mnist", ctx)[0]
+    monkeypatch.setattr(session, "reference", lambda dataset, ctx: ref)
+    ctx = session.setup("smoke", "unused", str(tmp_path), False)
+    first = session.chapter_runs([cfg], "gan_mnist", ctx)[0]
     (first.dir / "yardstick.json").unlink()
     (first.dir / "model.pt").write_bytes(b"\x80")
     capfd.readouterr()
-    again = chapter.chapter_runs("gan", "mnist", ctx)[0]
+    again = session.chapter_runs([cfg], "gan_mnist", ctx)[0]
     err = capfd.readouterr().err
     assert f"run {first.dir}: model.pt is unreadable" in err and "training it again" in err
     assert again.yardstick == first.yardstick                 # same seed, same weights, same measures

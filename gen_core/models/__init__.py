@@ -1,7 +1,8 @@
-"""Model families: `vae.py` (MLP and conv VAE) and `gan.py` (MLP and DC generators and critics)."""
+"""Networks: `vae.py` (MLP and conv VAE) and `gan.py` (MLP and DC generators and critics).
+
+Which networks a run has is its family's choice (`gen_core.families`, `train.build_models`).
+"""
 from .gan import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator
 from .vae import ConvVAE, MLPVAE
-from .build import build_models
 
-__all__ = ["ConvDiscriminator", "ConvGenerator", "MLPDiscriminator", "MLPGenerator",
-           "ConvVAE", "MLPVAE", "build_models"]
+__all__ = ["ConvDiscriminator", "ConvGenerator", "MLPDiscriminator", "MLPGenerator", "ConvVAE", "MLPVAE"]

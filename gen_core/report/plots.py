@@ -1,4 +1,4 @@
-"""Figures: from saved run results, or from tensors that figures.py computes from a run's weights."""
+"""Figures: from saved run results, or from tensors that weights.py computes from a run's weights."""
 from __future__ import annotations
 
 import matplotlib.image as mpimg
@@ -8,17 +8,14 @@ import seaborn as sns
 import torch
 from torchvision.utils import make_grid
 
-from .results import Run
+from .. import families
+from ..results import Run
 
 sns.set_theme(style="whitegrid", context="notebook")
 
-# Curves each family logs per optimizer step, with the axis label they get.
-CURVES = {
-    "vae": [("loss", "total loss (nats / image)"), ("bce", "BCE reconstruction"), ("kl", "KL")],
-    "gan": [("jsd", "JSD estimate (nats)"), ("d_loss", "discriminator loss"), ("g_loss", "generator loss")],
-    "wgan": [("emd", "EMD estimate"), ("critic_loss", "critic loss"), ("g_loss", "generator loss"),
-             ("gp", "gradient penalty (WGAN-GP only)")],
-}
+
+def _family(run: Run) -> str:
+    return families.get(run.config.family).title
 
 
 def _steps_frame(runs: list[Run], key: str, smooth: int) -> pd.DataFrame:
@@ -39,9 +36,8 @@ def _steps_frame(runs: list[Run], key: str, smooth: int) -> pd.DataFrame:
 
 
 def plot_curves(runs: list[Run], smooth: int = 50):
-    """One panel per logged measurement of the family, one line per run, x in epochs."""
-    family = runs[0].config.family
-    curves = CURVES[family]
+    """One panel per curve the runs' family logs, one line per run, x in epochs."""
+    curves = families.get(runs[0].config.family).curves
     fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.6), squeeze=False)
     for ax, (key, title) in zip(axes[0], curves):
         sns.lineplot(data=_steps_frame(runs, key, smooth), x="epoch", y="value", hue="run", ax=ax,
@@ -74,7 +70,7 @@ def _show_images(paths_and_titles: list, ncols: int, cell: float = 3.0,
 
 
 def _title(run: Run, with_family: bool) -> str:
-    prefix = f"{run.config.family.upper()} {run.config.dataset}: " if with_family else ""
+    prefix = f"{_family(run)} {run.config.dataset}: " if with_family else ""
     return f"{prefix}{run.config.label}\nepoch {max(run.sample_paths)}"
 
 
@@ -101,7 +97,7 @@ def plot_reconstructions(runs: list[Run], ncols: int = 3):
 
 
 def _run_title(run: Run, with_family: bool) -> str:
-    return f"{run.config.family.upper()} {run.config.label}" if with_family else run.config.label
+    return f"{_family(run)} {run.config.label}" if with_family else run.config.label
 
 
 def plot_label_histograms(runs: list[Run], class_names: list[str], with_family: bool = False):
@@ -163,7 +159,7 @@ def plot_coverage_bars(frame: pd.DataFrame):
     return grid.figure
 
 
-# ---- figures from tensors (figures.py) ---------------------------------------------------------
+# ---- figures from tensors (weights.py) ---------------------------------------------------------
 
 def _grid_image(images: torch.Tensor, nrow: int, padding: int = 2):
     """(N, C, H, W) in [0, 1] -> an (H', W', 3) array for imshow, via torchvision's make_grid."""
@@ -177,7 +173,7 @@ def plot_interpolations(run: Run, paths: dict, steps: int = 10):
         ax.imshow(_grid_image(images, steps), interpolation="nearest")
         ax.set_title(f"{kind} interpolation", fontsize=10)
         ax.axis("off")
-    fig.suptitle(f"{run.config.family.upper()} {run.config.label}", y=1.02)
+    fig.suptitle(f"{_family(run)} {run.config.label}", y=1.02)
     fig.tight_layout()
     return fig
 
@@ -223,7 +219,6 @@ def plot_nearest_training(found, per_row: int = 4):
             ax.imshow(image.permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1,
                       interpolation="nearest")
         left.set_title(f"d = {found.distances[i]:.2f}", fontsize=8, loc="left")
-    cfg = found.run.config
-    fig.suptitle(f"{cfg.family.upper()} {cfg.label}: sample | nearest training image", y=1.0)
+    fig.suptitle(f"{_family(found.run)} {found.run.config.label}: sample | nearest training image", y=1.0)
     fig.tight_layout()
     return fig

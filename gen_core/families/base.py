@@ -1,0 +1,121 @@
+"""What every family shares, and the interface a family module fills in.
+
+A family is one object (an instance of a `Family` subclass) registered by name in
+`gen_core.families`. Everything that makes a family what it is lives on it: its grid rows,
+default optimizer, networks, step functions and epoch loop, sampler, logged curves and
+estimate, extra measurements, title, and the questions its chapter asks. The training
+loop, the results folders, the yardstick and the report ask the family; none of them
+branches on a family's name.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from ..config import RunConfig, fail
+from ..data import Split, to_signed, to_unit
+
+
+class Row(NamedTuple):
+    """One row of the reports' grid: a variant at several latent sizes."""
+    variant: str                 # the reports' row label, e.g. "MLP A"
+    arch: str                    # mlp | conv
+    latents: tuple               # latent sizes it runs at
+    fields: dict                 # RunConfig fields: widths, and optimizer settings that differ
+    full_epochs: int             # the reports' epochs (the full profile)
+
+
+class Question(NamedTuple):
+    """A number whose trend over latent size a chapter reports, besides FD."""
+    key: str                     # a summary or yardstick key
+    name: str                    # how the sentence names it
+    heading: str                 # the paragraph's bold heading and what the number is
+
+
+# RunConfig fields only some families read; a family that does not read one keeps its default.
+FAMILY_FIELDS = ("hidden", "d_hidden", "channels", "d_channels", "dropout", "clip", "n_critic", "gp",
+                 "critic_norm")
+_DEFAULTS = {f: RunConfig.__dataclass_fields__[f].default for f in FAMILY_FIELDS}
+
+
+def autocast(x: torch.Tensor, amp: bool):
+    """bf16 autocast on x's device when `amp` (forward passes only; losses stay fp32)."""
+    return torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
+
+
+def memory_format(cfg: RunConfig) -> torch.memory_format:
+    """channels_last for conv nets and their batches (1.7x on the DCGAN step, CPU too)."""
+    return torch.channels_last if cfg.arch == "conv" else torch.contiguous_format
+
+
+def image_batch(cfg: RunConfig, train: Split, idx: torch.Tensor, signed: bool) -> torch.Tensor:
+    """uint8 rows -> float (B, C, H, W) in the model's range ([-1, 1] if signed, else [0, 1])."""
+    x = to_signed(train.images[idx]) if signed else to_unit(train.images[idx])
+    return x.contiguous(memory_format=memory_format(cfg))
+
+
+class Family:
+    name: str = ""                       # the registry key, RunConfig.family
+    title: str = ""                      # how the book names it
+    optimizer: dict = {}                 # default optimizer settings of its grid rows
+    rows: dict[str, list[Row]] = {}      # dataset -> its grid rows
+    curves: list[tuple[str, str]] = []   # (logged key, axis label), one panel each
+    estimate: tuple[str, str] = ("", "")  # (logged key, name): the family's own training estimate
+    watched: str = ""                    # the loss whose non-finite value ends a run as diverged
+    signed: bool = False                 # trains on images in [-1, 1] (Tanh) rather than [0, 1]
+    adversarial: bool = False            # trained against a critic or discriminator
+    fields: tuple = ()                   # the FAMILY_FIELDS it reads
+    interpolation_kinds: tuple = ("linear",)
+    encodes: bool = False                # has an encoder (`encode`): latent-mean figures
+    summary_columns: list[tuple[str, str, int]] = []  # (summary key, column, digits) its tables add
+    variant_pair: tuple = ()             # two variants its chapter compares side by side at equal z
+    latent_questions: list[Question] = []  # trends over latent size its chapter reports besides FD
+    checks_collapse: bool = False        # its chapter reports mode collapse per run
+    reports_collapse: bool = False       # the reference reports saw its MLP variant collapse
+
+    # ---- config and grid ------------------------------------------------------------------
+
+    def title_of(self, cfg: RunConfig) -> str:
+        """The family as a table names it (a variant of the family may name itself)."""
+        return self.title
+
+    def validate(self, cfg: RunConfig) -> None:
+        """Family rules on a config (ConfigError); the generic ones are in config.py."""
+        for key in FAMILY_FIELDS:
+            if key not in self.fields and getattr(cfg, key) != _DEFAULTS[key]:
+                fail(key, getattr(cfg, key), f"the default for family {cfg.family!r}, which does not use it")
+
+    # ---- networks and training ------------------------------------------------------------
+
+    def build_models(self, cfg: RunConfig) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def run_epoch(self, cfg: RunConfig, models: dict, opts: dict, train: Split, batches, log: list,
+                  first_step: int) -> None:
+        """One pass over `batches` (index tensors), appending one dict of 0-dim tensors per step to `log`."""
+        raise NotImplementedError
+
+    def generate(self, cfg: RunConfig, models: dict, z: torch.Tensor) -> torch.Tensor:
+        """Images (B, C, H, W) in [0, 1] from latents z (B, latent_dim), without gradients."""
+        raise NotImplementedError
+
+    def encode(self, models: dict, x: torch.Tensor) -> torch.Tensor | None:
+        """Latent means (B, latent_dim) of images in [0, 1], for families with an encoder; else None."""
+        return None
+
+    # ---- after training ---------------------------------------------------------------------
+
+    def measure(self, cfg: RunConfig, models: dict, test: Split) -> dict:
+        """Family-specific numbers for summary.json (the VAE's test -ELBO); none by default."""
+        return {}
+
+    def save_extras(self, cfg: RunConfig, models: dict, test: Split, run_dir) -> None:
+        """Family-specific files in the run folder (the VAE's reconstructions); none by default."""
+
+    # ---- make bench ---------------------------------------------------------------------------
+
+    def reference_step(self, cfg: RunConfig, models: dict, opts: dict, real: torch.Tensor, step: int) -> float:
+        """One step as pytorch/examples writes it (plain optimizers, `.item()` every step)."""
+        raise NotImplementedError

@@ -1,0 +1,131 @@
+"""The VAE family (Kingma & Welling 2014): an encoder q(z|x), a decoder p(x|z), trained on the ELBO.
+
+Its own estimate is the training -ELBO; after training it is also measured on the test set's
+-ELBO, and it saves test images over their reconstructions. Images are in [0, 1].
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import losses
+from ..config import RunConfig, fail
+from ..data import Split, to_unit
+from ..models.vae import ConvVAE, MLPVAE
+from ..store import save_png_atomic
+from .base import Family, Question, Row, autocast, image_batch
+
+
+def vae_step(vae, opt, x: torch.Tensor, amp: bool = False) -> dict:
+    """Minimise -ELBO = BCE(x, decoder(z)) + KL(q(z|x) || N(0, I)) on x (B, C, H, W) in [0, 1]."""
+    with autocast(x, amp):
+        logits, mu, logvar = vae(x)
+    total, bce, kl = losses.vae_loss(logits.float(), x, mu.float(), logvar.float())
+    opt.zero_grad(set_to_none=True)
+    total.backward()
+    opt.step()
+    return {"loss": total.detach(), "bce": bce.detach(), "kl": kl.detach()}
+
+
+@torch.inference_mode()
+def test_elbo(vae, test: Split, batch: int = 1000) -> dict[str, float]:
+    """Mean over test images of -ELBO = BCE + KL (one posterior sample each), in nats per image."""
+    was_training = vae.training
+    vae.eval()
+    sums = torch.zeros(3, device=test.images.device)
+    for idx in torch.arange(len(test), device=test.images.device).split(batch):
+        x = to_unit(test.images[idx])
+        logits, mu, logvar = vae(x)
+        total, bce, kl = losses.vae_loss(logits, x, mu, logvar)
+        sums += torch.stack([total, bce, kl]) * len(idx)
+    vae.train(was_training)
+    total, bce, kl = (sums / len(test)).tolist()
+    return {"test_neg_elbo": total, "test_bce": bce, "test_kl": kl}
+
+
+def save_reconstructions(vae, test: Split, path) -> None:
+    """Test images (odd rows) over their reconstructions (even rows), as one PNG."""
+    per_row = min(8, len(test))
+    n_rows = min(4, len(test) // per_row)
+    with torch.inference_mode():
+        vae.eval()
+        x = to_unit(test.images[: n_rows * per_row])                       # (n, C, H, W)
+        recon = torch.sigmoid(vae(x)[0])
+    pairs = torch.stack([x.view(n_rows, per_row, *x.shape[1:]), recon.view(n_rows, per_row, *x.shape[1:])], dim=1)
+    save_png_atomic(pairs.flatten(0, 2).cpu(), path, nrow=per_row)       # a real row, then its recon
+
+
+class VAE(Family):
+    name, title = "vae", "VAE"
+    optimizer = dict(lr=1e-3, optimizer="adam", betas=(0.9, 0.999), batch_size=128)
+    rows = {
+        "mnist": [
+            Row("MLP A", "mlp", (50, 100), dict(hidden=(512,)), 15),
+            Row("MLP B", "mlp", (100,), dict(hidden=(512, 256)), 15),
+            Row("MLP C", "mlp", (2, 32, 128), dict(hidden=(512, 512), dropout=0.2), 15),
+        ],
+        "cifar10": [
+            Row("MLP", "mlp", (100,), dict(hidden=(1536, 768, 512)), 20),
+            Row("MLP C", "mlp", (2, 128), dict(hidden=(512, 512)), 20),
+            Row("Conv", "conv", (2, 128), dict(channels=(32, 64, 128)), 20),
+        ],
+    }
+    curves = [("loss", "total loss (nats / image)"), ("bce", "BCE reconstruction"), ("kl", "KL")]
+    estimate = ("loss", "train -ELBO")
+    watched = "loss"
+    fields = ("hidden", "channels", "dropout")
+    encodes = True
+    summary_columns = [("test_neg_elbo", "test -ELBO", 4), ("test_bce", "test BCE", 4), ("test_kl", "test KL", 3)]
+    latent_questions = [
+        Question("test_neg_elbo", "the test -ELBO",
+                 "**Latent size against the test ELBO.** Test negative ELBO (nats per image, lower is better):"),
+        Question("sharpness_ratio", "sharpness",
+                 "**Latent size against sharpness.** Sharpness of samples relative to real images "
+                 "(1 is as sharp as the test set; closer to 1 counts as better):"),
+    ]
+
+    def validate(self, cfg: RunConfig) -> None:
+        super().validate(cfg)
+        if cfg.arch == "mlp" and not cfg.hidden:
+            fail("hidden", cfg.hidden, "at least one hidden width for an MLP")
+        if cfg.arch == "conv" and not 1 <= len(cfg.channels) <= 5:
+            fail("channels", cfg.channels, "1 to 5 conv widths (each halves the 32x32 image)")
+
+    def build_models(self, cfg: RunConfig) -> dict:
+        if cfg.arch == "mlp":
+            return {"vae": MLPVAE(cfg.image_shape, cfg.hidden, cfg.latent_dim, cfg.dropout)}
+        return {"vae": ConvVAE(cfg.image_shape, cfg.channels, cfg.latent_dim)}
+
+    def run_epoch(self, cfg, models, opts, train, batches, log, first_step):
+        for idx in batches:
+            log.append(vae_step(models["vae"], opts["vae"], image_batch(cfg, train, idx, signed=False), cfg.amp))
+
+    @torch.inference_mode()
+    def generate(self, cfg, models, z):
+        """The decoder's Bernoulli means, in eval mode (no dropout)."""
+        vae = models["vae"]
+        was_training = vae.training
+        vae.eval()
+        images = torch.sigmoid(vae.decode(z))
+        vae.train(was_training)
+        return images
+
+    def encode(self, models, x):
+        return models["vae"].encode(x)[0]
+
+    def measure(self, cfg, models, test):
+        return test_elbo(models["vae"], test)
+
+    def save_extras(self, cfg, models, test, run_dir):
+        save_reconstructions(models["vae"], test, run_dir / "recon.png")
+
+    def reference_step(self, cfg, models, opts, real, step):
+        """examples/vae: one Adam step on the -ELBO, read back with .item()."""
+        opts["vae"].zero_grad()
+        logits, mu, logvar = models["vae"](real)
+        loss = losses.vae_loss(logits, real, mu, logvar)[0]
+        loss.backward()
+        opts["vae"].step()
+        return loss.item()
+
+
+FAMILY = VAE()

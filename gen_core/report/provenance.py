@@ -1,0 +1,81 @@
+"""Where a page's results came from (commit, data copy, device, date), and how to rebuild it."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import subprocess
+from pathlib import Path
+
+from .session import Context
+
+# md5 of the official CIFAR-10 test batch, to say in the banner which copy the run used.
+_CIFAR_TEST_MD5 = "40351d587109b95175f43aff81a1287e"
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def git_commit() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=_ROOT, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "gen_core", "notebooks"], cwd=_ROOT,
+                               capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return sha + ("+uncommitted changes" if dirty else "")
+
+
+def data_source(data_dir: Path) -> str:
+    test_batch = Path(data_dir) / "cifar-10-batches-py" / "test_batch"
+    if not test_batch.exists():
+        return f"{data_dir} (torchvision layout)"
+    official = hashlib.md5(test_batch.read_bytes()).hexdigest() == _CIFAR_TEST_MD5
+    kind = "official CIFAR-10 files" if official else "a re-encoded CIFAR-10 copy (not the official files)"
+    return f"{data_dir} (torchvision layout; {kind})"
+
+
+def provenance(ctx: Context) -> dict:
+    return {"profile": ctx.profile, "device": ctx.device, "data": data_source(ctx.data_dir),
+            "commit": git_commit(), "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def banner(prov: dict) -> str:
+    """One Markdown line naming where the page's results came from."""
+    return (f"**Built from:** profile `{prov['profile']}` · device `{prov['device']}` · data {prov['data']} · "
+            f"commit `{prov['commit']}` · {prov['date']}")
+
+
+def write_provenance(ctx: Context, path: str | Path) -> dict:
+    prov = provenance(ctx)
+    Path(path).write_text(json.dumps(prov, indent=1))
+    return prov
+
+
+def make_command(ctx: Context, notebook: str, parameters: dict | None = None) -> str:
+    """The command that re-executes `notebook` as it ran: profile, dirs, FORCE and changed parameters."""
+    extra = "".join(f" {var}={value}" for var, value, default in
+                    (("GEN_DATA_DIR", ctx.data_dir, Path("data")), ("GEN_RUNS_DIR", ctx.runs_dir, Path("runs")))
+                    if Path(value) != default) + (" FORCE=1" if ctx.force else "")
+    if parameters:
+        extra += f" PARAMS='{json.dumps(parameters)}'"
+    return f"make report-{notebook} PROFILE={ctx.profile}{extra}"
+
+
+def reproduce_box(ctx: Context, notebook: str, parameters: dict | None = None) -> str:
+    """HTML for a "reproduce this page" box: the make command and the parameters this page ran with.
+
+    `parameters`: the notebook's experiment parameters that differ from its defaults.
+    """
+    make = html.escape(make_command(ctx, notebook, parameters))
+    shown = {"profile": ctx.profile, "data_dir": str(ctx.data_dir), "runs_dir": str(ctx.runs_dir),
+             "force": ctx.force, **(parameters or {})}
+    params = ", ".join(f"<code>{k} = {html.escape(repr(v))}</code>" for k, v in shown.items())
+    changed = (" The parameters after <code>force</code> differ from the notebook's defaults; <code>PARAMS</code> "
+               "sets them." if parameters else "")
+    return (f'<div class="admonition tip"><p class="admonition-title">Reproduce this page</p>'
+            f"<p>From a clone of the repository, <code>{make}</code> re-executes this notebook with the parameters "
+            f"below, then the comparison if this page's runs changed, then renders the book. Runs already in the "
+            f"runs folder are loaded, not retrained; add <code>FORCE=1</code> to retrain them. "
+            f"<code>make report PROFILE={ctx.profile}</code> rebuilds the whole book.</p>"
+            f"<p>Parameters: {params}.{changed}</p></div>")

@@ -1,0 +1,161 @@
+"""Questions over sets of runs: seed means, a run's numbers, best runs, pairs and extremes.
+
+Pure: these take Run objects (already loaded and measured) and return runs or numbers.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+from .. import families
+from ..config import DATASETS
+from ..results import Run
+
+# Classifier-space numbers (yardstick.py), by the column name the tables give them.
+YARDSTICK = {"fd": "FD", "precision": "precision", "recall": "recall",
+             "classes_covered": "classes covered", "kl_to_uniform": "KL to uniform"}
+
+
+def value(run: Run, key: str):
+    """A run's number: yardstick keys from the classifier measures, the rest from its summary.
+
+    (The summary also holds the training-time pixel-labeller coverage; the book uses the classifier's.)
+    """
+    return run.yardstick.get(key) if key in YARDSTICK else run.summary.get(key)
+
+
+def family_title(cfg) -> str:
+    """How the tables name the run's family ("WGAN-GP" for the penalised WGAN runs)."""
+    return families.get(cfg.family).title_of(cfg)
+
+
+def config_key(cfg) -> str:
+    """The configuration a run belongs to, whatever its seed."""
+    return json.dumps({**cfg.to_dict(), "seed": None}, sort_keys=True)
+
+
+def first_seed(runs: list[Run]) -> list[Run]:
+    """The seed-0 run of each configuration: the one whose curves and samples the figures show."""
+    return [r for r in runs if r.config.seed == 0]
+
+
+def seeds_per_configuration(runs: list[Run]) -> int:
+    """The most seeds any configuration of `runs` has (0 for no runs)."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[config_key(run.config)] = counts.get(config_key(run.config), 0) + 1
+    return max(counts.values(), default=0)
+
+
+def mean_std(values: list) -> tuple:
+    """Mean and sample standard deviation (n - 1) of the values that are not None."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    return mean, std
+
+
+def average_seeds(runs: list[Run]) -> list[Run]:
+    """One Run per configuration: numbers averaged over its complete seeds, stds under "std".
+
+    With one seed per configuration (quick, smoke) the runs come back unchanged.
+    """
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(config_key(run.config), []).append(run)
+    out = []
+    for group in groups.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        done = [r for r in group if not r.diverged]
+        base = (done or group)[0]
+        summary, yardstick, std = dict(base.summary), dict(base.yardstick), {}
+        for target, source in ((summary, "summary"), (yardstick, "yardstick")):
+            for key, val in list(target.items()):
+                if isinstance(val, (int, float)) and not isinstance(val, bool):
+                    target[key], std[key] = mean_std([getattr(r, source).get(key) for r in done])
+        if "label_histogram" in yardstick and done:
+            yardstick["label_histogram"] = [sum(h) / len(done) for h in
+                                            zip(*(r.yardstick["label_histogram"] for r in done))]
+        summary.update(seeds=len(group), seeds_diverged=len(group) - len(done), std=std)
+        out.append(Run(base.config, base.dir, summary, base.history, yardstick))
+    return out
+
+
+def complete(runs: list[Run]) -> list[Run]:
+    """The runs that finished and have yardstick numbers."""
+    return [r for r in runs if not r.diverged and value(r, "fd") is not None]
+
+
+def score(run: Run, key: str) -> float | None:
+    """Lower is better. Sharpness is best at a ratio of 1 (as sharp as real images), so it
+    scores |log ratio|; the other keys (FD, losses, KL) score as they are."""
+    v = value(run, key)
+    if v is None:
+        return None
+    return abs(math.log(max(v, 1e-12))) if key == "sharpness_ratio" else v
+
+
+def best_run(runs: list[Run]) -> Run | None:
+    """The configuration with the lowest FD (seed mean): its seed-0 run, or another seed's if 0 diverged."""
+    done = complete(average_seeds(runs))
+    if not done:
+        return None
+    best = min(done, key=lambda r: value(r, "fd")).config
+    same = [r for r in runs if dataclasses.replace(r.config, seed=0) == dataclasses.replace(best, seed=0)
+            and not r.diverged]
+    return min(same, key=lambda r: r.config.seed)
+
+
+def best_per_family(runs: list[Run], dataset: str) -> list[Run]:
+    """Per family, the configuration with the lowest FD (seed mean); its seed-0 run for samples."""
+    best = []
+    for fam in families.names():
+        done = [r for r in complete(average_seeds(runs)) if r.config.family == fam and r.config.dataset == dataset]
+        if done:
+            best.append(min(done, key=lambda r: value(r, "fd")))
+    return best
+
+
+def collapse_extremes(runs: list[Run]) -> list[Run]:
+    """The most collapsed and the most even run (KL of the label histogram to uniform), per dataset."""
+    out = []
+    for ds in DATASETS:
+        done = [r for r in complete(first_seed(runs)) if r.config.dataset == ds]
+        if done:
+            ranked = sorted(done, key=lambda r: value(r, "kl_to_uniform"))
+            out += [ranked[-1], ranked[0]]
+    return out
+
+
+def variant_pair(runs: list[Run]) -> list[Run]:
+    """The seed-0 runs of the two variants the family compares side by side (its `variant_pair`,
+    e.g. DC-WGAN with clipping and DC-WGAN-GP) at the second one's first latent size; [] if absent."""
+    pair = families.get(runs[0].config.family).variant_pair if runs else ()
+    if not pair:
+        return []
+    second = [r for r in runs if r.config.variant == pair[1] and r.config.seed == 0]
+    if not second:
+        return []
+    z = second[0].config.latent_dim
+    first = [r for r in runs if r.config.variant == pair[0] and r.config.latent_dim == z and r.config.seed == 0]
+    return first[:1] + second[:1]
+
+
+def two_d_runs(runs: list[Run]) -> list[Run]:
+    """Runs with a 2-dimensional latent of a family with an encoder (seed 0, not diverged):
+    the ones a plane can show, decoded and encoded."""
+    return [r for r in runs if families.get(r.config.family).encodes and r.config.latent_dim == 2
+            and r.config.seed == 0 and not r.diverged]
+
+
+def memorization_candidates(runs: list[Run], dataset: str) -> list[Run]:
+    """The best adversarial run (GAN or WGAN) and the best of the other families (VAE), by FD."""
+    on_dataset = [r for r in runs if r.config.dataset == dataset]
+    adversarial = [r for r in on_dataset if families.get(r.config.family).adversarial]
+    picks = [best_run(adversarial), best_run([r for r in on_dataset if r not in adversarial])]
+    return [r for r in picks if r is not None]

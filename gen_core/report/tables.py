@@ -1,0 +1,104 @@
+"""Tables (pandas) of a chapter's configs and runs, and of every run side by side."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import families
+from ..config import RunConfig
+from ..data import DATASET_TITLES
+from ..results import Run
+from .runsets import YARDSTICK, average_seeds, family_title, value
+
+
+def grid_table(configs: list[RunConfig]) -> pd.DataFrame:
+    """The chapter's runs as configured: architecture, latent size, optimizer, epochs, images."""
+    rows = [{"variant": c.variant, "arch": c.arch, "z": c.latent_dim,
+             "widths": str(c.hidden or c.channels), "critic": str(c.d_hidden or c.d_channels or "-"),
+             "optimizer": f"{c.optimizer} {c.lr:g}", "batch": c.batch_size, "epochs": c.epochs,
+             "train images": c.train_size or "all"} | ({"changed": c.changes} if c.changes else {})
+            for c in configs if c.seed == 0]
+    table = pd.DataFrame(rows).set_index("variant")
+    return table.fillna("") if "changed" in table else table
+
+
+def cell(run: Run, key: str, digits: int = 3):
+    """The number for a table: plain with one seed, "mean ± std" over several."""
+    v = value(run, key)
+    if v is None or run.summary.get("seeds", 1) == 1:
+        return None if v is None else round(v, digits)
+    return f"{v:.{digits}g} ± {run.summary['std'].get(key, 0.0):.2g}"
+
+
+def status(run: Run) -> str:
+    lost = run.summary.get("seeds_diverged", 0)
+    return f"{run.summary['status']} ({lost} of {run.summary['seeds']} seeds diverged)" if lost else run.summary["status"]
+
+
+def summary_table(runs: list[Run]) -> pd.DataFrame:
+    """One row per configuration (mean ± std over seeds where there are several)."""
+    rows = []
+    for run in average_seeds(runs):
+        c = run.config
+        family = families.get(c.family)
+        key, name = family.estimate
+        final = run.summary["final_epoch"].get(key)          # the last epoch's mean (seed 0 when several)
+        row = {"run": c.label, "status": status(run), name: None if final is None else round(final, 3)}
+        row.update({label: cell(run, k, digits) for k, label, digits in family.summary_columns})
+        row.update({label: cell(run, k) for k, label in YARDSTICK.items()})
+        row.update({"sharpness / real": cell(run, "sharpness_ratio"), "train s": cell(run, "train_seconds", 0),
+                    "images / s": cell(run, "images_per_second", 0), "seeds": run.summary.get("seeds", 1)})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("run")
+
+
+def comparison_frame(runs: list[Run], floors: dict[str, float]) -> pd.DataFrame:
+    """Every configuration with numbers (seed means), one row each, for plots and ranking.
+
+    floors: {dataset: FD of real images}, for the "FD / floor" column.
+    """
+    rows = []
+    for r in average_seeds(runs):
+        c = r.config
+        rows.append({"dataset": DATASET_TITLES[c.dataset], "family": family_title(c), "arch": c.arch,
+                     "run": c.label, "z": c.latent_dim, "status": status(r),
+                     **{label: value(r, k) for k, label in YARDSTICK.items()},
+                     "FD / floor": None if value(r, "fd") is None else value(r, "fd") / floors[c.dataset],
+                     "test -ELBO": value(r, "test_neg_elbo"), "train s": value(r, "train_seconds"),
+                     "images / s": value(r, "images_per_second"), "seeds": r.summary.get("seeds", 1)})
+    return pd.DataFrame(rows)
+
+
+def comparison_table(runs: list[Run], floors: dict[str, float]) -> pd.DataFrame:
+    """The comparison frame grouped by dataset, best FD first, with ± std where there are seeds."""
+    averaged = {(family_title(r.config), DATASET_TITLES[r.config.dataset], r.config.label): r
+                for r in average_seeds(runs)}
+    table = comparison_frame(runs, floors).sort_values(["dataset", "FD"], na_position="last")
+    table.insert(0, "rank", table.groupby("dataset").cumcount() + 1)
+    for key, label in list(YARDSTICK.items()) + [("test_neg_elbo", "test -ELBO")]:
+        table[label] = [cell(averaged[(f, d, run)], key) for f, d, run in
+                        zip(table["family"], table["dataset"], table["run"])]
+    table["FD / floor"] = table["FD / floor"].round(1)
+    table[["train s", "images / s"]] = table[["train s", "images / s"]].round(0)
+    return table.drop(columns="z").set_index(["dataset", "rank"])
+
+
+# Published Inception FIDs on CIFAR-10, quoted for context: another feature space, another N
+# and reference set, so never on one scale with our FD. Each number names where it was read
+# (Lucic et al.'s table via its reprint in Dai & Wipf 2019) and its evaluation setting.
+PUBLISHED_CIFAR10_FIDS = [
+    # (model, Inception FID, source, setting)
+    ("DCGAN (CNN)", "49.03", "PyTorch-StudioGAN README, CIFAR10 benchmark",
+     "10K generated vs the 10K test images; PyTorch Inception port"),
+    ("WGAN-GP (ResNet)", "25.85", "PyTorch-StudioGAN README, CIFAR10 benchmark",
+     "10K generated vs the 10K test images; PyTorch Inception port"),
+    ("NS GAN (InfoGAN arch.)", "58.5 ± 1.9", "Lucic et al. 2018, as reprinted by Dai & Wipf 2019, Table 1",
+     "best FID over a large hyperparameter search, mean ± std over restarts"),
+    ("WGAN GP (InfoGAN arch.)", "55.8 ± 0.9", "Lucic et al. 2018, as reprinted by Dai & Wipf 2019, Table 1",
+     "best FID over a large hyperparameter search, mean ± std over restarts"),
+]
+
+
+def published_fids() -> pd.DataFrame:
+    """The published numbers above as a table, labelled as not comparable with this book's FD."""
+    table = pd.DataFrame(PUBLISHED_CIFAR10_FIDS, columns=["model", "Inception FID (not comparable)", "source", "setting"])
+    return table.set_index("model")

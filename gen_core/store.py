@@ -1,0 +1,88 @@
+"""Shared plumbing: atomic writes, file locks between processes, and the terminal stream.
+
+Every results file is written to a temporary name beside its target and renamed, so a kill
+at any moment leaves the old file or the new one, never half of one. Locks make parallel
+processes (`make -j N report`) wait for each other instead of training one thing twice.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def progress_stream():
+    """Where progress bars and warnings go: the terminal, also from inside a notebook kernel.
+
+    There sys.__stderr__ is the terminal that runs papermill, so bars show progress there and
+    stay out of the book.
+    """
+    return sys.__stderr__ if sys.__stderr__ is not None else sys.stderr
+
+
+def report_problem(message: str) -> None:
+    """One line on the terminal (inside a notebook kernel too), not in the book."""
+    print(f"warning: {message}", file=progress_stream(), flush=True)
+
+
+def write_json_atomic(path: Path, payload) -> None:
+    """Write to a temporary file beside `path`, then rename: readers see old or new, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        json.dump(payload, f, indent=1)
+    os.replace(tmp, path)
+
+
+def save_torch_atomic(obj, path: Path) -> None:
+    """torch.save to a temporary file beside `path`, then rename: a kill leaves old or new."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def save_png_atomic(images, path: Path, nrow: int = 8) -> None:
+    """A grid of images (N, C, H, W) in [0, 1] as one PNG (torchvision's make_grid), atomically."""
+    from torchvision.utils import make_grid, save_image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    save_image(make_grid(images, nrow=nrow, padding=2, pad_value=1.0), tmp)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path):
+    """Hold an exclusive lock on `path` while training something others may want too.
+
+    `make -j N report` runs chapters in parallel and they share each dataset's classifier; the
+    lock makes the second process wait and then load what the first one saved, instead of
+    training it again and racing on its files. POSIX flock; where there is none, no lock.
+    """
+    try:
+        import fcntl
+    except ImportError:                                   # Windows: runs are not shared there
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lock_path(runs_dir, name: str) -> Path:
+    """The lock file of one run of `runs_dir`: under the system's temp folder, so the runs folder
+    holds only results (and is not created before the data has loaded)."""
+    key = hashlib.sha256(str(Path(runs_dir).resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / "gen_core-locks" / key / f"{name}.lock"

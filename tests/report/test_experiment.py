@@ -1,0 +1,94 @@
+"""A chapter's parameters: the grid by default, changed runs labelled, every bad value one line."""
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+
+from gen_core.book import CHAPTERS, NOTEBOOK_DIR
+from gen_core.config import ConfigError
+from gen_core.grid import grid
+from gen_core.report import experiment
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_defaults_reproduce_the_grid(name):
+    family, _, dataset = name.rpartition("_")
+    for profile in ("smoke", "quick", "full"):
+        assert experiment.chapter(family, dataset).configs(profile) == grid(family, dataset, profile)
+
+
+@pytest.mark.parametrize("name", CHAPTERS + ["comparison"])
+def test_each_notebook_parameters_cell_holds_exactly_its_parameters(name):
+    """The notebook a person edits and the names the CLI accepts are the same list, with None/{} defaults."""
+    source = (NOTEBOOK_DIR / f"{name}.py").read_text()
+    cell = re.search(r'# %% tags=\["parameters"\]\n(.*?)\n# %%', source, re.S).group(1)
+    assigned = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(cell).body}
+    assert tuple(assigned) == experiment.parameter_names(name)
+    for key, value in assigned.items():
+        if key.endswith("_latents") or key == "epochs":
+            assert value is None, key                       # None: grid.py stays the source of the defaults
+    assert assigned.get("overrides", {}) == {}
+
+
+def test_changed_latents_epochs_and_overrides():
+    exp = experiment.chapter("gan", "mnist", mlp_a_latents=[17], epochs=2, overrides={"lr": 1e-4, "batch_size": 64})
+    configs = exp.configs("smoke")
+    assert [c.label for c in configs] == ["MLP A, z=17 (epochs=2, batch_size=64, lr=0.0001)",
+                                          "MLP B, z=200 (epochs=2, batch_size=64, lr=0.0001)",
+                                          "DCGAN, z=64 (epochs=2, batch_size=64, lr=0.0001)",
+                                          "DCGAN, z=256 (epochs=2, batch_size=64, lr=0.0001)"]
+    assert {(c.epochs, c.batch_size, c.lr) for c in configs} == {(2, 64, 1e-4)}
+    assert exp.parameters() == {"mlp_a_latents": [17], "epochs": 2, "overrides": {"lr": 1e-4, "batch_size": 64}}
+    default = {c.label: c for c in grid("gan", "mnist", "smoke")}
+    assert not {c.run_name() for c in configs} & {c.run_name() for c in default.values()}
+
+
+def test_an_override_equal_to_the_grid_changes_nothing():
+    """GAN's lr is already 2e-4: the run is the grid's, with the grid's label and folder."""
+    exp = experiment.chapter("gan", "mnist", overrides={"lr": 2e-4})
+    assert exp.configs("smoke") == grid("gan", "mnist", "smoke")
+
+
+def test_list_overrides_become_tuples():
+    (cfg, *_) = experiment.chapter("vae", "mnist", overrides={"betas": [0.5, 0.9]}).configs("smoke")
+    assert cfg.betas == (0.5, 0.9) and cfg.label == "MLP A, z=50 (betas=[0.5, 0.9])"
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(mlp_c_latents=[2]),
+     "parameter 'mlp_c_latents' is not allowed for notebook gan_mnist; expected one of profile, data_dir, runs_dir, "
+     "force, mlp_a_latents, mlp_b_latents, dcgan_latents, epochs, overrides"),
+    (dict(mlp_a_latents=[0]),
+     "mlp_a_latents=[0] is not allowed; expected None (the grid's sizes) or a list of distinct integers >= 1, e.g. [17]"),
+    (dict(mlp_a_latents=17),
+     "mlp_a_latents=17 is not allowed; expected None (the grid's sizes) or a list of distinct integers >= 1, e.g. [17]"),
+    (dict(mlp_a_latents=[8, 8]),
+     "mlp_a_latents=[8, 8] is not allowed; expected None (the grid's sizes) or a list of distinct integers >= 1, "
+     "e.g. [17]"),
+    (dict(epochs=0), "epochs=0 is not allowed; expected None (the profile's epochs) or an integer >= 1"),
+    (dict(epochs="3"), "epochs='3' is not allowed; expected None (the profile's epochs) or an integer >= 1"),
+    (dict(overrides=[("lr", 1)]),
+     "overrides=[('lr', 1)] is not allowed; expected a dict of RunConfig fields, e.g. {\"lr\": 0.0001, \"batch_size\": 64}"),
+    (dict(overrides={"lrr": 1e-4}),
+     "overrides key 'lrr' is not a RunConfig field; allowed keys: hidden, d_hidden, channels, d_channels, dropout, "
+     "batch_size, lr, optimizer, betas, clip, n_critic, gp, critic_norm, train_size, test_size, n_samples, "
+     "n_eval_samples, amp, compile"),
+    (dict(overrides={"latent_dim": 3}),
+     "overrides key 'latent_dim' is not allowed; it is the <variant>_latents parameters' to set. Allowed keys: hidden, "
+     "d_hidden, channels, d_channels, dropout, batch_size, lr, optimizer, betas, clip, n_critic, gp, critic_norm, "
+     "train_size, test_size, n_samples, n_eval_samples, amp, compile"),
+    (dict(overrides={"lr": -1}),
+     "overrides for MLP A, z=100: config lr=-1.0 is not allowed; expected a learning rate > 0"),
+    (dict(overrides={"clip": 0.01}),
+     "overrides for MLP A, z=100: config clip=0.01 is not allowed; expected the default (0.0) for family 'gan', "
+     "which does not use it (used by wgan)"),
+    (dict(overrides={"hidden": [64]}),
+     "overrides for DCGAN, z=64: config hidden=(64,) is not allowed; expected empty for arch='conv' "
+     "(set channels/d_channels)"),
+])
+def test_every_bad_parameter_is_one_line(params, message):
+    with pytest.raises(ConfigError) as e:
+        experiment.chapter("gan", "mnist", **params)
+    assert str(e.value) == message

@@ -1,0 +1,101 @@
+"""Questions over sets of hand-made runs: seed averaging, a run's numbers, best runs, pairs."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from conftest import fake_run
+from gen_core.grid import grid
+from gen_core.report import runsets, tables
+
+
+def wgan_runs(fd_clip, fd_gp, gp_status="complete"):
+    rows = {c.variant + str(c.latent_dim): c for c in grid("wgan", "mnist", "quick")}
+    clipped, gp = rows["DC-WGAN64"], rows["DC-WGAN-GP64"]
+    return [fake_run(rows["MLP A100"], 50.0), fake_run(rows["DC-WGAN256"], 10.0), fake_run(clipped, fd_clip),
+            fake_run(gp, fd_gp, status=gp_status)]
+
+
+def test_average_seeds_gives_mean_and_sample_std():
+    """Three seeds with FD 1, 2, 6: mean 3, sample std sqrt(((-2)^2 + (-1)^2 + 3^2) / 2) = sqrt(7)."""
+    cfg = grid("gan", "mnist", "quick")[0]
+    runs = [fake_run(cfg, fd, seed=s) for s, fd in enumerate((1.0, 2.0, 6.0))]
+    (avg,) = runsets.average_seeds(runs)
+    assert avg.yardstick["fd"] == pytest.approx(3.0)
+    assert avg.summary["std"]["fd"] == pytest.approx(math.sqrt(7))
+    assert avg.summary["train_seconds"] == pytest.approx(11.0)          # 10, 11, 12
+    assert avg.summary["seeds"] == 3 and avg.summary["seeds_diverged"] == 0
+    assert tables.cell(avg, "fd") == "3 ± 2.6"
+    assert runsets.seeds_per_configuration(runs) == 3
+
+
+def test_average_seeds_skips_diverged_seeds_and_says_so():
+    cfg = grid("gan", "mnist", "quick")[0]
+    runs = [fake_run(cfg, 4.0, seed=0), fake_run(cfg, None, seed=1, status="diverged"), fake_run(cfg, 8.0, seed=2)]
+    (avg,) = runsets.average_seeds(runs)
+    assert avg.yardstick["fd"] == pytest.approx(6.0)
+    assert tables.status(avg) == "complete (1 of 3 seeds diverged)"
+
+
+def test_one_seed_per_configuration_is_left_alone():
+    runs = [fake_run(cfg, 1.0) for cfg in grid("vae", "mnist", "quick")]
+    assert runsets.average_seeds(runs) == runs
+    assert tables.cell(runs[0], "fd") == 1.0
+    assert runsets.seeds_per_configuration(runs) == 1 and runsets.seeds_per_configuration([]) == 0
+
+
+def test_value_reads_the_classifier_not_the_pixel_labeller():
+    run = fake_run(grid("gan", "mnist", "quick")[0], 5.0, covered=7, pixel_covered=3)
+    assert runsets.value(run, "classes_covered") == 7
+    assert runsets.value(run, "test_neg_elbo") == 100.0
+
+
+def test_best_per_family_and_collapse_extremes():
+    gans = grid("gan", "mnist", "quick")
+    vae = grid("vae", "mnist", "quick")[0]
+    runs = [fake_run(gans[0], 30.0, kl=0.1), fake_run(gans[1], 10.0, kl=2.0), fake_run(vae, 50.0, kl=0.5),
+            fake_run(gans[2], None, status="diverged")]
+    best = runsets.best_per_family(runs, "mnist")
+    assert [(r.config.family, r.yardstick["fd"]) for r in best] == [("vae", 50.0), ("gan", 10.0)]
+    most, least = runsets.collapse_extremes(runs)
+    assert most.yardstick["kl_to_uniform"] == 2.0 and least.yardstick["kl_to_uniform"] == 0.1
+
+
+def test_variant_pair_is_clipping_and_the_penalty_at_the_same_latent_size():
+    pair = runsets.variant_pair(wgan_runs(30.0, 20.0))
+    assert [(r.config.variant, r.config.latent_dim) for r in pair] == [("DC-WGAN", 64), ("DC-WGAN-GP", 64)]
+    assert (pair[0].config.channels, pair[0].config.d_channels) == (pair[1].config.channels, pair[1].config.d_channels)
+    assert runsets.variant_pair(wgan_runs(30.0, 20.0)[:3]) == []
+    # a family that compares no pair of variants
+    assert runsets.variant_pair([fake_run(c, 1.0) for c in grid("gan", "mnist", "quick")]) == []
+
+
+def test_best_run_is_the_lowest_fd_seed_zero():
+    runs = wgan_runs(30.0, 5.0)
+    assert runsets.best_run(runs).config.variant == "DC-WGAN-GP"
+    assert runsets.best_run([r for r in runs if r.config.variant == "MLP A"]).config.label == "MLP A, z=100"
+    assert runsets.best_run([fake_run(grid("gan", "mnist", "quick")[0], None, status="diverged")]) is None
+
+
+def test_best_run_ranks_configurations_by_their_seed_mean():
+    a, b = grid("gan", "mnist", "quick")[:2]
+    # a: seeds 1 and 9 (mean 5); b: seeds 4 and 4 (mean 4). a's seed 0 alone would win.
+    runs = [fake_run(a, 1.0, seed=0), fake_run(a, 9.0, seed=1), fake_run(b, 4.0, seed=0), fake_run(b, 4.0, seed=1)]
+    best = runsets.best_run(runs)
+    assert (best.config.label, best.config.seed) == (b.label, 0)
+
+
+def test_memorization_candidates_are_the_best_adversarial_run_and_the_best_vae_per_dataset():
+    vae = [fake_run(c, fd) for c, fd in zip(grid("vae", "mnist", "quick"), (9, 3, 7, 8, 9, 9))]
+    gans = [fake_run(c, fd) for c, fd in zip(grid("gan", "mnist", "quick"), (40, 30, 20, 8, 9))]
+    picks = runsets.memorization_candidates(vae + gans + wgan_runs(6.0, 50.0), "mnist")
+    assert [(r.config.family, r.config.label) for r in picks] == [("wgan", "DC-WGAN, z=64"), ("vae", "MLP A, z=100")]
+    assert runsets.memorization_candidates(vae, "cifar10") == []
+
+
+def test_two_d_runs_are_the_encoding_families_z2_seed_zero_runs():
+    vae = [fake_run(c, 1.0) for c in grid("vae", "cifar10", "quick")]           # MLP C and Conv have z=2
+    gan = [fake_run(c.__class__(**{**c.to_dict(), "latent_dim": 2}), 1.0) for c in grid("gan", "cifar10", "quick")[:1]]
+    shown = runsets.two_d_runs(vae + gan + [fake_run(grid("vae", "cifar10", "quick")[1], 1.0, seed=1)])
+    assert [(r.config.variant, r.config.latent_dim, r.config.seed) for r in shown] == [("MLP C", 2, 0), ("Conv", 2, 0)]

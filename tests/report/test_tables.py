@@ -1,0 +1,44 @@
+"""Tables of hand-made runs: ranking, floors, family columns, and a chapter's configs."""
+from __future__ import annotations
+
+from conftest import fake_run
+from gen_core.grid import grid
+from gen_core.report import experiment, tables
+from report.test_runsets import wgan_runs
+
+FLOORS = {"mnist": 2.0, "cifar10": 0.5}
+
+
+def test_comparison_table_ranks_by_fd_within_each_dataset():
+    mnist = grid("gan", "mnist", "quick")[:3]
+    runs = [fake_run(mnist[0], 30.0), fake_run(mnist[1], 10.0), fake_run(mnist[2], 20.0),
+            fake_run(grid("vae", "cifar10", "quick")[0], 1.0)]
+    table = tables.comparison_table(runs, FLOORS)
+    assert list(table.loc["MNIST"]["FD"]) == [10.0, 20.0, 30.0]
+    assert list(table.loc["MNIST"].index) == [1, 2, 3]
+    assert table.loc[("MNIST", 1), "FD / floor"] == 5.0            # 10 / floor 2
+    assert table.loc[("CIFAR-10", 1), "FD / floor"] == 2.0          # 1 / floor 0.5
+
+
+def test_comparison_lists_wgan_gp_as_its_own_family():
+    table = tables.comparison_table(wgan_runs(30.0, 20.0), FLOORS)
+    gp_rows = table[table["run"] == "DC-WGAN-GP, z=64"]
+    assert list(gp_rows["family"]) == ["WGAN-GP"] and list(gp_rows["FD"]) == [20.0]
+    assert set(table["family"]) == {"WGAN", "WGAN-GP"}
+
+
+def test_summary_table_takes_the_estimate_and_extra_columns_from_the_family():
+    vae = tables.summary_table([fake_run(grid("vae", "mnist", "quick")[0], 3.0)])
+    assert list(vae.columns[:5]) == ["status", "train -ELBO", "test -ELBO", "test BCE", "test KL"]
+    assert vae.loc["MLP A, z=50", "train -ELBO"] == 1.0 and vae.loc["MLP A, z=50", "test -ELBO"] == 100.0
+    gan = tables.summary_table([fake_run(grid("gan", "mnist", "quick")[0], 3.0)])
+    assert list(gan.columns[:3]) == ["status", "JSD estimate", "FD"] and gan.loc["MLP A, z=100", "FD"] == 3.0
+
+
+def test_grid_table_shows_what_the_parameters_changed():
+    plain = tables.grid_table(grid("gan", "mnist", "quick"))
+    assert "changed" not in plain.columns and list(plain["z"]) == [100, 200, 200, 64, 256]
+    configs = experiment.chapter("gan", "mnist", mlp_a_latents=[17], overrides={"lr": 1e-4}).configs("quick")
+    table = tables.grid_table(configs)
+    assert list(table["z"]) == [17, 200, 64, 256]
+    assert list(table["changed"]) == ["lr=0.0001"] * 4 and list(table["optimizer"])[0] == "adam 0.0001"

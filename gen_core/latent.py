@@ -74,6 +74,8 @@ def manifold(cfg, models: dict, device, n: int = 15) -> tuple[torch.Tensor, torc
 def latent_means(cfg, models: dict, split: Split, batch: int = 1000) -> torch.Tensor:
     """The encoder's mean for every image of `split`: (N, latent_dim), in eval mode (no dropout)."""
     family = families.get(cfg.family)
+    if not family.encodes:
+        raise ValueError(f"{cfg.label}: latent means need a family with an encoder; {family.title} has none")
     was_training = {k: m.training for k, m in models.items()}
     for m in models.values():
         m.eval()

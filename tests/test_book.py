@@ -182,7 +182,7 @@ def test_missing_data_fails_before_any_notebook_runs(tmp_path, monkeypatch, caps
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err.count("\n") == 0 and err.startswith("error: mnist is not in ")
-    assert str(tmp_path / "empty") in err and "materialize.py" in err
+    assert str(tmp_path / "empty") in err and '"Offline use"' in err and "../shared" not in err
 
 
 def test_comparison_never_retrains_even_when_forced(monkeypatch):

@@ -98,7 +98,7 @@ def test_missing_data_is_a_one_line_error(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("error: mnist is not in ") and str(tmp_path / "empty") in err
-    assert "materialize.py" in err and len(err.strip().splitlines()) == 1
+    assert '"Offline use"' in err and "../shared" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()
 
 

@@ -147,8 +147,8 @@ def test_wgan_gp_config_is_valid_and_hashes_apart_from_clipping():
     (dict(critic_norm="instance"), "config critic_norm='instance' is not allowed; expected one of batch, layer, none"),
     (dict(compile=True), "config compile=True is not allowed; expected False with a gradient penalty "
                          "(torch.compile has no double backward)"),
-    (dict(family="gan", n_critic=1), "config gp=10.0 is not allowed; expected the default for family 'gan', which has "
-                                     "no critic (only wgan clips, penalises gradients or runs n_critic steps)"),
+    (dict(family="gan", n_critic=1), "config gp=10.0 is not allowed; expected the default (0.0) for family 'gan', "
+                                     "which does not use it (used by wgan)"),
 ])
 def test_wgan_gp_bad_settings_are_named(changes, message):
     with pytest.raises(ConfigError) as e:
@@ -248,7 +248,7 @@ def test_run_name_format():
     ("gan", "conv", dict(hidden=(128,)),
      "config hidden=(128,) is not allowed; expected empty for arch='conv' (set channels/d_channels)"),
     ("vae", "mlp", dict(d_hidden=(256,)),
-     "config d_hidden=(256,) is not allowed; expected empty for a VAE, which has no discriminator"),
+     "config d_hidden=(256,) is not allowed; expected empty for family 'vae', which does not use it (used by gan, wgan)"),
 ])
 def test_widths_that_no_network_of_the_config_uses_are_rejected(family, arch, changes, message):
     from gen_core.grid import grid, override

@@ -62,20 +62,21 @@ def test_manifold_latents_sit_at_normal_quantiles():
     assert torch.allclose(z, expected, atol=1e-4)
 
 
-def test_manifold_needs_a_two_dimensional_vae(tiny_cfg):
+def test_manifold_needs_a_two_dimensional_latent(tiny_cfg):
     cfg = tiny_cfg("vae", latent_dim=2)
     images, values = latent.manifold(cfg, build_models(cfg), "cpu", n=4)
     assert images.shape == (16, 1, 28, 28) and values.shape == (4,)
     with pytest.raises(ValueError) as err:
         latent.manifold(tiny_cfg("vae", latent_dim=3), {}, "cpu")
-    assert "needs a VAE with a 2-dimensional latent" in str(err.value)
+    assert str(err.value) == "MLP A, z=3: the manifold needs a 2-dimensional latent"
 
 
 def test_latent_means_are_the_encoder_means_without_dropout(tiny_cfg, split_factory):
     cfg = tiny_cfg("vae", latent_dim=2, dropout=0.5)
-    vae = build_models(cfg)["vae"].train()
+    models = build_models(cfg)
+    vae = models["vae"].train()
     split = split_factory(20)
-    means = latent.latent_means(vae, split, batch=7)             # 3 uneven batches
+    means = latent.latent_means(cfg, models, split, batch=7)     # 3 uneven batches
     vae.eval()
     with torch.no_grad():
         expected = vae.encode(split.images.float() / 255)[0]
@@ -84,9 +85,18 @@ def test_latent_means_are_the_encoder_means_without_dropout(tiny_cfg, split_fact
 
 
 def test_latent_means_restore_training_mode(tiny_cfg, split_factory):
-    vae = build_models(tiny_cfg("vae", latent_dim=2))["vae"].train()
-    latent.latent_means(vae, split_factory(4))
+    cfg = tiny_cfg("vae", latent_dim=2)
+    models = build_models(cfg)
+    vae = models["vae"].train()
+    latent.latent_means(cfg, models, split_factory(4))
     assert vae.training
+
+
+def test_latent_means_need_an_encoder(tiny_cfg, split_factory):
+    cfg = tiny_cfg("gan", latent_dim=2)
+    with pytest.raises(ValueError) as err:
+        latent.latent_means(cfg, build_models(cfg), split_factory(4))
+    assert str(err.value) == "MLP A, z=2: latent means need a family with an encoder; GAN has none"
 
 
 def test_nearest_neighbours_across_chunks():

@@ -40,7 +40,6 @@ KILLED_RUN = r"""
 import json, os, signal, sys
 sys.path.insert(0, sys.argv[1])
 import gen_core.results as results
-import gen_core.train as train_mod
 from gen_core.config import RunConfig
 from test_resume import synthetic_split
 
@@ -68,14 +67,16 @@ elif point == "inside_checkpoint_2":        # epoch 2's checkpoint written to it
     os.replace = replace
 elif point == "mid_epoch_2":                # the second step of epoch 2
     calls = [0]
+    import importlib
     step_name = {"vae": "vae_step", "gan": "d_step", "wgan": "critic_step"}[cfg.family]
-    real_step = getattr(train_mod, step_name)
+    step_module = importlib.import_module(f"gen_core.families.{cfg.family}")   # where the family's steps live
+    real_step = getattr(step_module, step_name)
     def step(*args, **kwargs):
         calls[0] += 1
         if calls[0] == steps_per_epoch + 2:
             die()
         return real_step(*args, **kwargs)
-    setattr(train_mod, step_name, step)
+    setattr(step_module, step_name, step)
 results.load_or_train(cfg, "unused", sys.argv[2], "cpu", progress=False)
 raise SystemExit("the run finished without being killed")
 """

@@ -85,7 +85,12 @@ class Family:
         """Family rules on a config (ConfigError); the generic ones are in config.py."""
         for key in FAMILY_FIELDS:
             if key not in self.fields and getattr(cfg, key) != _DEFAULTS[key]:
-                fail(key, getattr(cfg, key), f"the default for family {cfg.family!r}, which does not use it")
+                from . import get, names                      # the registry imports this module
+
+                users = [name for name in names() if key in get(name).fields]
+                default = "empty" if _DEFAULTS[key] == () else f"the default ({_DEFAULTS[key]!r})"
+                fail(key, getattr(cfg, key), f"{default} for family {cfg.family!r}, which does not use it"
+                     + (f" (used by {', '.join(users)})" if users else ""))
 
     # ---- networks and training ------------------------------------------------------------
 

@@ -40,7 +40,7 @@ def latent_trend(runs: list[Run], key: str, label: str) -> list[str]:
     """Per variant with several latent sizes: does the metric improve as z grows?"""
     lines = []
     by_variant: dict[str, list[Run]] = {}
-    for r in complete(average_seeds(runs)):
+    for r in [r for r in complete(average_seeds(runs)) if value(r, key) is not None]:
         by_variant.setdefault(r.config.variant, []).append(r)
     for variant, group in by_variant.items():
         if len(group) < 2:

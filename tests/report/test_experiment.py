@@ -80,7 +80,7 @@ def test_list_overrides_become_tuples():
      "d_hidden, channels, d_channels, dropout, batch_size, lr, optimizer, betas, clip, n_critic, gp, critic_norm, "
      "train_size, test_size, n_samples, n_eval_samples, amp, compile"),
     (dict(overrides={"lr": -1}),
-     "overrides for MLP A, z=100: config lr=-1.0 is not allowed; expected a learning rate > 0"),
+     "overrides for MLP A, z=100: config lr=-1 is not allowed; expected a learning rate > 0"),
     (dict(overrides={"clip": 0.01}),
      "overrides for MLP A, z=100: config clip=0.01 is not allowed; expected the default (0.0) for family 'gan', "
      "which does not use it (used by wgan)"),

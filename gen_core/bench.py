@@ -33,15 +33,14 @@ from .data import DataError, Split
 from .grid import full_grid, grid, resolve_profile
 from .train import build_models, collect, make_optimizer, memory_format
 
-# family -> (dataset, variant) of its MLP and conv rows (the MNIST VAE has no conv row)
-CASES = [("vae", "mnist", "MLP B"), ("vae", "cifar10", "Conv"),
-         ("gan", "mnist", "MLP A"), ("gan", "mnist", "DCGAN"),
-         ("wgan", "mnist", "MLP A"), ("wgan", "mnist", "DC-WGAN"), ("wgan", "mnist", "DC-WGAN-GP")]
+
+def cases() -> list[tuple[str, str, str]]:
+    """(family, dataset, variant) of every row the families ask `make bench` to time."""
+    return [(fam, ds, variant) for fam in families.names() for ds, variant in families.get(fam).bench_cases]
+
+
 # Dense peak of one H100 SXM (NVIDIA datasheet): FP32 on CUDA cores, TF32 and BF16 on tensor cores.
 H100_PEAK = {"fp32": 67e12, "tf32": 495e12, "bf16": 989e12}
-# Issue 4's goals for project / reference.
-RATIO_GOALS = {"cpu": {("vae", "mlp"): 1.5, ("gan", "mlp"): 1.1},
-               "cuda": {(fam, "mlp"): 3.0 for fam in ("vae", "gan", "wgan")}}
 
 
 def case_config(family: str, dataset: str, variant: str, profile: str) -> RunConfig:
@@ -254,10 +253,9 @@ def run_bench(profile: str, data_dir: str, device: torch.device, amp: bool, comp
           f"torch {torch.__version__}", file=out, flush=True)
     print(f"{'model':32s} {'steps':>6s} {'project img/s':>14s} {'reference img/s':>16s} {'ratio':>6s}  goal",
           file=out, flush=True)
-    goals = RATIO_GOALS.get(device.type, {})
     results = []
     variants = [dict()] + ([dict(amp=True)] if amp else []) + ([dict(compile=True)] if compile_ else [])
-    for family, dataset, variant in CASES:
+    for family, dataset, variant in cases():
         base = case_config(family, dataset, variant, profile)
         for switches in variants:
             if switches.get("compile") and base.gp:
@@ -265,7 +263,7 @@ def run_bench(profile: str, data_dir: str, device: torch.device, amp: bool, comp
             cfg = replace(base, **switches)
             c = compare(cfg, splits(cfg), root, device, seconds)
             results.append(c)
-            goal = goals.get((family, cfg.arch))
+            goal = families.get(family).bench_goals.get(device.type, {}).get(cfg.arch)
             verdict = "" if goal is None else f">= {goal:g} {'met' if c.ratio >= goal else 'MISSED'}"
             name = f"{family} {dataset} {variant} z={cfg.latent_dim}" + "".join(f" +{k}" for k in switches)
             print(f"{name:32s} {c.steps:6d} {_fmt_rate(c.images, c.project_s):>14s} "

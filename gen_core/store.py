@@ -34,9 +34,13 @@ def write_json_atomic(path: Path, payload) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(payload, f, indent=1)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(payload, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)                    # a failed write leaves the old file and nothing else
+        raise
 
 
 def save_torch_atomic(obj, path: Path) -> None:

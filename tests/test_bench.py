@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from conftest import make_split
 from gen_core import bench
 from gen_core.data import load_split
 from gen_core.grid import grid
@@ -12,7 +13,7 @@ from gen_core.grid import grid
 def test_every_case_is_a_row_of_both_grids_and_each_family_has_an_mlp_and_a_conv():
     for profile in ("quick", "full"):
         archs = {}
-        for family, dataset, variant in bench.CASES:
+        for family, dataset, variant in bench.cases():
             cfg = bench.case_config(family, dataset, variant, profile)
             assert cfg in grid(family, dataset, profile) and cfg.seed == 0
             archs.setdefault(family, set()).add(cfg.arch)
@@ -77,3 +78,27 @@ def test_reference_steps_update_every_network(tiny_cfg, mnist_root):
             assert any(not torch.equal(a, b) for a, b in zip(before[k], m.parameters())), (family, k)
         if family == "wgan":
             assert all(p.abs().max() <= cfg.clip for p in models["critic"].parameters())
+
+
+def test_step_flops_counts_the_gradient_penalty_rows(tiny_cfg):
+    """The double backward of WGAN-GP used to crash the counter (module hooks); its count is the
+    clipped cycle's plus the penalty's extra work, and counting without module attribution gives
+    what torch's own counter gives where that works."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    clipped = tiny_cfg("wgan", latent_dim=4)
+    penalised = tiny_cfg("wgan", latent_dim=4, clip=0.0, gp=10.0)
+    assert bench.step_flops(penalised) > bench.step_flops(clipped) > 0
+    models, opts = bench._fresh(clipped, torch.device("cpu"), project=True)
+    split = make_split(2 * clipped.n_critic)
+    idx = list(torch.arange(len(split)).view(clipped.n_critic, 2))
+    torch.manual_seed(0)
+    with FlopCounterMode(display=False) as reference:
+        bench.families.get("wgan").run_epoch(clipped, models, opts, split, idx, [], 0)
+    torch.manual_seed(0)
+    with bench.TotalFlopCounter() as ours:
+        bench.families.get("wgan").run_epoch(clipped, models, opts, split, idx, [], 0)
+    assert ours.get_total_flops() == reference.get_total_flops() > 0
+    for row in ("DC-WGAN-GP",):                          # the grid's rows themselves, at smoke widths
+        cfg = next(c for c in grid("wgan", "mnist", "smoke") if c.variant == row)
+        assert bench.step_flops(cfg) > 0

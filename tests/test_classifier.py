@@ -12,7 +12,6 @@ import pytest
 import torch
 
 import gen_core.classifier as classifier
-import gen_core.results as results
 import gen_core.store as store
 from conftest import make_split
 from gen_core.book import ROOT

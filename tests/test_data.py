@@ -12,7 +12,6 @@ import pytest
 import torch
 import torchvision.datasets
 
-import gen_core.data as data_mod
 from conftest import write_cifar_batch, write_mnist_images, write_mnist_labels
 from gen_core.data import DataError, Split, epoch_batches, load_split, to_signed, to_unit
 

@@ -11,7 +11,6 @@ import gen_core.store as store
 from conftest import make_split
 from gen_core.train import build_models
 from gen_core.results import Run, load_or_train, load_run
-from gen_core.store import write_json_atomic
 
 N_TRAIN, N_TEST, N_REF = 32, 32, 40
 
@@ -46,20 +45,6 @@ def counted_train(monkeypatch):
 def vae_cfg(tiny_cfg):
     # 32 train images / batch 16 = 2 steps per epoch; 2 epochs -> grids at epochs 1 and 2
     return tiny_cfg("vae", epochs=2, batch_size=16, n_samples=8, n_eval_samples=20)
-
-
-# ---- atomic JSON ----------------------------------------------------------------------------
-
-def test_write_json_atomic_round_trip(tmp_path):
-    payload = {"a": [1, 2.5, None], "b": {"c": "d"}, "nan": float("nan")}
-    path = tmp_path / "deeper" / "x.json"
-    write_json_atomic(path, payload)
-    back = json.loads(path.read_text())
-    assert back["a"] == [1, 2.5, None] and back["b"] == {"c": "d"}
-    assert back["nan"] != back["nan"]                  # NaN survives (Python's json reads it back)
-    write_json_atomic(path, {"v": 2})                  # overwrite in place
-    assert json.loads(path.read_text()) == {"v": 2}
-    assert [p.name for p in path.parent.iterdir()] == ["x.json"]   # no temporary left behind
 
 
 # ---- load_or_train --------------------------------------------------------------------------
@@ -220,28 +205,6 @@ def test_run_properties(tmp_path, tiny_cfg):
 
 
 # ---- several processes, one runs folder (make -j N report) --------------------------------
-
-def test_file_lock_makes_a_second_holder_wait(tmp_path):
-    import threading
-    import time
-
-    lock = tmp_path / "x.lock"
-    held, events = threading.Event(), []
-
-    def first():
-        with store.file_lock(lock):
-            held.set()
-            time.sleep(0.3)
-            events.append("first releases")
-
-    thread = threading.Thread(target=first)
-    thread.start()
-    held.wait()
-    with store.file_lock(lock):             # flock is per open file: this blocks like another process
-        events.append("second holds")
-    thread.join()
-    assert events == ["first releases", "second holds"]
-
 
 def test_load_or_train_loads_what_another_process_saved_while_it_waited(tmp_path, tiny_cfg, synthetic_data,
                                                                          monkeypatch):

@@ -11,7 +11,6 @@ import pytest
 import scipy.linalg
 import torch
 
-import gen_core.results as results
 import gen_core.train as train_module
 from conftest import make_split
 from gen_core.classifier import Classifier, build_classifier, classifier_config, features_and_logits

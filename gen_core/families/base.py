@@ -71,6 +71,8 @@ class Family:
     encodes: bool = False                # has an encoder (`encode`): latent-mean figures
     summary_columns: list[tuple[str, str, int]] = []  # (summary key, column, digits) its tables add
     variant_pair: tuple = ()             # two variants its chapter compares side by side at equal z
+    bench_cases: tuple = ()              # (dataset, variant) rows `make bench` times, an MLP and a conv
+    bench_goals: dict = {}               # {device type: {arch: the project/reference ratio to reach}}
     latent_questions: list[Question] = []  # trends over latent size its chapter reports besides FD
     checks_collapse: bool = False        # its chapter reports mode collapse per run
     reports_collapse: bool = False       # the reference reports saw its MLP variant collapse

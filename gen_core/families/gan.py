@@ -82,6 +82,8 @@ class GAN(Family):
     checks_collapse = True
     reports_collapse = True
 
+    bench_cases = (("mnist", "MLP A"), ("mnist", "DCGAN"))
+    bench_goals = {"cpu": {"mlp": 1.1}, "cuda": {"mlp": 3.0}}      # issue 4's goals
     def validate(self, cfg: RunConfig) -> None:
         super().validate(cfg)
         if cfg.critic_norm != "batch" and cfg.arch != "conv":

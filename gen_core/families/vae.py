@@ -83,6 +83,8 @@ class VAE(Family):
                  "(1 is as sharp as the test set; closer to 1 counts as better):"),
     ]
 
+    bench_cases = (("mnist", "MLP B"), ("cifar10", "Conv"))
+    bench_goals = {"cpu": {"mlp": 1.5}, "cuda": {"mlp": 3.0}}      # issue 4's goals
     def validate(self, cfg: RunConfig) -> None:
         super().validate(cfg)
         if cfg.arch == "mlp" and not cfg.hidden:

@@ -77,6 +77,8 @@ class WGAN(GAN):
     def title_of(self, cfg: RunConfig) -> str:
         return "WGAN-GP" if cfg.gp else self.title
 
+    bench_cases = (("mnist", "MLP A"), ("mnist", "DC-WGAN"), ("mnist", "DC-WGAN-GP"))
+    bench_goals = {"cuda": {"mlp": 3.0}}                           # issue 4's goals
     def validate(self, cfg: RunConfig) -> None:
         if cfg.gp and cfg.clip:
             fail("clip", cfg.clip, "0 when gp is set: weight clipping and the gradient penalty are alternatives")

@@ -1,0 +1,53 @@
+"""The shape of the package: family knowledge stays in families/, and no module reaches into
+another's private names. These read the source, so a regression fails here first."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from gen_core import families
+
+PACKAGE = Path(__file__).resolve().parent.parent / "gen_core"
+SOURCES = sorted(PACKAGE.rglob("*.py"))
+
+
+def _docstrings(tree) -> set[int]:
+    """ids of the string constants that are docstrings."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                out.add(id(first.value))
+    return out
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if "families" not in p.parts], ids=lambda p: p.name)
+def test_no_module_outside_families_names_a_family(path):
+    """No `family == "gan"` branch, no table keyed by "vae": code asks the family's module instead."""
+    tree = ast.parse(path.read_text())
+    docstrings = _docstrings(tree)
+    named = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Constant)
+             and node.value in families.names() and id(node) not in docstrings]
+    assert named == [], f"{path.relative_to(PACKAGE.parent)} names a family at lines {named}"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_imports_another_modules_private_names(path):
+    tree = ast.parse(path.read_text())
+    private = [f"{node.module}.{alias.name}" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+               and node.module != "__future__" for alias in node.names
+               if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert private == []
+
+
+def test_the_layout_shows_the_flow():
+    """The library, its families, then the report built on it; the report never imported below."""
+    assert {p.stem for p in (PACKAGE / "families").glob("*.py")} >= {"__init__", "base", "vae", "gan", "wgan"}
+    assert {p.stem for p in (PACKAGE / "report").glob("*.py")} >= {
+        "session", "experiment", "provenance", "runsets", "tables", "findings", "weights", "plots", "manifest"}
+    library = [p for p in SOURCES if "report" not in p.parts and p.name not in ("book.py", "__main__.py")]
+    for path in library:
+        assert "from .report" not in path.read_text() and "from ..report" not in path.read_text(), path.name

@@ -162,6 +162,18 @@ def prepare(profile: str, data_dir: str, runs_dir: str, force, smoke_dir=ROOT / 
 
 # ---- notebook parameters from the command line ---------------------------------------------------
 
+def _yaml_loader():
+    """YAML's safe loader, also reading 1e-4 as a float (YAML 1.1 wants 1.0e-4 and reads "1e-4" as text)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                 re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"), list("-+0123456789."))
+    return Loader
+
+
 def parse_value(text: str):
     """A -p VALUE as papermill reads one: a Python literal, else YAML ("{lr: 1e-4}"), else the string."""
     try:
@@ -171,7 +183,7 @@ def parse_value(text: str):
     import yaml
 
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=_yaml_loader())
     except yaml.YAMLError:
         return text
     return text if value is None and text.strip() not in ("", "~", "null", "None") else value
@@ -195,6 +207,11 @@ def check_params(name: str, params: dict) -> None:
     """Every parameter exists in notebook `name`, and the chapter's experiment accepts the values."""
     from .report import experiment
 
+    for key, variable in (("profile", "PROFILE"), ("data_dir", "GEN_DATA_DIR"), ("runs_dir", "GEN_RUNS_DIR"),
+                          ("force", "FORCE")):
+        if key in params:
+            raise ConfigError(f"parameter {key!r} is set by {variable} (or --{key.replace('_', '-')}), not by -p or "
+                              f"PARAMS; expected one of {', '.join(experiment.parameter_names(name)[4:]) or 'none'}")
     experiment.check_names(name, params)
     if name != "comparison":
         family, _, dataset = name.rpartition("_")

@@ -1,8 +1,10 @@
-"""The smoke report end to end: papermill runs every notebook, jupyter-book builds the pages.
+"""The smoke report end to end: papermill runs every notebook, jupyter-book builds the pages;
+then the incremental report, notebook parameters, and every Makefile target at a tiny size.
 
 It runs as users run it, `make -j 3 report PROFILE=smoke`, so three chapter notebooks share
-the runs folder at once. Uses the real datasets in $GEN_DATA_DIR (default data/; .ci/run
-writes them with `make data`). Everything lands in tmp_path, never in book/experiments.
+the runs folder at once, in a copy of the repository (tests edit its notebooks). Uses the real
+datasets in $GEN_DATA_DIR (default data/; .ci/run writes them with `make data`). Everything
+lands in tmp_path, never in book/experiments.
 """
 import json
 import os
@@ -18,24 +20,46 @@ import pytest
 
 from gen_core.book import CHAPTERS, NOTEBOOKS, ROOT
 
-DATA_DIR = os.environ.get("GEN_DATA_DIR", str(ROOT / "data"))
+DATA_DIR = str(ROOT / os.environ.get("GEN_DATA_DIR", "data"))          # absolute: make runs in a copy
+BASELINE = Path(__file__).parent / "fixtures" / "smoke_baseline.json"
 
 
 def _tree_state(path: Path) -> dict:
     return {p.name: p.stat().st_mtime_ns for p in path.glob("*")} if path.exists() else {}
 
 
-@pytest.fixture(scope="session")
-def smoke_book(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("smoke")
-    published = ROOT / "book" / "experiments"
-    before = _tree_state(published)
-    proc = subprocess.run(["make", "-j", "3", "report", "PROFILE=smoke", f"GEN_DATA_DIR={DATA_DIR}",
-                           f"GEN_RUNS_DIR={tmp / 'runs'}", f"GEN_SMOKE_DIR={tmp / 'book'}", "FORCE=0"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1500)
+def make(repo: Path, *args, timeout: int = 1500) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["make", *args], cwd=repo, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return {"root": tmp / "book", "stdout": proc.stdout, "stderr": proc.stderr, "published_before": before,
-            "published_after": _tree_state(published)}
+    return proc
+
+
+@pytest.fixture(scope="session")
+def repo(tmp_path_factory) -> Path:
+    """The repository's files in a temporary folder, sharing this checkout's .venv."""
+    dest = tmp_path_factory.mktemp("repo") / "repo"
+    shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(".git", ".venv", "data", "runs", "_build", "__pycache__",
+                                                              ".pytest_cache", "*.egg-info", "device_data"))
+    (dest / ".venv").symlink_to(ROOT / ".venv")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def smoke_book(repo, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("smoke")
+    published = repo / "book" / "experiments"
+    before = _tree_state(published)
+    variables = ["PROFILE=smoke", f"GEN_DATA_DIR={DATA_DIR}", f"GEN_RUNS_DIR={tmp / 'runs'}",
+                 f"GEN_SMOKE_DIR={tmp / 'book'}", "FORCE=0"]
+    proc = make(repo, "-j", "3", "report", *variables)
+    return {"root": tmp / "book", "runs": tmp / "runs", "stdout": proc.stdout, "stderr": proc.stderr,
+            "published_before": before, "published_after": _tree_state(published), "repo": repo,
+            "variables": variables}
+
+
+def _outputs(book_root: Path, name: str) -> str:
+    nb = nbformat.read(book_root / "book" / "experiments" / f"{name}.ipynb", as_version=4)
+    return json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
 
 
 def test_report_prints_a_line_per_notebook(smoke_book):
@@ -45,8 +69,8 @@ def test_report_prints_a_line_per_notebook(smoke_book):
 
 
 def test_parallel_chapters_train_each_classifier_once(smoke_book):
-    # -j 3 starts vae_mnist, vae_cifar10 and gan_mnist together; both MNIST chapters need the
-    # MNIST classifier. Its progress bar (on the terminal's stderr) must start exactly once.
+    # -j 3 starts vae_mnist, vae_cifar10 and gan_mnist together (the _toc.yml order); both MNIST
+    # chapters need the MNIST classifier. Its progress bar (on the terminal's stderr) must start exactly once.
     for dataset, arch in (("mnist", "LeNet"), ("cifar10", "ResNet-8")):
         starts = re.findall(rf"classifier {dataset} {arch}:\s+0%", smoke_book["stderr"])
         assert len(starts) == 1, (dataset, len(starts))
@@ -88,17 +112,17 @@ def test_issue_6_figures_are_in_the_executed_chapters(smoke_book):
     read = lambda name: nbformat.read(smoke_book["root"] / "book" / "experiments" / f"{name}.ipynb", as_version=4)  # noqa: E731
     # the smoke grid's 2-D VAEs: MLP C on MNIST; MLP C and Conv on CIFAR-10 -> manifold + latent means each
     for name, two_d in (("vae_mnist", 1), ("vae_cifar10", 2)):
-        assert _images_of_cell(read(name), "figures.two_d_vaes(runs)") == 2 * two_d, name
+        assert _images_of_cell(read(name), "runsets.two_d_runs(runs)") == 2 * two_d, name
     for name in CHAPTERS:
-        assert _images_of_cell(read(name), "figures.interpolations(best, ctx)") == 1, name
+        assert _images_of_cell(read(name), "weights.interpolations(best, ctx)") == 1, name
     for name in ("wgan_mnist", "wgan_cifar10"):
         nb = read(name)
-        assert _images_of_cell(nb, "pair = chapter.clip_and_gp(runs)") == 1
+        assert _images_of_cell(nb, "pair = runsets.variant_pair(runs)") == 1
         assert _images_of_cell(nb, "plots.plot_curves(pair)") == 1
         assert "Weight clipping against the gradient penalty." in json.dumps(nb.cells[-2].outputs)
     comparison = read("comparison")
     # the best GAN-or-WGAN and the best VAE on each dataset
-    assert _images_of_cell(comparison, "figures.nearest_training(run, ctx)") == 4
+    assert _images_of_cell(comparison, "weights.nearest_training(run, ctx)") == 4
     assert json.dumps([c.outputs for c in comparison.cells if c.cell_type == "code"]).count(
         "the median distance from a sample to its nearest training image") == 4
 
@@ -160,10 +184,10 @@ def test_make_report_with_a_bad_variable_stops_with_one_line(variable, line):
     assert ": running" not in proc.stdout                    # stopped before any notebook
 
 
-def test_chapters_are_in_the_toc():
-    toc = (ROOT / "_toc.yml").read_text()
-    for name in CHAPTERS + ["comparison"]:
-        assert f"book/experiments/{name}" in toc
+def test_every_notebook_is_in_the_toc_and_every_experiment_page_has_a_notebook():
+    """_toc.yml orders the notebooks make report executes: none may be missing from it."""
+    assert sorted(NOTEBOOKS) == sorted(p.stem for p in (ROOT / "notebooks").glob("*.py"))
+    assert NOTEBOOKS[-1] == "comparison" and CHAPTERS == NOTEBOOKS[:-1]
 
 
 def test_missing_data_fails_before_any_notebook_runs(tmp_path, monkeypatch, capsys):
@@ -185,17 +209,17 @@ def test_missing_data_fails_before_any_notebook_runs(tmp_path, monkeypatch, caps
     assert str(tmp_path / "empty") in err and '"Offline use"' in err and "../shared" not in err
 
 
-def test_comparison_never_retrains_even_when_forced(monkeypatch):
+def test_comparison_never_retrains_even_when_forced(monkeypatch, tmp_path):
     """FORCE=1 retrains in the chapters; the comparison after them only loads."""
-    from gen_core import chapter
+    from gen_core.report import session
 
     seen = []
-    monkeypatch.setattr(chapter, "load_or_train",
+    monkeypatch.setattr(session, "load_or_train",
                         lambda cfg, *a, force, **k: seen.append(force) or SimpleNamespace(yardstick={}))
-    monkeypatch.setattr(chapter, "reference", lambda dataset, ctx: None)
-    monkeypatch.setattr(chapter, "measure_run", lambda run, ref, device: {})
-    ctx = chapter.setup("smoke", "data", "runs", force=True)
-    chapter.all_runs(ctx)
+    monkeypatch.setattr(session, "reference", lambda dataset, ctx: None)
+    monkeypatch.setattr(session, "measure_run", lambda run, ref, device: {})
+    ctx = session.setup("smoke", "data", str(tmp_path / "runs"), force=True)
+    session.all_runs(ctx)
     assert len(seen) == 29 and not any(seen)
 
 
@@ -234,10 +258,9 @@ def _staged_copy_of_the_published_book(dest: Path) -> Path:
     return root
 
 
-def test_the_published_book_builds_without_warnings_and_cites_its_references(tmp_path):
-    from gen_core.book import build_book
-
-    html = build_book(_staged_copy_of_the_published_book(tmp_path / "book"))      # strict: -W
+def test_the_published_book_builds_without_warnings_and_cites_its_references(repo):
+    make(repo, "book")                                                           # strict: -W
+    html = repo / "_build" / "html"
     refs = (html / "book" / "references.html").read_text()
     for name in ("Kingma", "Goodfellow", "Radford", "Arjovsky", "Gulrajani", "Heusel", "Kynk", "Lucic"):
         assert name in refs, name
@@ -255,3 +278,158 @@ def test_a_broken_reference_fails_the_book_build_with_its_warning(tmp_path):
         build_book(root)
     message = str(err.value)
     assert "\n" not in message and "WARNING" in message and "no-such-section" in message
+
+
+# ---- the redesign kept the numbers ------------------------------------------------------------
+
+TIMING = {"train_seconds", "images_per_second"}
+
+
+def test_smoke_numbers_are_those_recorded_before_the_redesign(smoke_book):
+    """Every smoke run's summary (timings aside) and yardstick, and both classifiers, are identical to
+    the numbers the code before the family/report redesign wrote (tests/fixtures/smoke_baseline.json)."""
+    baseline = json.loads(BASELINE.read_text())
+    found = {}
+    for summary_path in smoke_book["runs"].glob("*/summary.json"):
+        run_dir = summary_path.parent
+        cfg = json.loads((run_dir / "config.json").read_text())["config"]
+        summary = json.loads(summary_path.read_text())
+        if run_dir.name.startswith("classifier-"):
+            expected = baseline["classifiers"][cfg["dataset"]]
+            assert {k: summary[k] for k in expected} == expected, run_dir.name
+            continue
+        key = f"{cfg['family']}/{cfg['dataset']}/{cfg['variant']}/z{cfg['latent_dim']}/seed{cfg['seed']}"
+        found[key] = {"summary": {k: v for k, v in summary.items() if k not in TIMING},
+                      "yardstick": json.loads((run_dir / "yardstick.json").read_text())["measures"]}
+    assert found == baseline["runs"]
+
+
+# ---- an incremental make report ---------------------------------------------------------------
+
+def test_with_nothing_changed_make_report_only_builds_the_book(smoke_book):
+    proc = make(smoke_book["repo"], "report", *smoke_book["variables"])
+    assert ": running" not in proc.stdout
+    assert sorted(re.findall(r"\] (\w+): up to date", proc.stdout)) == sorted(NOTEBOOKS)
+    assert "book: " in proc.stdout
+
+
+def test_an_edited_notebook_parameter_executes_that_chapter_and_the_comparison(smoke_book):
+    """The issue's example: MLP A of gan_mnist at z=17 in the notebook, then make report."""
+    repo, book = smoke_book["repo"], smoke_book["root"]
+    notebook = repo / "notebooks" / "gan_mnist.py"
+    source = notebook.read_text()
+    assert "\nmlp_a_latents = None" in source
+    notebook.write_text(source.replace("\nmlp_a_latents = None", "\nmlp_a_latents = [17]", 1))
+    proc = make(repo, "report", *smoke_book["variables"])
+    assert re.findall(r"\] (\w+): running", proc.stdout) == ["gan_mnist", "comparison"]
+    assert sorted(re.findall(r"\] (\w+): up to date", proc.stdout)) == sorted(set(CHAPTERS) - {"gan_mnist"})
+    assert len(list(smoke_book["runs"].glob("gan-mnist-mlpa-z17-*/summary.json"))) == 1
+    chapter = _outputs(book, "gan_mnist")
+    assert "MLP A, z=17" in chapter and "MLP A, z=100" not in chapter and "MLP A, z=200" not in chapter
+    assert "MLP A, z=17" in _outputs(book, "comparison")
+    page = (book / "_build" / "html" / "book" / "experiments" / "gan_mnist.html").read_text()
+    assert "MLP A, z=17" in page and "PARAMS=&#x27;{&quot;mlp_a_latents&quot;: [17]}&#x27;" in page
+
+
+def test_make_report_name_with_params_and_the_same_with_p(smoke_book):
+    """PARAMS on make report-NAME reaches the notebook (and its reproduce box); -p with the same
+    values is then up to date, so both spell the same parameters."""
+    repo, book = smoke_book["repo"], smoke_book["root"]
+    proc = make(repo, "report-vae_mnist", "PARAMS={mlp_b_latents: [3], overrides: {lr: 0.002}}",
+                *smoke_book["variables"])
+    assert re.findall(r"\] (\w+): running", proc.stdout) == ["vae_mnist", "comparison"]
+    assert "book: " in proc.stdout
+    text = _outputs(book, "vae_mnist")
+    assert "MLP B, z=3 (lr=0.002)" in text and "MLP A, z=50 (lr=0.002)" in text
+    assert "MLP B, z=3 (lr=0.002)" in _outputs(book, "comparison")
+    nb = nbformat.read(book / "book" / "experiments" / "vae_mnist.ipynb", as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])).source
+    assert "mlp_b_latents = [3]" in injected and "overrides = {\"lr\": 0.002}" in injected
+    env = {**os.environ, "PROFILE": "smoke", "GEN_DATA_DIR": DATA_DIR, "GEN_RUNS_DIR": str(smoke_book["runs"]),
+           "GEN_SMOKE_DIR": str(book), "FORCE": "0"}
+    proc = subprocess.run([str(repo / ".venv" / "bin" / "python"), "-m", "gen_core.book", "notebook", "vae_mnist",
+                           "-p", "mlp_b_latents", "[3]", "-p", "overrides", "{lr: 0.002}"],
+                          cwd=repo, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[1/7] vae_mnist: up to date", proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("args, line", [
+    (["-p", "mlp_c_latents", "[2]"], "error: parameter 'mlp_c_latents' is not allowed for notebook gan_mnist; "
+     "expected one of profile, data_dir, runs_dir, force, mlp_a_latents, mlp_b_latents, dcgan_latents, epochs, "
+     "overrides"),
+    (["-p", "epochs", "0"], "error: epochs=0 is not allowed; expected None (the profile's epochs) or an integer >= 1"),
+    (["-p", "overrides", "{lr: -1}"], "error: overrides for MLP A, z=100: config lr=-1 is not allowed; expected a "
+     "learning rate > 0"),
+    (["--params", "[17]"], "error: PARAMS='[17]' is not allowed; expected a mapping such as "
+     "'{mlp_a_latents: [17], epochs: 2}'"),
+    (["-p", "profile", "quick"], "error: parameter 'profile' is set by PROFILE (or --profile), not by -p or PARAMS; "
+     "expected one of mlp_a_latents, mlp_b_latents, dcgan_latents, epochs, overrides"),
+])
+def test_a_bad_notebook_parameter_is_one_line_before_anything_runs(args, line, tmp_path):
+    env = {**os.environ, "PROFILE": "smoke", "GEN_RUNS_DIR": str(tmp_path / "runs"),
+           "GEN_SMOKE_DIR": str(tmp_path / "book")}
+    proc = subprocess.run([sys.executable, "-m", "gen_core.book", "notebook", "gan_mnist", *args],
+                          cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.strip() == line and proc.stdout == ""
+    assert not (tmp_path / "runs").exists()
+
+
+def test_params_with_make_report_is_refused():
+    proc = subprocess.run(["make", "report", "PROFILE=smoke", "PARAMS={epochs: 2}"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode != 0 and ": running" not in proc.stdout
+    assert "error: PARAMS sets one notebook's parameters; use make report-NAME PARAMS=..." in proc.stderr
+
+
+@pytest.mark.parametrize("text, value", [("[17]", [17]), ("{lr: 1e-4}", {"lr": 1e-4}), ('{"lr": 0.0001}', {"lr": 1e-4}),
+                                         ("None", None), ("3", 3), ("true", True), ("adam", "adam")])
+def test_parameter_values_parse_as_python_or_yaml_literals(text, value):
+    from gen_core.book import parse_value
+
+    assert parse_value(text) == value and type(parse_value(text)) is type(value)
+
+
+# ---- every Makefile target, end to end at a tiny size -------------------------------------------
+
+def test_make_help_lists_the_targets_and_variables():
+    proc = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    for word in ("make report", "make report-NAME", "make book", "make train", "make bench", "make data",
+                 "make test", "make setup", "make clean", "PROFILE", "GEN_DATA_DIR", "GEN_RUNS_DIR", "FORCE",
+                 "PARAMS", "GEN_SMOKE_DIR", "TRAIN_ARGS", "BENCH_ARGS"):
+        assert word in proc.stdout, word
+    assert all(name in proc.stdout for name in NOTEBOOKS)
+
+
+def test_make_train_trains_and_measures_the_selected_runs(repo, tmp_path):
+    proc = make(repo, "train", "PROFILE=smoke", f"GEN_DATA_DIR={DATA_DIR}", f"GEN_RUNS_DIR={tmp_path / 'runs'}",
+                "TRAIN_ARGS=--family vae --dataset mnist --variant 'MLP A' --latent 50")
+    assert re.search(r"\[1/1\] vae-mnist-mlpa-z50-\w+: complete, FD [\d.e+]+ \(\d+ s\)", proc.stdout), proc.stdout
+    assert len(list((tmp_path / "runs").glob("vae-mnist-mlpa-z50-*/yardstick.json"))) == 1
+
+
+def test_make_bench_runs_every_case_and_counts_flops(repo):
+    proc = make(repo, "bench", f"GEN_DATA_DIR={DATA_DIR}",
+                "BENCH_ARGS=--profile smoke --seconds 0.02 --flops-profile smoke")
+    from gen_core.bench import cases
+
+    for family, dataset, variant in cases():
+        assert re.search(rf"^{family} {dataset} {variant} z=\d+ +\d+ ", proc.stdout, re.M), (family, variant)
+    assert "smoke report on this machine, estimated from 30 timed steps of each of its 29 runs" in proc.stdout
+    assert re.search(r"smoke grid: [\d.e+-]+ PFLOP of matmuls and convolutions to train all 29 runs", proc.stdout)
+
+
+def test_make_data_writes_both_datasets(repo, tmp_path):
+    """In this checkout (CI and development have ../shared beside it); elsewhere it says where to look."""
+    proc = make(repo, "data", f"GEN_DATA_DIR={tmp_path / 'elsewhere'}")       # the copy has no ../shared
+    assert "see the README's \"Offline use\" section" in proc.stdout and not (tmp_path / "elsewhere").exists()
+    make(ROOT, "data", f"GEN_DATA_DIR={tmp_path / 'data'}")
+    assert (tmp_path / "data" / "MNIST" / "raw" / "train-images-idx3-ubyte").stat().st_size == 16 + 60000 * 784
+    assert len(list((tmp_path / "data" / "cifar-10-batches-py").glob("data_batch_*"))) == 5
+
+
+def test_make_clean_removes_build_and_runs(repo):
+    for name in ("_build", "runs"):
+        (repo / name / "x").mkdir(parents=True, exist_ok=True)
+    make(repo, "clean")
+    assert not (repo / "_build").exists() and not (repo / "runs").exists()
+    assert (repo / "gen_core").exists() and (repo / "book" / "experiments").exists()

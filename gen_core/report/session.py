@@ -1,6 +1,6 @@
 """A notebook's session: its validated context, the yardstick's reference, and its runs.
 
-Every run a page shows comes through `measured_runs` (or `run_models` for its weights): loaded
+Every run a page shows comes through `measured_run` (or `run_models` for its weights): loaded
 from its folder or trained, then measured by the yardstick. A run whose results or weights
 cannot be read back is reported on the terminal and trained again, here and only here.
 """

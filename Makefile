@@ -20,6 +20,9 @@ QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 CHAPTERS := $(filter-out comparison,$(patsubst book/experiments/%,%,$(filter book/experiments/%,$(shell cat _toc.yml))))
 NOTEBOOKS := $(CHAPTERS) comparison
 REPORT := $(PY) -m gen_core.book
+# the notebook steps run with the profile `prepare` resolved (auto -> full or quick), so they can
+# tell "up to date" without importing torch
+RESOLVED := PROFILE=$$(cat _build/profile) $(REPORT)
 
 .PHONY: help setup report book train test data clean bench notebook-prepare \
 	$(addprefix notebook-,$(NOTEBOOKS)) $(addprefix report-,$(NOTEBOOKS))
@@ -27,7 +30,8 @@ REPORT := $(PY) -m gen_core.book
 help:
 	@echo "make report        set up .venv, train (or load) every run, execute the notebooks that changed, build the book"
 	@echo "make -j N report   the same, N chapter notebooks at a time"
-	@echo "make report-NAME   one notebook (NAME: $(NOTEBOOKS)), then the comparison if its runs changed, then the book;"
+	@echo "make report-NAME   one notebook, then the comparison if its runs changed, then the book; NAME is one of"
+	@echo "                   $(NOTEBOOKS)"
 	@echo "                   PARAMS='{mlp_a_latents: [17], epochs: 2, overrides: {lr: 0.0001}}' sets its parameters"
 	@echo "make book          rebuild the HTML from the executed notebooks in book/experiments (fails on Sphinx warnings)"
 	@echo "make train         train the grid without Jupyter (TRAIN_ARGS='--family gan --dataset mnist ...')"
@@ -52,28 +56,29 @@ setup: $(VENV)/.installed
 # prepare -> the chapters (in parallel under -j) -> the comparison -> the book. Each notebook
 # step executes only if its source, the library, its parameters or its runs changed.
 report: notebook-comparison
-	$(REPORT) finish
+	$(RESOLVED) finish
 
+# PARAMS belongs to one notebook: refused with any goal but report-NAME
 notebook-prepare: setup
-	@if [ -n "$(strip $(PARAMS))" ] && [ -n "$(filter report,$(MAKECMDGOALS))" ]; then \
-		echo "error: PARAMS sets one notebook's parameters; use make report-NAME PARAMS=..." >&2; exit 2; fi
+	@if [ -n "$(strip $(PARAMS))" ] && [ -n "$(filter-out $(addprefix report-,$(NOTEBOOKS)),$(or $(MAKECMDGOALS),help))" ]; \
+		then echo "error: PARAMS sets one notebook's parameters; use make report-NAME PARAMS=..." >&2; exit 2; fi
 	$(REPORT) prepare
 
 $(addprefix notebook-,$(CHAPTERS)): notebook-%: notebook-prepare
-	$(REPORT) notebook $*
+	$(RESOLVED) notebook $*
 
 notebook-comparison: $(addprefix notebook-,$(CHAPTERS))
-	$(REPORT) notebook comparison
+	$(RESOLVED) notebook comparison
 
 # one notebook with PARAMS, then the comparison (if that chapter's runs changed), then the book
 $(addprefix report-,$(CHAPTERS)): report-%: notebook-prepare
-	$(REPORT) notebook $*
-	PARAMS= $(REPORT) notebook comparison
-	$(REPORT) finish
+	$(RESOLVED) notebook $*
+	PARAMS= $(RESOLVED) notebook comparison
+	$(RESOLVED) finish
 
 report-comparison: notebook-prepare
-	$(REPORT) notebook comparison
-	$(REPORT) finish
+	$(RESOLVED) notebook comparison
+	$(RESOLVED) finish
 
 book: setup
 	$(PY) -m gen_core.book build

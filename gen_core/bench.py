@@ -243,7 +243,8 @@ def _fmt_rate(images: int, seconds: float) -> str:
 
 
 def run_bench(profile: str, data_dir: str, device: torch.device, amp: bool, compile_: bool,
-              seconds: float, out=sys.stdout, flops_profile: str = "full") -> list[Comparison]:
+              seconds: float, out=sys.stdout, estimate_profile: str = "quick",
+              flops_profile: str = "full") -> list[Comparison]:
     root = str(Path(data_dir).resolve())
 
     def splits(cfg):
@@ -269,10 +270,10 @@ def run_bench(profile: str, data_dir: str, device: torch.device, amp: bool, comp
             print(f"{name:32s} {c.steps:6d} {_fmt_rate(c.images, c.project_s):>14s} "
                   f"{_fmt_rate(c.images, c.reference_s):>16s} {c.ratio:6.2f}  {verdict}", file=out, flush=True)
 
-    train_s = estimate_training(profile, splits, device)
-    clf_s = estimate_classifiers(profile, root, device)
+    train_s = estimate_training(estimate_profile, splits, device)
+    clf_s = estimate_classifiers(estimate_profile, root, device)
     slowest = sorted(train_s.items(), key=lambda kv: -kv[1])[:3]
-    print(f"\n{profile} report on this machine, estimated from 30 timed steps of each of its {len(train_s)} runs: "
+    print(f"\n{estimate_profile} report on this machine, estimated from 30 timed steps of each of its {len(train_s)} runs: "
           f"training {sum(train_s.values()) / 60:.1f} min + classifiers {clf_s / 60:.1f} min = "
           f"{(sum(train_s.values()) + clf_s) / 60:.1f} min, before measuring, the 7 notebooks and the book "
           f"(about 3 min on 2 CPU cores). Slowest runs: "
@@ -296,6 +297,8 @@ def main(argv=None) -> int:
     p.add_argument("--amp", action="store_true", help="also time the project loop with bf16 autocast")
     p.add_argument("--compile", action="store_true", help="also time the project loop with torch.compile")
     p.add_argument("--seconds", type=float, default=4.0, help="target length of one timed round (default 4)")
+    p.add_argument("--estimate-profile", default="quick",
+                   help="whose report to estimate from timed steps on this device (default quick)")
     p.add_argument("--flops-profile", default="full", help="whose grid to count FLOPs of (default full)")
     args = p.parse_args(argv)
     try:
@@ -305,8 +308,9 @@ def main(argv=None) -> int:
         profile = resolve_profile(args.profile, device.type == "cuda")
         if not args.seconds > 0:
             raise ConfigError(f"--seconds={args.seconds} is not allowed; expected a number > 0")
-        flops_profile = resolve_profile(args.flops_profile, device.type == "cuda")
-        run_bench(profile, args.data_dir, device, args.amp, args.compile, args.seconds, flops_profile=flops_profile)
+        run_bench(profile, args.data_dir, device, args.amp, args.compile, args.seconds,
+                  estimate_profile=resolve_profile(args.estimate_profile, device.type == "cuda"),
+                  flops_profile=resolve_profile(args.flops_profile, device.type == "cuda"))
     except (ConfigError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 # Light imports only: deciding that a notebook is up to date must not pay for importing torch.
-from .config import parse_force
+from .config import PROFILES, parse_force
 from .errors import ConfigError, DataError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ CHAPTERS = [name for name in NOTEBOOKS if name != "comparison"]
 EXECUTED = Path("book") / "experiments"          # relative to a book root
 PROVENANCE = EXECUTED / "provenance.json"
 STAMPS = Path("_build") / "stamps"
-AUTO = STAMPS / "auto-profile.json"              # what PROFILE=auto resolved to at the last prepare
+RESOLVED_PROFILE = ROOT / "_build" / "profile"   # what `prepare` resolved PROFILE to; make passes it on
 
 
 class BookError(RuntimeError):
@@ -63,6 +63,9 @@ def stage_smoke_book(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, dest / name)
+    for old in (dest / "book").glob("*") if (dest / "book").exists() else []:
+        if old.name != "experiments":                       # a removed or renamed source must not linger
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
     shutil.copytree(ROOT / "book", dest / "book", ignore=shutil.ignore_patterns("experiments"), dirs_exist_ok=True)
     return dest
 
@@ -112,7 +115,19 @@ def build_book(book_root: Path, strict: bool = True) -> Path:
     """jupyter-book build, with the results' provenance as a banner on every page.
 
     Strict by default: a Sphinx warning (a broken reference, a missing page) fails the build.
+    One build at a time per book (a file lock).
     """
+    from .store import file_lock, lock_path
+
+    missing = [name for name in NOTEBOOKS if not _executed(book_root, name).exists()]
+    if missing:
+        raise BookError(f"the book at {book_root} lacks the executed notebooks {', '.join(missing)}; "
+                        f"make report (with this PROFILE) executes every notebook")
+    with file_lock(lock_path(book_root, "build")):
+        return _build(book_root, strict)
+
+
+def _build(book_root: Path, strict: bool) -> Path:
     import yaml
 
     config = yaml.safe_load((book_root / "_config.yml").read_text())
@@ -148,12 +163,10 @@ def _context(profile: str, data_dir: str, runs_dir: str, force):
 
 def prepare(profile: str, data_dir: str, runs_dir: str, force, smoke_dir=ROOT / "_build" / "smoke"):
     """Everything before the first notebook: parameters, the smoke stage, the data."""
-    from .store import write_json_atomic
-
     ctx = _context(profile, data_dir, runs_dir, force)
     book_root = stage_smoke_book(Path(smoke_dir)) if ctx.profile == "smoke" else ROOT
-    if profile == "auto":
-        write_json_atomic(ROOT / AUTO, {"auto": ctx.profile})
+    RESOLVED_PROFILE.parent.mkdir(parents=True, exist_ok=True)
+    RESOLVED_PROFILE.write_text(ctx.profile + "\n")
     ensure_data(Path(data_dir))                             # a data problem is one line, before any kernel
     print(f"report: profile {ctx.profile} on {ctx.device}, data {data_dir}, runs {runs_dir}", flush=True)
     (book_root / EXECUTED).mkdir(parents=True, exist_ok=True)
@@ -207,73 +220,86 @@ def check_params(name: str, params: dict) -> None:
     """Every parameter exists in notebook `name`, and the chapter's experiment accepts the values."""
     from .report import experiment
 
+    own = experiment.parameter_names(name)[len(experiment.COMMON):]
     for key, variable in (("profile", "PROFILE"), ("data_dir", "GEN_DATA_DIR"), ("runs_dir", "GEN_RUNS_DIR"),
                           ("force", "FORCE")):
         if key in params:
             raise ConfigError(f"parameter {key!r} is set by {variable} (or --{key.replace('_', '-')}), not by -p or "
-                              f"PARAMS; expected one of {', '.join(experiment.parameter_names(name)[4:]) or 'none'}")
+                              f"PARAMS; " + (f"expected one of {', '.join(own)}" if own else
+                                             f"notebook {name} takes no other parameters"))
     experiment.check_names(name, params)
     if name != "comparison":
         family, _, dataset = name.rpartition("_")
-        experiment.chapter(family, dataset, **{k: v for k, v in params.items() if k not in experiment.COMMON})
+        experiment.chapter(family, dataset, **params)
 
 
 # ---- fingerprints: execute a notebook only when something it depends on changed -------------
 
-def _digest(paths) -> str:
+def _digest(paths, names: bool = False) -> str:
+    """sha256 of the files' contents (and their paths relative to the repository, if `names`)."""
     h = hashlib.sha256()
     for path in paths:
-        h.update(str(path).encode())
+        path = Path(path)
+        if names:
+            h.update(str(path.relative_to(ROOT)).encode())
         try:
-            h.update(Path(path).read_bytes())
+            h.update(path.read_bytes())
         except OSError:
             h.update(b"<missing>")
     return h.hexdigest()
 
 
 def library_digest() -> str:
-    """Every source file of gen_core: what any notebook's output may depend on."""
-    return _digest(sorted((ROOT / "gen_core").rglob("*.py")))
+    """The gen_core sources a notebook's output may depend on (not the bench or the training CLI)."""
+    sources = [p for p in sorted((ROOT / "gen_core").rglob("*.py")) if p.name not in ("bench.py", "__main__.py")]
+    return _digest(sources, names=True)
 
 
-def _runs_digest(runs_dir, profile: str, chapters: list[str]) -> dict:
-    """Per chapter: the run folders it used last time and a digest of their results files."""
+def _sources(name: str, parameters: dict) -> dict:
+    """What the notebook is executed from: its source, the library, its parameters. FORCE is not
+    one of them: it decides whether to execute, not what comes out."""
+    return {"notebook": _digest([NOTEBOOK_DIR / f"{name}.py"]), "library": library_digest(),
+            "parameters": json.loads(json.dumps({k: v for k, v in parameters.items() if k != "force"},
+                                                sort_keys=True, default=str))}
+
+
+def _runs(name: str, parameters: dict) -> dict:
+    """The results it read: per chapter (a chapter: its own; the comparison: every chapter's), the
+    run folders it used last time and a digest of their results files."""
     from .report.manifest import used_run_dirs
 
     out = {}
-    for chapter in chapters:
-        dirs = used_run_dirs(runs_dir, profile, chapter) or []
+    for chapter in CHAPTERS if name == "comparison" else [name]:
+        dirs = used_run_dirs(parameters["runs_dir"], parameters["profile"], chapter) or []
         out[chapter] = {"runs": [d.name for d in dirs],
                         "results": _digest(d / f for d in dirs for f in ("summary.json", "yardstick.json"))}
     return out
-
-
-def fingerprint(name: str, parameters: dict) -> dict:
-    """What notebook `name`'s output depends on: its source, the library, its parameters (profile,
-    folders and its own), and the results of the runs it reads (a chapter: its own; the
-    comparison: every chapter's)."""
-    return {"notebook": _digest([NOTEBOOK_DIR / f"{name}.py"]), "library": library_digest(),
-            "parameters": json.loads(json.dumps(parameters, sort_keys=True, default=str)),
-            "runs": _runs_digest(parameters["runs_dir"], parameters["profile"],
-                                 CHAPTERS if name == "comparison" else [name])}
 
 
 def _stamp(book_root: Path, name: str) -> Path:
     return book_root / STAMPS / f"{name}.json"
 
 
+def _executed(book_root: Path, name: str) -> Path:
+    return book_root / EXECUTED / f"{name}.ipynb"
+
+
 def up_to_date(name: str, book_root: Path, parameters: dict) -> bool:
-    """Executed before with this fingerprint (never under FORCE=1)."""
-    if parameters["force"] or not (book_root / EXECUTED / f"{name}.ipynb").exists():
+    """Executed before from the same sources and parameters, reading the same results, and its
+    executed notebook is the one that execution wrote. Never under FORCE=1."""
+    out = _executed(book_root, name)
+    if parameters["force"] or not out.exists():
         return False
     try:
-        return json.loads(_stamp(book_root, name).read_text()) == fingerprint(name, parameters)
+        stamp = json.loads(_stamp(book_root, name).read_text())
     except (OSError, ValueError):
         return False
+    return stamp == {**_sources(name, parameters), "runs": _runs(name, parameters), "output": _digest([out])}
 
 
 def _parameters(profile: str, data_dir, runs_dir, force: bool, params: dict) -> dict:
-    return {"profile": profile, "data_dir": str(data_dir), "runs_dir": str(runs_dir), "force": force, **params}
+    return {"profile": profile, "data_dir": str(Path(data_dir)), "runs_dir": str(Path(runs_dir)), "force": force,
+            **params}
 
 
 def _tag(name: str) -> str:
@@ -282,45 +308,46 @@ def _tag(name: str) -> str:
 
 def skip_if_up_to_date(name: str, profile: str, data_dir, runs_dir, force, params: dict, smoke_dir) -> bool:
     """The fast path of `notebook NAME`, before torch is imported: True (and a line) if nothing
-    it depends on changed. Unsure (an unknown notebook, PROFILE=auto never resolved here) is False."""
-    if name not in NOTEBOOKS:
+    it depends on changed. Unsure (an unknown notebook, PROFILE=auto, a bad FORCE) is False, and
+    the full path decides. (make passes the profile `prepare` resolved, so auto is rare here.)"""
+    if name not in NOTEBOOKS or profile not in PROFILES:
         return False
-    if profile == "auto":
-        try:
-            profile = json.loads((ROOT / AUTO).read_text())["auto"]
-        except (OSError, ValueError, KeyError):
-            return False
     try:
         force = parse_force(force)
     except ConfigError:
         return False
-    book_root = book_root_for(profile, smoke_dir)
-    if up_to_date(name, book_root, _parameters(profile, data_dir, runs_dir, force, params)):
+    if up_to_date(name, book_root_for(profile, smoke_dir), _parameters(profile, data_dir, runs_dir, force, params)):
         print(f"{_tag(name)}: up to date", flush=True)
         return True
     return False
 
 
 def run_notebook(name: str, ctx, book_root: Path, params: dict | None = None) -> Path:
-    """Execute notebook `name` with the context and `params` (its own parameters), unless up to date."""
+    """Execute notebook `name` with the context and `params` (its own parameters), unless up to date.
+
+    One process at a time per notebook and book (a file lock): a second `make` waits, then finds
+    it up to date.
+    """
     from .report.provenance import write_provenance
-    from .store import write_json_atomic
+    from .store import file_lock, lock_path, write_json_atomic
 
     if name not in NOTEBOOKS:
         raise ConfigError(f"notebook {name!r} is not allowed; expected one of {', '.join(NOTEBOOKS)}")
     params = params or {}
     check_params(name, params)                              # before anything trains
     parameters = _parameters(ctx.profile, ctx.data_dir, ctx.runs_dir, ctx.force, params)
-    out = book_root / EXECUTED / f"{name}.ipynb"
-    if up_to_date(name, book_root, parameters):
-        print(f"{_tag(name)}: up to date", flush=True)
-        return out
-    print(f"{_tag(name)}: running", flush=True)
-    start = time.perf_counter()
-    write_provenance(ctx, book_root / PROVENANCE)
-    out = execute_notebook(name, book_root, parameters)
-    write_json_atomic(_stamp(book_root, name), fingerprint(name, parameters))
-    print(f"{_tag(name)}: done in {time.perf_counter() - start:.0f} s", flush=True)
+    with file_lock(lock_path(book_root, f"notebook-{name}")):
+        if up_to_date(name, book_root, parameters):
+            print(f"{_tag(name)}: up to date", flush=True)
+            return _executed(book_root, name)
+        print(f"{_tag(name)}: running", flush=True)
+        start = time.perf_counter()
+        sources = _sources(name, parameters)               # before: an edit made meanwhile runs next time
+        write_provenance(ctx, book_root / PROVENANCE)
+        out = execute_notebook(name, book_root, parameters)
+        write_json_atomic(_stamp(book_root, name), {**sources, "runs": _runs(name, parameters),
+                                                    "output": _digest([out])})
+        print(f"{_tag(name)}: done in {time.perf_counter() - start:.0f} s", flush=True)
     return out
 
 

@@ -39,7 +39,7 @@
 profile = "auto"       # auto | full | quick | smoke
 data_dir = "data"      # torchvision layout; $GEN_DATA_DIR in the Makefile
 runs_dir = "runs"      # run results, keyed by config hash
-force = False          # accepted for symmetry; this page never retrains
+force = False          # accepted for symmetry; this page never forces a retrain
 
 # %% tags=["remove-input"]
 from IPython.display import HTML, Markdown, display

@@ -285,9 +285,32 @@ def test_a_broken_reference_fails_the_book_build_with_its_warning(tmp_path):
 TIMING = {"train_seconds", "images_per_second"}
 
 
+def _close(got, expected, path=""):
+    """Equal strings, ints and bools; floats within 1e-6 relative (bitwise equal on the machine that
+    recorded them; the margin is for another CPU's kernels), recursively."""
+    if isinstance(expected, dict):
+        assert isinstance(got, dict) and set(got) == set(expected), path
+        for key in expected:
+            _close(got[key], expected[key], f"{path}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(got, list) and len(got) == len(expected), path
+        for i, (g, e) in enumerate(zip(got, expected)):
+            _close(g, e, f"{path}[{i}]")
+    elif isinstance(expected, float):
+        assert got == pytest.approx(expected, rel=1e-6, abs=1e-9), path
+    else:
+        assert got == expected, path
+
+
 def test_smoke_numbers_are_those_recorded_before_the_redesign(smoke_book):
-    """Every smoke run's summary (timings aside) and yardstick, and both classifiers, are identical to
-    the numbers the code before the family/report redesign wrote (tests/fixtures/smoke_baseline.json)."""
+    """Every smoke run's summary (timings aside) and yardstick, and both classifiers, equal the numbers
+    the code before the family/report redesign wrote: tests/fixtures/smoke_baseline.json was made at
+    commit cdb8d15 by `make -j 3 report PROFILE=smoke` on the 2-core CPU machine. Runs the later tests
+    add with changed parameters are not in it."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("the baseline was recorded on CPU; CUDA runs are not bitwise repeatable")
     baseline = json.loads(BASELINE.read_text())
     found = {}
     for summary_path in smoke_book["runs"].glob("*/summary.json"):
@@ -296,12 +319,15 @@ def test_smoke_numbers_are_those_recorded_before_the_redesign(smoke_book):
         summary = json.loads(summary_path.read_text())
         if run_dir.name.startswith("classifier-"):
             expected = baseline["classifiers"][cfg["dataset"]]
-            assert {k: summary[k] for k in expected} == expected, run_dir.name
+            _close({k: summary[k] for k in expected}, expected, run_dir.name)
+            continue
+        if cfg["changes"]:
             continue
         key = f"{cfg['family']}/{cfg['dataset']}/{cfg['variant']}/z{cfg['latent_dim']}/seed{cfg['seed']}"
         found[key] = {"summary": {k: v for k, v in summary.items() if k not in TIMING},
                       "yardstick": json.loads((run_dir / "yardstick.json").read_text())["measures"]}
-    assert found == baseline["runs"]
+    assert set(baseline["runs"]) <= set(found)               # later tests may add a z=17 run, not remove any
+    _close({key: found[key] for key in baseline["runs"]}, baseline["runs"])
 
 
 # ---- an incremental make report ---------------------------------------------------------------

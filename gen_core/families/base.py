@@ -70,6 +70,7 @@ class Family:
     interpolation_kinds: tuple = ("linear",)
     encodes: bool = False                # has an encoder (`encode`): latent-mean figures
     summary_columns: list[tuple[str, str, int]] = []  # (summary key, column, digits) its tables add
+    comparison_columns: list[tuple[str, str, int]] = []  # the same, for the comparison's table
     variant_pair: tuple = ()             # two variants its chapter compares side by side at equal z
     bench_cases: tuple = ()              # (dataset, variant) rows `make bench` times, an MLP and a conv
     bench_goals: dict = {}               # {device type: {arch: the project/reference ratio to reach}}

@@ -75,6 +75,7 @@ class VAE(Family):
     fields = ("hidden", "channels", "dropout")
     encodes = True
     summary_columns = [("test_neg_elbo", "test -ELBO", 4), ("test_bce", "test BCE", 4), ("test_kl", "test KL", 3)]
+    comparison_columns = [("test_neg_elbo", "test -ELBO", 3)]
     latent_questions = [
         Question("test_neg_elbo", "the test -ELBO",
                  "**Latent size against the test ELBO.** Test negative ELBO (nats per image, lower is better):"),

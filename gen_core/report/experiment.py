@@ -22,7 +22,11 @@ EXPERIMENT = ("epochs", "overrides")
 # Fields that say which run it is, not how it trains: the chapter and its parameters set them.
 _NOT_OVERRIDABLE = {"family": "the chapter's", "dataset": "the chapter's", "arch": "its row's",
                     "variant": "its row's", "latent_dim": "the <variant>_latents parameters'",
-                    "epochs": "the epochs parameter's", "seed": "the profile's", "changes": "derived"}
+                    "epochs": "the epochs parameter's", "seed": "the profile's", "changes": "derived",
+                    # the yardstick measures every run of a profile at one N against one test set
+                    "n_eval_samples": "the profile's", "test_size": "the profile's"}
+# Widths of one architecture apply to the chapter's rows of that architecture only.
+_ARCH_FIELDS = {"hidden": "mlp", "d_hidden": "mlp", "channels": "conv", "d_channels": "conv"}
 
 
 def latent_parameter(variant: str) -> str:
@@ -39,12 +43,13 @@ def parameter_names(notebook: str) -> tuple[str, ...]:
 
 
 def check_names(notebook: str, params: dict) -> None:
-    """ConfigError for a parameter the notebook does not have."""
-    allowed = parameter_names(notebook)
+    """ConfigError for a parameter that is not one of the notebook's own (its experiment's)."""
+    own = parameter_names(notebook)[len(COMMON):]
     for key in params:
-        if key not in allowed:
-            raise ConfigError(f"parameter {key!r} is not allowed for notebook {notebook}; expected one of "
-                              f"{', '.join(allowed)}")
+        if key not in own:
+            raise ConfigError(f"parameter {key!r} is not allowed for notebook {notebook}; " +
+                              (f"expected one of {', '.join(own)}" if own else
+                               "it takes none besides PROFILE, GEN_DATA_DIR, GEN_RUNS_DIR and FORCE"))
 
 
 def _fail(key, value, allowed):
@@ -76,10 +81,15 @@ class Experiment:
         return f"{self.family}_{self.dataset}"
 
     def configs(self, profile: str) -> list[RunConfig]:
-        """The chapter's runs at `profile`: each grid row at its latent sizes, every seed, changed."""
-        changes = {**self.overrides, **({"epochs": self.epochs} if self.epochs is not None else {})}
+        """The chapter's runs at `profile`: each grid row at its latent sizes, every seed, changed.
+
+        Overrides apply to every run, except widths, which apply to the rows of their architecture.
+        """
         out = []
         for row in rows(self.family, self.dataset):
+            changes = {k: v for k, v in self.overrides.items() if _ARCH_FIELDS.get(k, row.arch) == row.arch}
+            if self.epochs is not None:
+                changes["epochs"] = self.epochs
             for z in self.latents.get(row.variant, row.latents):
                 for seed in range(seeds(profile)):
                     base = row_config(self.family, self.dataset, row, z, seed, profile)
@@ -129,6 +139,11 @@ def chapter(family: str, dataset: str, epochs=None, overrides=None, **latents) -
                               f"Allowed keys: {', '.join(fields)}")
         if key not in fields:
             raise ConfigError(f"overrides key {key!r} is not a RunConfig field; allowed keys: {', '.join(fields)}")
+    archs = {row.arch for row in rows(family, dataset)}
+    for key, arch in _ARCH_FIELDS.items():
+        if key in overrides and arch not in archs:
+            raise ConfigError(f"overrides key {key!r} is not allowed for {name}: it sets {arch} widths and the "
+                              f"chapter has only {', '.join(sorted(archs))} rows")
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     exp = Experiment(family, dataset, chosen, epochs, overrides)
     for profile in PROFILES:            # every change is checked on every row before anything trains

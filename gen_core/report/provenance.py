@@ -8,6 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from ..store import write_json_atomic
 from .session import Context
 
 # md5 of the official CIFAR-10 test batch, to say in the banner which copy the run used.
@@ -48,7 +49,7 @@ def banner(prov: dict) -> str:
 
 def write_provenance(ctx: Context, path: str | Path) -> dict:
     prov = provenance(ctx)
-    Path(path).write_text(json.dumps(prov, indent=1))
+    write_json_atomic(Path(path), prov)             # parallel chapters write it too
     return prov
 
 

@@ -51,19 +51,28 @@ def summary_table(runs: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run")
 
 
+def _family_columns(runs: list[Run]) -> list[tuple[str, str, int]]:
+    """The comparison columns the runs' families add (the VAE's test -ELBO), each once, in order."""
+    columns = {}
+    for fam in dict.fromkeys(r.config.family for r in runs):
+        columns.update({key: (key, label, digits) for key, label, digits in families.get(fam).comparison_columns})
+    return list(columns.values())
+
+
 def comparison_frame(runs: list[Run], floors: dict[str, float]) -> pd.DataFrame:
     """Every configuration with numbers (seed means), one row each, for plots and ranking.
 
     floors: {dataset: FD of real images}, for the "FD / floor" column.
     """
     rows = []
+    extra = _family_columns(runs)
     for r in average_seeds(runs):
         c = r.config
         rows.append({"dataset": DATASET_TITLES[c.dataset], "family": family_title(c), "arch": c.arch,
                      "run": c.label, "z": c.latent_dim, "status": status(r),
                      **{label: value(r, k) for k, label in YARDSTICK.items()},
                      "FD / floor": None if value(r, "fd") is None else value(r, "fd") / floors[c.dataset],
-                     "test -ELBO": value(r, "test_neg_elbo"), "train s": value(r, "train_seconds"),
+                     **{label: value(r, key) for key, label, _ in extra}, "train s": value(r, "train_seconds"),
                      "images / s": value(r, "images_per_second"), "seeds": r.summary.get("seeds", 1)})
     return pd.DataFrame(rows)
 
@@ -74,8 +83,8 @@ def comparison_table(runs: list[Run], floors: dict[str, float]) -> pd.DataFrame:
                 for r in average_seeds(runs)}
     table = comparison_frame(runs, floors).sort_values(["dataset", "FD"], na_position="last")
     table.insert(0, "rank", table.groupby("dataset").cumcount() + 1)
-    for key, label in list(YARDSTICK.items()) + [("test_neg_elbo", "test -ELBO")]:
-        table[label] = [cell(averaged[(f, d, run)], key) for f, d, run in
+    for key, label, digits in [(k, label, 3) for k, label in YARDSTICK.items()] + _family_columns(runs):
+        table[label] = [cell(averaged[(f, d, run)], key, digits) for f, d, run in
                         zip(table["family"], table["dataset"], table["run"])]
     table["FD / floor"] = table["FD / floor"].round(1)
     table[["train s", "images / s"]] = table[["train s", "images / s"]].round(0)

@@ -51,6 +51,19 @@ def test_an_override_equal_to_the_grid_changes_nothing():
     assert exp.configs("smoke") == grid("gan", "mnist", "smoke")
 
 
+def test_width_overrides_apply_to_the_rows_of_their_architecture():
+    configs = experiment.chapter("gan", "mnist", overrides={"hidden": [32, 32], "d_hidden": [16],
+                                                            "d_channels": [8, 8, 8, 8]}).configs("smoke")
+    assert [(c.variant, c.hidden, c.d_hidden, c.d_channels) for c in configs] == [
+        ("MLP A", (32, 32), (16,), ()), ("MLP A", (32, 32), (16,), ()), ("MLP B", (32, 32), (16,), ()),
+        ("DCGAN", (), (), (8, 8, 8, 8)), ("DCGAN", (), (), (8, 8, 8, 8))]
+    assert configs[0].label == "MLP A, z=100 (hidden=[32, 32], d_hidden=[16])"
+    with pytest.raises(ConfigError) as e:
+        experiment.chapter("vae", "mnist", overrides={"channels": [8]})
+    assert str(e.value) == ("overrides key 'channels' is not allowed for vae_mnist: it sets conv widths and the "
+                            "chapter has only mlp rows")
+
+
 def test_list_overrides_become_tuples():
     (cfg, *_) = experiment.chapter("vae", "mnist", overrides={"betas": [0.5, 0.9]}).configs("smoke")
     assert cfg.betas == (0.5, 0.9) and cfg.label == "MLP A, z=50 (betas=[0.5, 0.9])"
@@ -58,8 +71,8 @@ def test_list_overrides_become_tuples():
 
 @pytest.mark.parametrize("params, message", [
     (dict(mlp_c_latents=[2]),
-     "parameter 'mlp_c_latents' is not allowed for notebook gan_mnist; expected one of profile, data_dir, runs_dir, "
-     "force, mlp_a_latents, mlp_b_latents, dcgan_latents, epochs, overrides"),
+     "parameter 'mlp_c_latents' is not allowed for notebook gan_mnist; expected one of mlp_a_latents, "
+     "mlp_b_latents, dcgan_latents, epochs, overrides"),
     (dict(mlp_a_latents=[0]),
      "mlp_a_latents=[0] is not allowed; expected None (the grid's sizes) or a list of distinct integers >= 1, e.g. [17]"),
     (dict(mlp_a_latents=17),
@@ -73,20 +86,23 @@ def test_list_overrides_become_tuples():
      "overrides=[('lr', 1)] is not allowed; expected a dict of RunConfig fields, e.g. {\"lr\": 0.0001, \"batch_size\": 64}"),
     (dict(overrides={"lrr": 1e-4}),
      "overrides key 'lrr' is not a RunConfig field; allowed keys: hidden, d_hidden, channels, d_channels, dropout, "
-     "batch_size, lr, optimizer, betas, clip, n_critic, gp, critic_norm, train_size, test_size, n_samples, "
-     "n_eval_samples, amp, compile"),
+     "batch_size, lr, optimizer, betas, clip, n_critic, gp, critic_norm, train_size, n_samples, amp, compile"),
     (dict(overrides={"latent_dim": 3}),
      "overrides key 'latent_dim' is not allowed; it is the <variant>_latents parameters' to set. Allowed keys: hidden, "
      "d_hidden, channels, d_channels, dropout, batch_size, lr, optimizer, betas, clip, n_critic, gp, critic_norm, "
-     "train_size, test_size, n_samples, n_eval_samples, amp, compile"),
+     "train_size, n_samples, amp, compile"),
+    (dict(overrides={"n_eval_samples": 50}),
+     "overrides key 'n_eval_samples' is not allowed; it is the profile's to set. Allowed keys: hidden, d_hidden, "
+     "channels, d_channels, dropout, batch_size, lr, optimizer, betas, clip, n_critic, gp, critic_norm, train_size, "
+     "n_samples, amp, compile"),
     (dict(overrides={"lr": -1}),
      "overrides for MLP A, z=100: config lr=-1 is not allowed; expected a learning rate > 0"),
     (dict(overrides={"clip": 0.01}),
      "overrides for MLP A, z=100: config clip=0.01 is not allowed; expected the default (0.0) for family 'gan', "
      "which does not use it (used by wgan)"),
-    (dict(overrides={"hidden": [64]}),
-     "overrides for DCGAN, z=64: config hidden=(64,) is not allowed; expected empty for arch='conv' "
-     "(set channels/d_channels)"),
+    (dict(overrides={"dropout": 0.1}),
+     "overrides for MLP A, z=100: config dropout=0.1 is not allowed; expected the default (0.0) for family 'gan', "
+     "which does not use it (used by vae)"),
 ])
 def test_every_bad_parameter_is_one_line(params, message):
     with pytest.raises(ConfigError) as e:

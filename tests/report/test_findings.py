@@ -76,15 +76,36 @@ def test_memorization_sentence_compares_with_test_images(sample, test, verdict):
                     f"are {verdict}.")
 
 
+def test_prose_imports_nothing_that_loads_trains_or_measures():
+    """findings.py takes numbers: from the library it imports only names and types, never a loader."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(findings.__file__).read_text())
+    imported = {(node.module, alias.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                for alias in node.names}
+    assert imported <= {
+        ("__future__", "annotations"), (None, "families"), ("config", "DATASETS"), ("data", "DATASET_TITLES"),
+        ("results", "Run"), ("yardstick", "Reference"), ("runsets", "average_seeds"), ("runsets", "best_per_family"),
+        ("runsets", "complete"), ("runsets", "config_key"), ("runsets", "first_seed"), ("runsets", "score"),
+        ("runsets", "seeds_per_configuration"), ("runsets", "value"), ("runsets", "variant_pair")}, imported
+    assert not [node for node in ast.walk(tree) if isinstance(node, ast.Import)]
+
+
 def test_prose_is_pure(monkeypatch):
-    """The prose functions never load, train or measure: with those broken, they still answer."""
+    """The prose functions never load, train or measure: with every loader broken, they still answer."""
     import gen_core.report.session as session
+    import gen_core.report.weights as weights_module
     import gen_core.results as results
     import gen_core.yardstick as yardstick
 
-    for module, name in ((results, "load_or_train"), (results, "load_run"), (session, "reference"),
-                         (yardstick, "measure_run"), (yardstick, "build_reference")):
-        monkeypatch.setattr(module, name, lambda *a, **k: pytest.fail(f"prose called {name}"))
+    for module, names in ((results, ("load_or_train", "load_run", "train_and_save")),
+                          (session, ("reference", "measured_run", "load_or_train", "measure_run", "run_models",
+                                     "chapter_runs", "all_runs")),
+                          (weights_module, ("nearest_training", "run_models", "interpolations")),
+                          (yardstick, ("measure_run", "build_reference", "load_models"))):
+        for name in names:
+            monkeypatch.setattr(module, name, lambda *a, _name=name, **k: pytest.fail(f"prose called {_name}"))
     runs = wgan_runs(30.0, 20.0) + [fake_run(c, 5.0) for c in grid("gan", "cifar10", "quick")]
     refs = {ds: fake_reference(ds) for ds in ("mnist", "cifar10")}
     assert findings.chapter_findings(wgan_runs(30.0, 20.0), refs["mnist"], "quick")

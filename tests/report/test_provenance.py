@@ -11,7 +11,8 @@ def test_reproduce_box_names_the_make_command_and_parameters():
     ctx = Context("quick", Path("data"), Path("runs"), False, "cpu")
     box = provenance.reproduce_box(ctx, "wgan_mnist")
     assert "<code>make report-wgan_mnist PROFILE=quick</code>" in box
-    assert "<code>profile = &#x27;quick&#x27;</code>, <code>data_dir = &#x27;data&#x27;</code>" in box and "FORCE=1" in box
+    assert "<code>profile = &#x27;quick&#x27;</code>, <code>data_dir = &#x27;data&#x27;</code>" in box
+    assert " FORCE=1</code>" not in box and "PARAMS" not in box                # defaults: nothing extra
     ctx = Context("smoke", Path("/d"), Path("/r"), True, "cpu")
     box = provenance.reproduce_box(ctx, "comparison")
     assert "<code>make report-comparison PROFILE=smoke GEN_DATA_DIR=/d GEN_RUNS_DIR=/r FORCE=1</code>" in box

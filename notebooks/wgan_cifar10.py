@@ -24,12 +24,12 @@ profile = "auto"       # auto | full | quick | smoke
 data_dir = "data"      # torchvision layout; $GEN_DATA_DIR in the Makefile
 runs_dir = "runs"      # run results, keyed by config hash
 force = False          # retrain even when results are cached
-# The experiment. None keeps the grid's values (gen_core/grid.py; the table "The runs" shows them).
+# The experiment; None keeps the grid's values (gen_core/grid.py)
 mlp_latents = None          # latent sizes of MLP, e.g. [17]
 dc_wgan_latents = None      # latent sizes of DC-WGAN
 dc_wgan_gp_latents = None   # latent sizes of DC-WGAN-GP
 epochs = None               # epochs of every run (None: the profile's)
-overrides = {}              # RunConfig fields for every run, e.g. {"lr": 1e-4, "batch_size": 64}
+overrides = {}              # RunConfig fields for every run, e.g. {"lr": 1e-4}
 
 # %% tags=["remove-input"]
 from IPython.display import HTML, Markdown, display

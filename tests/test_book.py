@@ -407,8 +407,7 @@ def test_make_report_name_with_params_and_the_same_with_p(smoke_book):
 
 @pytest.mark.parametrize("args, line", [
     (["-p", "mlp_c_latents", "[2]"], "error: parameter 'mlp_c_latents' is not allowed for notebook gan_mnist; "
-     "expected one of profile, data_dir, runs_dir, force, mlp_a_latents, mlp_b_latents, dcgan_latents, epochs, "
-     "overrides"),
+     "expected one of mlp_a_latents, mlp_b_latents, dcgan_latents, epochs, overrides"),
     (["-p", "epochs", "0"], "error: epochs=0 is not allowed; expected None (the profile's epochs) or an integer >= 1"),
     (["-p", "overrides", "{lr: -1}"], "error: overrides for MLP A, z=100: config lr=-1 is not allowed; expected a "
      "learning rate > 0"),
@@ -461,7 +460,7 @@ def test_make_train_trains_and_measures_the_selected_runs(repo, tmp_path):
 
 def test_make_bench_runs_every_case_and_counts_flops(repo):
     proc = make(repo, "bench", f"GEN_DATA_DIR={DATA_DIR}",
-                "BENCH_ARGS=--profile smoke --seconds 0.02 --flops-profile smoke")
+                "BENCH_ARGS=--profile smoke --seconds 0.02 --estimate-profile smoke --flops-profile smoke")
     from gen_core.bench import cases
 
     for family, dataset, variant in cases():

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from . import data
 from .config import DATASETS, PROFILES, ConfigError
+from .errors import DataError
 from .data import Split, epoch_batches, to_unit
 from .models.classifier import LeNet, SmallResNet
 from .store import file_lock, lock_path, progress_stream, write_json_atomic
@@ -42,8 +43,9 @@ class ClassifierConfig:
     width: int               # LeNet: first conv's channels; ResNet: first stage's channels
     blocks: int              # ResNet blocks per stage (LeNet: unused, 1)
     epochs: int
-    train_size: int          # 0 = whole training set
+    train_size: int          # 0 = the whole training split left after the held-out images
     test_size: int           # 0 = whole test set
+    held_out: int = 0        # training images it never sees: the yardstick's floor (data.held_out_split)
     batch_size: int = 128
     lr: float = 1e-3         # Adam for LeNet; the peak of a one-cycle SGD schedule for the ResNet
     augment: bool = False    # random crop (pad 4) and horizontal flip; CIFAR-10 only
@@ -87,11 +89,29 @@ _PROFILE_CLASSIFIERS = {
 
 
 def classifier_config(dataset: str, profile: str) -> ClassifierConfig:
+    """The profile's classifier; it holds out as many training images as a run generates (N)."""
+    from .grid import eval_samples
+
     if profile not in PROFILES:
         raise ConfigError(f"profile={profile!r} is not allowed; expected one of {', '.join(PROFILES)}")
     if dataset not in DATASETS:
         raise ConfigError(f"dataset={dataset!r} is not allowed; expected one of {', '.join(DATASETS)}")
-    return ClassifierConfig(dataset=dataset, **_PROFILE_CLASSIFIERS[profile][dataset])
+    return ClassifierConfig(dataset=dataset, held_out=eval_samples(profile), **_PROFILE_CLASSIFIERS[profile][dataset])
+
+
+def training_indices(cfg: ClassifierConfig, n_total: int) -> torch.Tensor:
+    """Indices into the whole training split of the images the classifier trains on: never a
+    held-out one (`data.held_out_split`), then a seeded `train_size` of the rest when set."""
+    if n_total <= cfg.held_out:
+        raise DataError(f"the {cfg.dataset} training split has {n_total} images; holding out {cfg.held_out} for "
+                        f"the yardstick's floor leaves none for its classifier")
+    kept, _ = data.held_out_split(n_total, cfg.held_out)
+    return kept[data.subset_indices(len(kept), cfg.train_size)]
+
+
+def held_out_indices(cfg: ClassifierConfig, n_total: int) -> torch.Tensor:
+    """Indices into the whole training split of the held-out images behind the floor."""
+    return data.held_out_split(n_total, cfg.held_out)[1]
 
 
 def build_classifier(cfg: ClassifierConfig):
@@ -189,7 +209,9 @@ def load_or_train_classifier(dataset: str, profile: str, data_dir, runs_dir, dev
 def _train_and_save(cfg: ClassifierConfig, dataset, profile, data_dir, run_dir: Path, device, progress):
 
     root = str(Path(data_dir).resolve())
-    train = data.cached_split(dataset, root, True, str(device), cfg.train_size)
+    whole = data.cached_split(dataset, root, True, str(device), 0)
+    idx = training_indices(cfg, len(whole)).to(whole.images.device)
+    train = Split(whole.images[idx], whole.labels[idx])
     test = data.cached_split(dataset, root, False, str(device), cfg.test_size)
     start = time.perf_counter()
     model = train_classifier(cfg, train, device, progress)
@@ -198,7 +220,7 @@ def _train_and_save(cfg: ClassifierConfig, dataset, profile, data_dir, run_dir: 
     floor = ACCURACY_FLOOR[profile][dataset]
     summary = {"profile": profile, "arch": cfg.arch, "test_accuracy": acc, "test_images": len(test),
                "floor": floor, "below_floor": acc < floor, "train_seconds": seconds,
-               "train_images": len(train), "epochs": cfg.epochs}
+               "train_images": len(train), "held_out": cfg.held_out, "epochs": cfg.epochs}
     run_dir.mkdir(parents=True, exist_ok=True)
     tmp = run_dir / ".model.pt.tmp"
     torch.save(model.state_dict(), tmp)

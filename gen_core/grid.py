@@ -90,6 +90,12 @@ def seeds(profile: str) -> int:
     return _PROFILE_SIZES[profile]["seeds"]
 
 
+def eval_samples(profile: str) -> int:
+    """N: images each run generates for the yardstick, and real held-out images of its floor."""
+    _check_choice("profile", profile, PROFILES)
+    return _PROFILE_SIZES[profile]["n_eval_samples"]
+
+
 def full_grid(profile: str) -> list[RunConfig]:
     return [cfg for ds in DATASETS for fam in families.names() for cfg in grid(fam, ds, profile)]
 

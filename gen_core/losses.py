@@ -23,6 +23,13 @@ def vae_loss(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: to
     return bce + kl, bce, kl
 
 
+def vae_loss_per_image(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor):
+    """`vae_loss` before the batch mean: (total, bce, kl), each (B,), for a standard error over images."""
+    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+    kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
+    return bce + kl, bce, kl
+
+
 def gan_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """L_D = BCE(D(x), 1) + BCE(D(G(z)), 0) = -E[log D(x)] - E[log(1 - D(G(z)))]  (Goodfellow et al. 2014)."""
     return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
@@ -66,15 +73,20 @@ def interpolate(real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> to
     return eps * real + (1 - eps) * fake
 
 
+def gradient_norms(critic, x_hat: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
+    """||grad_x f(x)||_2 at each point of x_hat (B, ...), over all its pixels: (B,)."""
+    x_hat = x_hat.requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).float().sum(), x_hat, create_graph=create_graph)
+    return grad.flatten(1).norm(dim=1)
+
+
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """GP = E_x_hat[(||grad_x_hat f(x_hat)||_2 - 1)^2]   (Gulrajani et al. 2017, eq. 3).
 
     The norm is over all pixels of one example; the mean over the batch. create_graph=True so
     the critic's update differentiates through the gradient (a double backward).
     """
-    x_hat = interpolate(real, fake.detach(), eps).requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x_hat).float().sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    return ((gradient_norms(critic, interpolate(real, fake.detach(), eps), create_graph=True) - 1) ** 2).mean()
 
 
 def emd_estimate(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:

@@ -19,14 +19,19 @@ from .data import Split, to_unit
 _LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
 
+def sharpness_values(images: torch.Tensor) -> torch.Tensor:
+    """Per image, the variance of the Laplacian of the grey image: (N,); images (N, C, H, W) in [0, 1]."""
+    grey = images.float().mean(dim=1, keepdim=True)                       # (N, 1, H, W)
+    response = F.conv2d(grey, _LAPLACIAN.to(grey)[None, None])             # (N, 1, H-2, W-2)
+    return response.flatten(1).var(dim=1)
+
+
 def sharpness(images: torch.Tensor) -> float:
     """Mean variance of the Laplacian of the grey image; images (N, C, H, W) in [0, 1].
 
     Blur lowers it; the report divides by the same value on real test images.
     """
-    grey = images.float().mean(dim=1, keepdim=True)                       # (N, 1, H, W)
-    response = F.conv2d(grey, _LAPLACIAN.to(grey)[None, None])             # (N, 1, H-2, W-2)
-    return float(response.flatten(1).var(dim=1).mean())
+    return float(sharpness_values(images).mean())
 
 
 def nearest_labels(queries: torch.Tensor, reference: Split, batch: int = 500) -> torch.Tensor:
@@ -56,9 +61,13 @@ def coverage(histogram: list[float]) -> dict[str, float]:
 
 
 def sample_metrics(samples: torch.Tensor, real_test: torch.Tensor, reference: Split) -> dict:
-    """Sharpness ratio and pixel-1-NN mode coverage of samples (N, C, H, W) in [0, 1]."""
+    """Sharpness ratio (with a normal 95% interval over the samples, the real side held fixed) and
+    pixel-1-NN mode coverage of samples (N, C, H, W) in [0, 1]."""
     hist = label_histogram(nearest_labels(samples, reference))
-    return {"sharpness_ratio": sharpness(samples) / sharpness(to_unit(real_test)),
+    values, real = sharpness_values(samples), sharpness(to_unit(real_test))
+    ratio = float(values.mean()) / real
+    half = 1.96 * float(values.std()) / len(values) ** 0.5 / real if len(values) > 1 else 0.0
+    return {"sharpness_ratio": ratio, "sharpness_ratio_ci": [ratio - half, ratio + half],
             "label_histogram": hist, **coverage(hist)}
 
 

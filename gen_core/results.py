@@ -7,6 +7,8 @@
         samples/epoch_NNN.png   fixed-noise grids
         ...                the family's own files (the VAE's recon.png: test images over reconstructions)
         model.pt           weights (not needed to draw anything)
+        snapshots/epoch_NNN.pt  the sampling networks at the yardstick's earlier epochs
+                           (train.snapshot_epochs), with images seen and seconds so far
         checkpoint.pt      while training: the last finished epoch (models, optimizers, RNG
                            states, curves so far, config and hash); deleted once finished
 
@@ -16,6 +18,7 @@ call resumes from its checkpoint. Every file is written to a temporary name and 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,10 +29,11 @@ from .config import RunConfig
 from .data import Split
 from .store import (file_lock, lock_path, progress_stream, report_problem, save_png_atomic, save_torch_atomic,
                     write_json_atomic)
-from .train import TrainResult, generate_many, train
+from .train import TrainResult, generate_many, snapshot_epochs, train
 
 REFERENCE_SIZE = 10000      # training images the pixel 1-NN labeller compares against
 CHECKPOINT = "checkpoint.pt"
+SNAPSHOTS = "snapshots"
 
 
 @dataclass
@@ -43,6 +47,10 @@ class Run:
     @property
     def sample_paths(self) -> dict[int, Path]:
         return {int(p.stem.split("_")[1]): p for p in sorted((self.dir / "samples").glob("epoch_*.png"))}
+
+    @property
+    def snapshot_paths(self) -> list[Path]:
+        return sorted((self.dir / SNAPSHOTS).glob("epoch_*.pt"))
 
     @property
     def recon_path(self) -> Path | None:
@@ -103,10 +111,31 @@ def load_checkpoint(cfg: RunConfig, run_dir: Path, device) -> dict | None:
     return state
 
 
-def _summarize(result: TrainResult, device) -> dict:
+def generator_images(cfg: RunConfig, images_seen: int) -> int:
+    """Images the generating network was updated on, after `images_seen` images of optimizer steps."""
+    return families.get(cfg.family).generator_steps(cfg, images_seen // cfg.batch_size) * cfg.batch_size
+
+
+def snapshot_saver(cfg: RunConfig, run_dir: Path):
+    """on_epoch callback: at every snapshot epoch but the last (model.pt is that one), the networks
+    the family samples with, with the images the generator has seen and the seconds so far."""
+    keep = set(snapshot_epochs(cfg.epochs)) - {cfg.epochs}
+    names = families.get(cfg.family).sampler_models
+
+    def save(epoch: int, result: TrainResult) -> None:
+        if epoch in keep:
+            save_torch_atomic({"epoch": epoch, "generator_images": generator_images(cfg, result.images_seen),
+                               "train_seconds": result.train_seconds,
+                               "models": {k: result.models[k].state_dict() for k in names}},
+                              run_dir / SNAPSHOTS / f"epoch_{epoch:03d}.pt")
+    return save
+
+
+def _summarize(cfg: RunConfig, result: TrainResult, device) -> dict:
     means = result.epoch_means
     final = {key: vals[-1] for key, vals in means.items()}
     return {
+        "generator_images": generator_images(cfg, result.images_seen),
         "status": result.status, "diverged_at": result.diverged_at,
         "epochs_done": max((len(v) for v in means.values()), default=0),
         "device": str(device), "train_seconds": result.train_seconds,
@@ -140,14 +169,17 @@ def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=N
     test = data.cached_split(cfg.dataset, root, False, str(device), cfg.test_size)
     reference = data.cached_split(cfg.dataset, root, True, str(device), REFERENCE_SIZE)
     state = load_checkpoint(cfg, run_dir, device) if resume else None
+    (run_dir / "yardstick.json").unlink(missing_ok=True)          # measured on the weights it replaces
+    if state is None:
+        shutil.rmtree(run_dir / SNAPSHOTS, ignore_errors=True)    # a fresh start writes its own
     result = train(cfg, train_split, device, progress=progress, resume=state,
-                   on_checkpoint=lambda s: save_torch_atomic(s, run_dir / CHECKPOINT))
+                   on_epoch=snapshot_saver(cfg, run_dir), on_checkpoint=lambda s: save_torch_atomic(s, run_dir / CHECKPOINT))
     run_dir.mkdir(parents=True, exist_ok=True)       # a run that diverged at once has no images
     for epoch, grid in result.sample_grids.items():
         save_png_atomic(grid, run_dir / "samples" / f"epoch_{epoch:03d}.png")
     if result.status == "complete":
         families.get(cfg.family).save_extras(cfg, result.models, test, run_dir)
-    summary = _summarize(result, device)
+    summary = _summarize(cfg, result, device)
     summary.update(_measure(cfg, result, test, reference, device))
     save_torch_atomic({k: m.state_dict() for k, m in result.models.items()}, run_dir / "model.pt")
     write_json_atomic(run_dir / "config.json", {"config": cfg.to_dict(), "hash": cfg.run_hash()})

@@ -53,6 +53,15 @@ def sample_epochs(epochs: int, count: int = 4) -> list[int]:
     return sorted({round(1 + i * (epochs - 1) / (count - 1)) for i in range(count)})
 
 
+def snapshot_epochs(epochs: int) -> list[int]:
+    """Log-spaced epochs at which the yardstick measures a run: 1 + ceil(log2 E) of them, from the
+    first to the last (E = 3: 1, 2, 3; 15: 1, 2, 4, 8, 15; 25: 1, 2, 4, 7, 13, 25)."""
+    count = 1 + math.ceil(math.log2(max(epochs, 1)))
+    if count == 1:
+        return [epochs]
+    return sorted({round(epochs ** (i / (count - 1))) for i in range(count)})
+
+
 # ---- sampling: the family decides how latents become images ---------------------------------
 
 @torch.inference_mode()

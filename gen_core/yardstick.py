@@ -1,12 +1,17 @@
 """One yardstick for every family: measurements in the feature space of a classifier trained
-on the real training set (`classifier.py`), comparable across VAE, GAN and WGAN.
+on the real training set minus a held-out set (`classifier.py`), comparable across VAE, GAN and WGAN.
 
 - Frechet distance between Gaussians fitted to features of N generated images and of the
-  test set:  FD = |mu_g - mu_r|^2 + Tr(S_g + S_r - 2 (S_g S_r)^(1/2)).  Computed by
-  torchmetrics' FrechetInceptionDistance with our classifier as its custom feature extractor.
-  Its floor is the same distance from N real training images to the test set.
-- Precision and recall as k-nearest-neighbour manifolds (Kynkaanniemi et al. 2019, k = 3).
-- Mode coverage: the classifier's label histogram over the samples (`metrics.coverage`).
+  test set:  FD = |mu_g - mu_r|^2 + Tr(S_g) + Tr(S_r) - 2 Tr((S_r^1/2 S_g S_r^1/2)^1/2).
+  Its floor is the same distance from N held-out real training images, which the classifier
+  never saw, to the test set.
+- On equal sets of n = min(N, test images) features each (the real side a seeded subset):
+  precision and recall as k-nearest-neighbour manifolds (Kynkaanniemi et al. 2019, k = 3);
+  density and coverage (Naeem et al. 2020, k = 5).
+- A 95% bootstrap interval on each of those five numbers: resampled features, never new samples.
+- Mode coverage: the classifier's label histogram over the samples it labels with confidence
+  and that fall on the real manifold, and the one collapse rule (`metrics.collapse_state`).
+- The same numbers at log-spaced epochs of training, from the run's snapshots (`over_training`).
 
 Each run's numbers are cached in its folder as yardstick.json, keyed by the classifier's
 hash, N and this file's digest, so a retrained classifier re-measures without retraining runs.
@@ -16,40 +21,99 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from . import data, metrics
-from .classifier import Classifier, features_and_logits, load_or_train_classifier
+from .classifier import Classifier, features_and_logits, held_out_indices, load_or_train_classifier
 from .data import Split, to_unit
 from .store import write_json_atomic
 
-K_NEAREST = 3
+K_PRECISION = 3          # Kynkaanniemi et al. 2019
+K_DENSITY = 5            # Naeem et al. 2020
+REPLICATES = 200         # bootstrap resamples behind every interval
+LEVEL = 0.95
+INTERMEDIATE_SHARE = 2   # the points over training measure N / 2 samples (the last: N)
+FIDELITY = ("fd", "precision", "recall", "density", "coverage")
+
+# The one mode-collapse rule, used on every page (Methods states it). A sample counts when
+# the yardstick's classifier gives its top class at least CONFIDENT probability and it lies on
+# the real data's k-NN manifold (precision's test); labels of samples off the data show the
+# classifier's bias, not the generator's modes.
+CONFIDENT = 0.9
+ON_DATA_MIN = 0.5        # a run with fewer of its samples counted is "not yet on the data"
+COLLAPSED_MAX = 5        # a run whose counted samples cover at most this many classes is "collapsed"
+COLLAPSE_STATES = ("not yet on the data", "collapsed", "not collapsed")
 
 
-class _GivenFeatures(nn.Module):
-    """Identity 'extractor': features are computed once and shared by every measurement."""
+def collapse_state(on_data: float, classes_covered: int) -> str:
+    """One of COLLAPSE_STATES, from the share of samples counted and the classes they cover."""
+    if on_data < ON_DATA_MIN:
+        return COLLAPSE_STATES[0]
+    return COLLAPSE_STATES[1] if classes_covered <= COLLAPSED_MAX else COLLAPSE_STATES[2]
 
-    def __init__(self, num_features: int):
-        super().__init__()
-        self.num_features = num_features
 
-    def forward(self, features):
-        return features
+# ---- Frechet distance, for one set of moments or a batch of bootstrap moments ----------------
+
+def weighted_moments(x: torch.Tensor, counts: torch.Tensor, chunk_elements: int = 2 ** 24):
+    """Means (B, F) and unbiased covariances (B, F, F) of x (N, F) under B count vectors (B, N)
+    (each a multiset of the rows: a bootstrap resample, or all ones for the sample itself)."""
+    x = x.double()
+    counts = counts.double()
+    n = counts.sum(1)                                                  # (B,)
+    mu = counts @ x / n[:, None]                                       # (B, F)
+    per = max(1, chunk_elements // x.numel())
+    second = torch.cat([torch.einsum("bn,nf,ng->bfg", c, x, x) for c in counts.split(per)])   # (B, F, F)
+    cov = (second - n[:, None, None] * mu[:, :, None] * mu[:, None, :]) / (n - 1)[:, None, None]
+    return mu, cov
+
+
+def psd_sqrt(cov: torch.Tensor) -> torch.Tensor:
+    """Symmetric square roots (..., F, F) of covariance matrices (eigenvalues clamped at 0)."""
+    values, vectors = torch.linalg.eigh(cov)
+    return vectors @ torch.diag_embed(values.clamp(min=0).sqrt()) @ vectors.mT
+
+
+def frechet_from_moments(mu_r, sqrt_r, mu_g, cov_g) -> torch.Tensor:
+    """FD per batch row: |mu_g - mu_r|^2 + Tr(S_g) + Tr(S_r) - 2 Tr((S_r^1/2 S_g S_r^1/2)^1/2).
+
+    Tr((S_g S_r)^1/2) is computed from the symmetric S_r^1/2 S_g S_r^1/2, which has the same
+    eigenvalues, so eigvalsh applies. mu: (B, F); sqrt_r, cov_g: (B, F, F) -> (B,)."""
+    cross = torch.linalg.eigvalsh(sqrt_r @ cov_g @ sqrt_r).clamp(min=0).sqrt().sum(-1)
+    trace_r = (sqrt_r * sqrt_r).sum((-2, -1))                           # Tr(S_r) = |S_r^1/2|_F^2
+    return ((mu_g - mu_r) ** 2).sum(-1) + cov_g.diagonal(dim1=-2, dim2=-1).sum(-1) + trace_r - 2 * cross
 
 
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
-    """FD between Gaussians fitted to real (N, F) and fake (M, F) features (torchmetrics, float64)."""
-    from torchmetrics.image.fid import FrechetInceptionDistance      # slow to import: only when measuring
+    """FD between Gaussians fitted to real (N, F) and fake (M, F) features, in float64."""
+    mu_r, cov_r = weighted_moments(real, torch.ones(1, len(real)))
+    mu_g, cov_g = weighted_moments(fake, torch.ones(1, len(fake)))
+    return float(frechet_from_moments(mu_r, psd_sqrt(cov_r), mu_g, cov_g)[0])
 
-    fid = FrechetInceptionDistance(feature=_GivenFeatures(real.shape[1]), normalize=True).to(real.device)
-    fid.update(real, real=True)
-    fid.update(fake, real=False)
-    return float(fid.compute())
 
+def bootstrap_counts(n: int, replicates: int, seed: int) -> torch.Tensor:
+    """(replicates, n) float counts: how often each of n rows is drawn in each resample of size n."""
+    draws = torch.randint(n, (replicates, n), generator=torch.Generator().manual_seed(seed))
+    return torch.zeros(replicates, n, dtype=torch.float64).scatter_add_(1, draws, torch.ones_like(draws, dtype=torch.float64))
+
+
+def interval(replicates: torch.Tensor, estimate: float, level: float = LEVEL, low: float = 0.0,
+             high: float = float("inf")) -> list[float]:
+    """The 95% bootstrap interval of `estimate`: the replicates' central `level` range, moved so that
+    their mean sits on the estimate, clipped to the measure's range [low, high].
+
+    Moved, because resampling with replacement biases FD upward once more (fewer distinct points);
+    the interval carries the spread of the number at this N, not the finite-N bias that every run
+    measured at the same N shares (the floor included)."""
+    q = torch.quantile(replicates.double(), torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64))
+    shift = estimate - float(replicates.double().mean())
+    return [min(max(float(v) + shift, low), high) for v in q]
+
+
+# ---- k-NN manifolds: precision, recall, density, coverage ----------------------------------
 
 def _kth_neighbour_radius(points: torch.Tensor, k: int, chunk: int = 1000) -> torch.Tensor:
     """Distance of each point (N, F) to its k-th nearest other point: (N,)."""
@@ -58,44 +122,127 @@ def _kth_neighbour_radius(points: torch.Tensor, k: int, chunk: int = 1000) -> to
     return torch.cat(radii)
 
 
-def _inside_manifold(queries: torch.Tensor, points: torch.Tensor, radii: torch.Tensor,
-                     chunk: int = 1000) -> torch.Tensor:
-    """For each query (Q, F): is it within radius of at least one point (N, F)? -> (Q,) bool."""
-    return torch.cat([(torch.cdist(block, points) <= radii[None, :]).any(dim=1) for block in queries.split(chunk)])
+@dataclass
+class Balls:
+    """Who lies in whose k-NN ball, for real (N, F) and fake (M, F) features."""
+    fake_in_real: torch.Tensor        # (M, N): fake j within real i's K_PRECISION radius
+    real_in_fake: torch.Tensor        # (N, M): real i within fake j's K_PRECISION radius
+    fake_in_real_d: torch.Tensor      # (M, N): fake j within real i's k_density radius
+    k_density: int = K_DENSITY
 
 
-def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = K_NEAREST) -> tuple[float, float]:
-    """precision = share of fake inside the real k-NN manifold; recall = share of real inside the fake one."""
+def neighbour_balls(real: torch.Tensor, fake: torch.Tensor, k_precision: int = K_PRECISION,
+                    k_density: int = K_DENSITY) -> Balls:
+    k = max(k_precision, k_density)
     if min(len(real), len(fake)) <= k:
-        raise ValueError(f"precision/recall with k={k} needs more than {k} samples per set; "
-                         f"got {len(real)} real and {len(fake)} generated")
+        raise ValueError(f"precision, recall, density and coverage with k={k} need more than {k} samples per "
+                         f"set; got {len(real)} real and {len(fake)} generated")
     real, fake = real.double(), fake.double()
-    precision = _inside_manifold(fake, real, _kth_neighbour_radius(real, k)).double().mean()
-    recall = _inside_manifold(real, fake, _kth_neighbour_radius(fake, k)).double().mean()
-    return float(precision), float(recall)
+    dist = torch.cdist(fake, real)                                            # (M, N)
+    r_real, r_fake = _kth_neighbour_radius(real, k_precision), _kth_neighbour_radius(fake, k_precision)
+    return Balls(dist <= r_real[None, :], dist.T <= r_fake[None, :],
+                 dist <= _kth_neighbour_radius(real, k_density)[None, :], k_density)
 
 
-def sample_measures(features: torch.Tensor, logits: torch.Tensor, reference: "Reference") -> dict:
-    """Every yardstick number for one set of samples, given their features (N, F) and logits (N, 10)."""
-    hist = metrics.label_histogram(logits.argmax(dim=1))
-    precision, recall = precision_recall(reference.test_features, features)
-    return {"fd": frechet_distance(reference.test_features, features), "precision": precision,
-            "recall": recall, "label_histogram": hist, **metrics.coverage(hist)}
+def prdc(balls: Balls, w_real: torch.Tensor, w_fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Precision, recall, density and coverage, each averaged over its query points under count
+    vectors w_real (B, N), w_fake (B, M); the balls (the manifolds) are those of the whole sets.
+
+    With all counts 1 these are the published definitions:
+      precision = 1/M sum_j 1[fake_j in some real ball]   recall = 1/N sum_i 1[real_i in some fake ball]
+      density   = 1/(kM) sum_j #{real balls holding fake_j}   coverage = 1/N sum_i 1[some fake_j in real ball i]
+    A bootstrap resample redraws the query points (the fakes for precision and density, the reals for
+    recall and coverage). It keeps every ball: a resample holds about 63% of the distinct points, and
+    the union of their balls would shrink the manifold and bias both numbers down."""
+    # float32 is exact here: every sum counts at most N * max count small integers
+    in_real = balls.fake_in_real.any(dim=1).float()                             # (M,)
+    in_fake = balls.real_in_fake.any(dim=1).float()                             # (N,)
+    balls_holding = balls.fake_in_real_d.float().sum(dim=1)                     # (M,)
+    covered = balls.fake_in_real_d.any(dim=0).float()                           # (N,)
+    w_real, w_fake = w_real.float().to(in_real.device), w_fake.float().to(in_real.device)
+    n, m = w_real.sum(1), w_fake.sum(1)
+    return {"precision": w_fake @ in_real / m, "recall": w_real @ in_fake / n,
+            "density": w_fake @ balls_holding / (balls.k_density * m), "coverage": w_real @ covered / n}
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = K_PRECISION) -> tuple[float, float]:
+    """precision = share of fake inside the real k-NN manifold; recall = share of real inside the fake one."""
+    out = prdc(neighbour_balls(real, fake, k, k), torch.ones(1, len(real)), torch.ones(1, len(fake)))
+    return float(out["precision"][0]), float(out["recall"][0])
+
+
+def density_coverage(real: torch.Tensor, fake: torch.Tensor, k: int = K_DENSITY) -> tuple[float, float]:
+    """Naeem et al.'s density (may exceed 1) and coverage (in [0, 1])."""
+    out = prdc(neighbour_balls(real, fake, k, k), torch.ones(1, len(real)), torch.ones(1, len(fake)))
+    return float(out["density"][0]), float(out["coverage"][0])
+
+
+# ---- every number for one set of samples --------------------------------------------------------
+
+def _subset(x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+    return x[data.subset_indices(len(x), n, seed).to(x.device)]
+
+
+def sample_measures(features: torch.Tensor, logits: torch.Tensor, reference: "Reference",
+                    replicates: int = REPLICATES, labels: bool = True) -> dict:
+    """Every yardstick number for one set of samples, given their features (M, F) and logits (M, 10),
+    each of FIDELITY with its 95% bootstrap interval under the key + "_ci"."""
+    real_all = reference.test_features
+    n = min(len(features), len(real_all))
+    real, fake = _subset(real_all, n, seed=3), features[:n]        # equal sets for the k-NN measures
+    balls = neighbour_balls(real, fake)
+    point = {k: float(v[0]) for k, v in prdc(balls, torch.ones(1, n), torch.ones(1, n)).items()}
+    boot = prdc(balls, bootstrap_counts(n, replicates, seed=4), bootstrap_counts(n, replicates, seed=5))
+    # FD on every sample and test image; each replicate resamples both sides
+    mu_r, sqrt_r = reference.real_moments(replicates)                  # row 0: the test set itself
+    counts = torch.cat([torch.ones(1, len(features), dtype=torch.float64),
+                        bootstrap_counts(len(features), replicates, seed=6)])
+    fds = frechet_from_moments(mu_r, sqrt_r, *weighted_moments(features, counts))      # (1 + B,)
+    fd, fd_replicates = float(fds[0]), fds[1:]
+    out = {"fd": fd, "fd_ci": interval(fd_replicates, fd), "n_generated": len(features), "n_real": n}
+    for key, value in point.items():
+        out.update({key: value, f"{key}_ci": interval(boot[key], value, high=float("inf") if key == "density" else 1.0)})
+    if labels:
+        out.update(label_measures(logits[:n], balls))
+    return out
+
+
+def label_measures(logits: torch.Tensor, balls: Balls) -> dict:
+    """The label histogram of the samples that count for mode collapse (confidently labelled and on
+    the real k-NN manifold), its coverage, and the collapse state (`metrics.collapse_state`)."""
+    confident = torch.softmax(logits.float(), dim=1).max(dim=1).values >= CONFIDENT
+    counted = confident.cpu() & balls.fake_in_real.any(dim=1).cpu()                  # (n,)
+    on_data = float(counted.double().mean())
+    hist = metrics.label_histogram(logits.argmax(dim=1)[counted.to(logits.device)]) if counted.any() else [0.0] * 10
+    cover = metrics.coverage(hist)
+    return {"on_data": on_data, "label_histogram": hist, **cover,
+            "collapse": collapse_state(on_data, cover["classes_covered"])}
 
 
 @dataclass
 class Reference:
     """The real side of the yardstick for one dataset and profile."""
     dataset: str
-    n_samples: int                   # N: generated images per run, and real training images of the floor
+    n_samples: int                   # N: generated images per run, and held-out real images of the floor
     classifier: Classifier
     test_features: torch.Tensor      # (test images, F)
-    floor: dict                      # sample_measures of N real training images against the test set
+    floor: dict                      # sample_measures of the N held-out real images against the test set
+    _moments: dict = field(default_factory=dict, repr=False)
 
     @property
     def key(self) -> str:
         payload = f"{self.classifier.config.run_hash()}:{self.n_samples}:{_source_digest()}"
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+    def real_moments(self, replicates: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The test features' mean and covariance square root, then those of `replicates` bootstrap
+        resamples: (1 + B, F) and (1 + B, F, F), computed once and shared by every run."""
+        if replicates not in self._moments:
+            x = self.test_features
+            counts = torch.cat([torch.ones(1, len(x), dtype=torch.float64), bootstrap_counts(len(x), replicates, seed=7)])
+            mu, cov = weighted_moments(x, counts)
+            self._moments[replicates] = (mu, psd_sqrt(cov))
+        return self._moments[replicates]
 
 
 @functools.lru_cache(maxsize=1)
@@ -105,15 +252,15 @@ def _source_digest() -> str:
 
 def build_reference(dataset: str, profile: str, n_samples: int, test_size: int, data_dir, runs_dir,
                     device, progress: bool = True) -> Reference:
-    """Train or load the classifier; embed the test set and N training images (a fixed random subset)."""
+    """Train or load the classifier; embed the test set and the N held-out training images."""
     clf = load_or_train_classifier(dataset, profile, data_dir, runs_dir, device, progress)
     root = str(Path(data_dir).resolve())
     test: Split = data.cached_split(dataset, root, False, str(device), test_size)
     train: Split = data.cached_split(dataset, root, True, str(device), 0)
-    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:n_samples].to(train.images.device)
+    held = held_out_indices(clf.config, len(train)).to(train.images.device)      # never trained on
     test_features, _ = features_and_logits(clf.model, to_unit(test.images))
     ref = Reference(dataset, n_samples, clf, test_features, {})
-    ref.floor = sample_measures(*features_and_logits(clf.model, to_unit(train.images[pick])), ref)
+    ref.floor = sample_measures(*features_and_logits(clf.model, to_unit(train.images[held])), ref)
     return ref
 
 
@@ -137,10 +284,41 @@ def load_models(run, device) -> dict:
     return models
 
 
-def measure_run(run, reference: Reference, device) -> dict:
-    """The yardstick for one finished run, from its saved weights; cached in yardstick.json."""
+def load_snapshot(run, path: Path, device) -> tuple[dict, dict]:
+    """A snapshot's networks (those the family samples with, loaded) and its meta data."""
+    from .train import build_models
+
+    state = torch.load(path, map_location=device, weights_only=True)
+    models = build_models(run.config)
+    for name, weights in state["models"].items():
+        models[name].load_state_dict(weights)
+    meta = {k: state[k] for k in ("epoch", "generator_images", "train_seconds")}
+    return {k: m.to(device) for k, m in models.items()}, meta
+
+
+def _measure_models(cfg, models, reference: Reference, n: int, device, labels: bool = True) -> dict:
     from .train import generate_many
 
+    samples = generate_many(cfg, models, n, cfg.seed + 2, device)      # (n, C, H, W) in [0, 1]
+    return sample_measures(*features_and_logits(reference.classifier.model, samples), reference, labels=labels)
+
+
+def over_training(run, reference: Reference, device) -> list[dict]:
+    """The yardstick at each snapshot epoch (N / INTERMEDIATE_SHARE samples; FIDELITY numbers only)."""
+    n = max(reference.n_samples // INTERMEDIATE_SHARE, K_DENSITY + 2)
+    points = []
+    for path in run.snapshot_paths:
+        models, meta = load_snapshot(run, path, device)
+        measures = _measure_models(run.config, models, reference, n, device, labels=False)
+        points.append({**meta, **measures})
+    return points
+
+
+def measure_run(run, reference: Reference, device) -> dict:
+    """The yardstick for one finished run, from its saved weights; cached in yardstick.json.
+
+    "over_training" lists the numbers at every snapshot epoch and, last, at the end (N samples);
+    "over_training_seconds" is what the intermediate points cost to measure."""
     path = run.dir / "yardstick.json"
     try:
         cached = json.loads(path.read_text())
@@ -150,9 +328,12 @@ def measure_run(run, reference: Reference, device) -> dict:
         pass                                                  # absent or unreadable: measure again
     if run.diverged:
         return {}
-    cfg = run.config
-    models = load_models(run, device)
-    samples = generate_many(cfg, models, reference.n_samples, cfg.seed + 2, device)   # (N, C, H, W) in [0, 1]
-    measures = sample_measures(*features_and_logits(reference.classifier.model, samples), reference)
+    measures = _measure_models(run.config, load_models(run, device), reference, reference.n_samples, device)
+    start = time.perf_counter()
+    points = over_training(run, reference, device)
+    final = {"epoch": run.summary.get("epochs_done"), "generator_images": run.summary.get("generator_images"),
+             "train_seconds": run.summary.get("train_seconds"), **{k: measures[k] for k in measures
+                                                                   if k.split("_ci")[0] in FIDELITY}}
+    measures.update(over_training=points + [final], over_training_seconds=time.perf_counter() - start)
     write_json_atomic(path, {"key": reference.key, "measures": measures})
     return measures

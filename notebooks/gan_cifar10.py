@@ -66,6 +66,14 @@ shown = runsets.first_seed(runs)     # figures draw seed 0; tables average over 
 plots.plot_curves(shown);
 
 # %% [markdown]
+# ## The yardstick over training
+#
+# FD to the test set at log-spaced epochs (the first, the last and a few between), against the images the generator was updated on (left) and against training seconds (right), one line per run; bars are 95% bootstrap intervals and the dashed line is the real-data floor. The earlier points measure half as many samples as the last one (see {ref}`methods-over-training`), so their intervals are wider. A line still falling at its end means more training would change this chapter's numbers.
+
+# %% tags=["hide-input"]
+plots.plot_fd_over_training(shown, session.reference(DATASET, ctx).floor["fd"]);
+
+# %% [markdown]
 # ## Samples
 #
 # Each grid decodes the same fixed noise, drawn once per run, at the last epoch.
@@ -83,7 +91,7 @@ for run in shown:
 # %% [markdown]
 # ## Latent interpolations
 #
-# The best run of this chapter (lowest FD): each row generates ten latents between two random draws, on a straight line (left) and on the great circle between them (spherical, right). A Gaussian latent of this size lies near a sphere of radius $\sqrt{z}$, and the straight line's midpoint falls inside it, where the generator saw no training noise; the spherical path stays at that radius.
+# The best run of this chapter (lowest FD): each row generates ten latents between two random draws, on a straight line (left) and on the great circle between them (spherical, right). A Gaussian latent of this size lies near a sphere of radius $\sqrt{z}$, and the straight line's midpoint falls inside it, where the generator saw no training noise; the spherical path stays at that radius. Every image is drawn in eval mode, so it depends only on its own latent, not on the other latents of its batch.
 
 # %% tags=["hide-input"]
 best = runsets.best_run(runs)

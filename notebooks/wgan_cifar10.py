@@ -67,6 +67,14 @@ shown = runsets.first_seed(runs)     # figures draw seed 0; tables average over 
 plots.plot_curves(shown);
 
 # %% [markdown]
+# ## The yardstick over training
+#
+# FD to the test set at log-spaced epochs (the first, the last and a few between), against the images the generator was updated on (left) and against training seconds (right), one line per run; bars are 95% bootstrap intervals and the dashed line is the real-data floor. The earlier points measure half as many samples as the last one (see {ref}`methods-over-training`), so their intervals are wider. A line still falling at its end means more training would change this chapter's numbers.
+
+# %% tags=["hide-input"]
+plots.plot_fd_over_training(shown, session.reference(DATASET, ctx).floor["fd"]);
+
+# %% [markdown]
 # ## Samples
 #
 # Each grid decodes the same fixed noise, drawn once per run, at the last epoch.
@@ -82,9 +90,9 @@ for run in shown:
     plots.plot_samples_over_training(run)
 
 # %% [markdown]
-# ## Weight clipping against the gradient penalty
+# ## Weight clipping (the WGAN paper's recipe) against the WGAN-GP recipe
 #
-# The DC-WGAN of the reports keeps its critic roughly Lipschitz by clipping every weight to $[-0.01, 0.01]$ {cite:p}`arjovsky2017wgan`. WGAN-GP {cite:p}`gulrajani2017wgangp` drops the clipping and instead penalises the critic's gradient norm at random points between real and generated images, $\lambda\,\mathbb{E}[(\lVert\nabla f(\hat x)\rVert_2 - 1)^2]$ with $\lambda = 10$, one interpolation weight per example. It trains with Adam ($10^{-4}$, $\beta = (0, 0.9)$) and, because the penalty is taken per example, a critic with layer normalisation in place of BatchNorm (see {ref}`methods-wgan-gp`). Same generator, same critic widths, same latent size, same number of critic steps: the samples, then the curves of the two runs.
+# The DC-WGAN of the reports keeps its critic roughly Lipschitz by clipping every weight to $[-0.01, 0.01]$ {cite:p}`arjovsky2017wgan`. WGAN-GP {cite:p}`gulrajani2017wgangp` drops the clipping and instead penalises the critic's gradient norm at random points between real and generated images, $\lambda\,\mathbb{E}[(\lVert\nabla f(\hat x)\rVert_2 - 1)^2]$ with $\lambda = 10$, one interpolation weight per example. It trains with Adam ($10^{-4}$, $\beta = (0, 0.9)$) and, because the penalty is taken per example, a critic with layer normalisation in place of BatchNorm (see {ref}`methods-wgan-gp`). Same generator, same critic widths, same latent size, same number of critic steps; but the constraint, the optimizer and the critic's normalisation all change together, so the pair compares two recipes, not the penalty alone. The samples, then the curves of the two runs; "What this run shows" gives their numbers with intervals and each critic's measured gradient norm.
 
 # %% tags=["hide-input"]
 pair = runsets.variant_pair(runs)
@@ -96,7 +104,7 @@ plots.plot_curves(pair);
 # %% [markdown]
 # ## Latent interpolations
 #
-# The best run of this chapter (lowest FD): each row generates ten latents between two random draws, on a straight line (left) and on the great circle between them (spherical, right). A Gaussian latent of this size lies near a sphere of radius $\sqrt{z}$, and the straight line's midpoint falls inside it, where the generator saw no training noise; the spherical path stays at that radius.
+# The best run of this chapter (lowest FD): each row generates ten latents between two random draws, on a straight line (left) and on the great circle between them (spherical, right). A Gaussian latent of this size lies near a sphere of radius $\sqrt{z}$, and the straight line's midpoint falls inside it, where the generator saw no training noise; the spherical path stays at that radius. Every image is drawn in eval mode, so it depends only on its own latent, not on the other latents of its batch.
 
 # %% tags=["hide-input"]
 best = runsets.best_run(runs)

@@ -9,6 +9,7 @@ branches on a family's name.
 """
 from __future__ import annotations
 
+import contextlib
 from typing import NamedTuple
 
 import torch
@@ -45,6 +46,21 @@ def autocast(x: torch.Tensor, amp: bool):
     return torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
 
 
+@contextlib.contextmanager
+def eval_mode(*modules: nn.Module):
+    """Modules in eval mode inside the block, as they were after it. Every sample the book shows
+    or measures is drawn this way: BatchNorm uses its running statistics and dropout is off, so
+    an image depends only on its own latent, never on the rest of its batch."""
+    was = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(modules, was):
+            m.train(mode)
+
+
 def memory_format(cfg: RunConfig) -> torch.memory_format:
     """channels_last for conv nets and their batches (1.7x on the DCGAN step, CPU too)."""
     return torch.channels_last if cfg.arch == "conv" else torch.contiguous_format
@@ -75,6 +91,7 @@ class Family:
     bench_cases: tuple = ()              # (dataset, variant) rows `make bench` times, an MLP and a conv
     bench_goals: dict = {}               # {device type: {arch: the project/reference ratio to reach}}
     latent_questions: list[Question] = []  # trends over latent size its chapter reports besides FD
+    sampler_models: tuple = ()           # the networks `generate` needs: what a training snapshot keeps
     checks_collapse: bool = False        # its chapter reports mode collapse per run
     reports_collapse: bool = False       # the reference reports saw its MLP variant collapse
 
@@ -108,6 +125,10 @@ class Family:
     def generate(self, cfg: RunConfig, models: dict, z: torch.Tensor) -> torch.Tensor:
         """Images (B, C, H, W) in [0, 1] from latents z (B, latent_dim), without gradients."""
         raise NotImplementedError
+
+    def generator_steps(self, cfg: RunConfig, steps: int) -> int:
+        """Updates of the generating network after `steps` optimizer steps (one each, by default)."""
+        return steps
 
     def encode(self, models: dict, x: torch.Tensor) -> torch.Tensor | None:
         """Latent means (B, latent_dim) of images in [0, 1], for families with an encoder; else None."""

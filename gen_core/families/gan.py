@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from .. import losses
 from ..config import RunConfig, fail
 from ..models.gan import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator
-from .base import Family, Row, autocast, image_batch
+from .base import Family, Row, autocast, eval_mode, image_batch
 
 MLP_A = dict(hidden=(128, 256, 512, 1024), d_hidden=(512, 256))
 MLP_B = dict(hidden=(128, 256, 512, 768, 1024), d_hidden=(512, 256, 128))
@@ -79,6 +79,7 @@ class GAN(Family):
     adversarial = True
     fields = ("hidden", "d_hidden", "channels", "d_channels", "critic_norm")
     interpolation_kinds = ("linear", "spherical")
+    sampler_models = ("generator",)
     checks_collapse = True
     reports_collapse = True
 
@@ -111,9 +112,10 @@ class GAN(Family):
 
     @torch.inference_mode()
     def generate(self, cfg, models, z):
-        """Tanh images mapped to [0, 1]. The generator keeps batch statistics (train-mode BatchNorm),
-        as pytorch/examples' DCGAN does when drawing its fixed-noise grids."""
-        return (models["generator"](z) + 1) / 2
+        """Tanh images mapped to [0, 1], in eval mode: BatchNorm normalises with the running statistics
+        of training, so an image does not depend on the other latents of its batch."""
+        with eval_mode(models["generator"]):
+            return (models["generator"](z) + 1) / 2
 
     def reference_step(self, cfg, models, opts, real, step):
         """examples/dcgan: D on real then fake, then G, with BCE and .item() every step."""

@@ -12,7 +12,7 @@ from ..config import RunConfig, fail
 from ..data import Split, to_unit
 from ..models.vae import ConvVAE, MLPVAE
 from ..store import save_png_atomic
-from .base import Family, Question, Row, autocast, image_batch
+from .base import Family, Question, Row, autocast, eval_mode, image_batch
 
 
 def vae_step(vae, opt, x: torch.Tensor, amp: bool = False) -> dict:
@@ -28,18 +28,21 @@ def vae_step(vae, opt, x: torch.Tensor, amp: bool = False) -> dict:
 
 @torch.inference_mode()
 def test_elbo(vae, test: Split, batch: int = 1000) -> dict[str, float]:
-    """Mean over test images of -ELBO = BCE + KL (one posterior sample each), in nats per image."""
+    """Mean over test images of -ELBO = BCE + KL (one posterior sample each), in nats per image,
+    with the standard error of the mean over images (std / sqrt(n)) of each."""
     was_training = vae.training
     vae.eval()
-    sums = torch.zeros(3, device=test.images.device)
+    per_image = []                                                         # (3, batch) per batch
     for idx in torch.arange(len(test), device=test.images.device).split(batch):
         x = to_unit(test.images[idx])
         logits, mu, logvar = vae(x)
-        total, bce, kl = losses.vae_loss(logits, x, mu, logvar)
-        sums += torch.stack([total, bce, kl]) * len(idx)
+        per_image.append(torch.stack(losses.vae_loss_per_image(logits, x, mu, logvar)).double())
     vae.train(was_training)
-    total, bce, kl = (sums / len(test)).tolist()
-    return {"test_neg_elbo": total, "test_bce": bce, "test_kl": kl}
+    values = torch.cat(per_image, dim=1)                                   # (3, n)
+    means = values.mean(1).tolist()
+    errors = (values.std(1) / len(test) ** 0.5).tolist() if len(test) > 1 else [0.0] * 3
+    names = ("test_neg_elbo", "test_bce", "test_kl")
+    return {**dict(zip(names, means)), **{f"{k}_se": e for k, e in zip(names, errors)}}
 
 
 def save_reconstructions(vae, test: Split, path) -> None:
@@ -74,6 +77,7 @@ class VAE(Family):
     watched = "loss"
     fields = ("hidden", "channels", "dropout")
     encodes = True
+    sampler_models = ("vae",)
     summary_columns = [("test_neg_elbo", "test -ELBO", 4), ("test_bce", "test BCE", 4), ("test_kl", "test KL", 3)]
     comparison_columns = [("test_neg_elbo", "test -ELBO", 3)]
     latent_questions = [
@@ -105,12 +109,8 @@ class VAE(Family):
     @torch.inference_mode()
     def generate(self, cfg, models, z):
         """The decoder's Bernoulli means, in eval mode (no dropout)."""
-        vae = models["vae"]
-        was_training = vae.training
-        vae.eval()
-        images = torch.sigmoid(vae.decode(z))
-        vae.train(was_training)
-        return images
+        with eval_mode(models["vae"]):
+            return torch.sigmoid(models["vae"].decode(z))
 
     def encode(self, models, x):
         return models["vae"].encode(x)[0]

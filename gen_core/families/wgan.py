@@ -11,7 +11,8 @@ import torch
 
 from .. import losses
 from ..config import RunConfig, fail
-from .base import Row, autocast, image_batch
+from ..data import Split, to_signed
+from .base import Row, autocast, eval_mode, image_batch, memory_format
 from .gan import GAN, MLP_A, MLP_B, g_step
 
 _DC_WGAN_MNIST = dict(channels=(128, 64, 32, 16), d_channels=(16, 32, 64, 128))
@@ -50,6 +51,23 @@ def critic_step(critic, opt, real: torch.Tensor, fake: torch.Tensor, clip: float
     return {"critic_loss": c_loss.detach(), "emd": losses.emd_estimate(real_scores, fake_scores).detach(), **stats}
 
 
+def critic_gradient_norm(cfg: RunConfig, models: dict, test: Split, generate, n: int = 500) -> dict:
+    """Mean and 95% normal interval of ||grad f(x_hat)|| over n interpolates (seeded, eval mode)."""
+    n = min(n, len(test))
+    device = test.images.device
+    gen = torch.Generator().manual_seed(cfg.seed + 4)
+    z = torch.randn(n, cfg.latent_dim, generator=gen).to(device)
+    eps = torch.rand(n, 1, 1, 1, generator=gen).to(device)
+    fake = generate(cfg, models, z).clone() * 2 - 1                               # (n, C, H, W) in [-1, 1]
+    real = to_signed(test.images[:n])
+    x_hat = losses.interpolate(real, fake, eps).contiguous(memory_format=memory_format(cfg))
+    critic = models["critic"]
+    with torch.enable_grad(), eval_mode(critic):
+        norms = losses.gradient_norms(critic, x_hat.detach()).double()         # (n,)
+    mean, half = float(norms.mean()), 1.96 * float(norms.std()) / n ** 0.5
+    return {"critic_grad_norm": mean, "critic_grad_norm_ci": [mean - half, mean + half]}
+
+
 class WGAN(GAN):
     name, title = "wgan", "WGAN"
     optimizer = dict(lr=5e-5, optimizer="rmsprop", clip=0.01, n_critic=5, batch_size=64)
@@ -76,6 +94,14 @@ class WGAN(GAN):
 
     def title_of(self, cfg: RunConfig) -> str:
         return "WGAN-GP" if cfg.gp else self.title
+
+    def generator_steps(self, cfg: RunConfig, steps: int) -> int:
+        return steps // cfg.n_critic                   # one generator step per n_critic critic steps
+
+    def measure(self, cfg: RunConfig, models: dict, test: Split) -> dict:
+        """The trained critic's gradient norm ||grad f(x_hat)|| at interpolates between test images and
+        samples (as the penalty draws them), in eval mode: 1 everywhere would be 1-Lipschitz at those points."""
+        return critic_gradient_norm(cfg, models, test, self.generate)
 
     bench_cases = (("mnist", "MLP A"), ("mnist", "DC-WGAN"), ("mnist", "DC-WGAN-GP"))
     bench_goals = {"cuda": {"mlp": 3.0}}                           # issue 4's goals

@@ -120,6 +120,32 @@ def _floor_lines(grid, floors: dict):
             ax.axhline(floors[dataset], color="k", linestyle="--", linewidth=1, label="real-data floor")
 
 
+def over_training_frame(runs: list[Run], with_family: bool = False) -> pd.DataFrame:
+    """Long table of the yardstick over training: run, epoch, generator images, seconds, FD and its interval."""
+    rows = [{"run": _run_title(run, with_family), "epoch": p["epoch"], "generator images": p["generator_images"],
+             "train seconds": p["train_seconds"], "FD": p["fd"], "lo": p.get("fd_ci", [p["fd"]] * 2)[0],
+             "hi": p.get("fd_ci", [p["fd"]] * 2)[1]}
+            for run in runs for p in run.yardstick.get("over_training") or [] if p.get("generator_images")]
+    return pd.DataFrame(rows, columns=["run", "epoch", "generator images", "train seconds", "FD", "lo", "hi"])
+
+
+def plot_fd_over_training(runs: list[Run], floor_fd: float, with_family: bool = False):
+    """FD (log) against images through the generator and against training seconds (log), one line per
+    run with its 95% intervals as bars; the dashed line is the real-data floor."""
+    frame = over_training_frame(runs, with_family)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    colours = dict(zip(frame["run"].unique(), sns.color_palette(n_colors=max(frame["run"].nunique(), 1))))
+    for ax, x in zip(axes, ("generator images", "train seconds")):
+        for name, group in frame.groupby("run", sort=False):
+            ax.errorbar(group[x], group["FD"], yerr=[group["FD"] - group["lo"], group["hi"] - group["FD"]],
+                        marker="o", markersize=4, capsize=2, linewidth=1.2, color=colours[name], label=name)
+        ax.axhline(floor_fd, color="k", linestyle="--", linewidth=1, label="real-data floor")
+        ax.set(xscale="log", yscale="log", xlabel=x, ylabel="FD to the test set" if ax is axes[0] else "")
+    axes[0].legend(loc="upper left", bbox_to_anchor=(0, -0.2), ncol=3, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def plot_fd_vs_latent(frame: pd.DataFrame, floors: dict):
     """FD (log scale) against latent size, one line per variant (colour: family), per dataset.
 

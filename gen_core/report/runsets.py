@@ -11,10 +11,13 @@ import math
 from .. import families
 from ..config import DATASETS
 from ..results import Run
+from ..yardstick import collapse_state
+from .intervals import Estimate, from_interval, from_standard_error, mean_interval
 
 # Classifier-space numbers (yardstick.py), by the column name the tables give them.
-YARDSTICK = {"fd": "FD", "precision": "precision", "recall": "recall",
-             "classes_covered": "classes covered", "kl_to_uniform": "KL to uniform"}
+YARDSTICK = {"fd": "FD", "precision": "precision", "recall": "recall", "density": "density",
+             "coverage": "coverage", "on_data": "on data", "classes_covered": "classes covered"}
+_FROM_YARDSTICK = set(YARDSTICK) | {"kl_to_uniform", "label_histogram", "collapse", "over_training"}
 
 
 def value(run: Run, key: str):
@@ -22,7 +25,45 @@ def value(run: Run, key: str):
 
     (The summary also holds the training-time pixel-labeller coverage; the book uses the classifier's.)
     """
-    return run.yardstick.get(key) if key in YARDSTICK else run.summary.get(key)
+    source = run.yardstick if key.removesuffix("_ci") in _FROM_YARDSTICK else run.summary
+    return source.get(key)
+
+
+def estimate(run: Run, key: str) -> Estimate | None:
+    """A run's number with its 95% interval: over several seeds the t interval of their mean;
+    for one run its bootstrap interval (key + "_ci") or +-1.96 standard errors (key + "_se")."""
+    v = value(run, key)
+    if v is None:
+        return None
+    n = run.summary.get("seeds", 1) - run.summary.get("seeds_diverged", 0)
+    if n > 1:
+        return mean_interval(v, run.summary["std"].get(key, 0.0), n)
+    if value(run, key + "_ci"):
+        return from_interval(v, value(run, key + "_ci"))
+    se = run.summary.get(key + "_se")
+    return from_standard_error(v, se) if se is not None else Estimate(v)
+
+
+def point_estimate(point: dict, key: str = "fd") -> Estimate:
+    """One measurement over training (yardstick `over_training` entry) as an Estimate."""
+    return from_interval(point[key], point.get(key + "_ci"))
+
+
+def still_improving(run: Run) -> bool:
+    """FD fell over the last two measurements by more than the noise (intervals apart)."""
+    points = value(run, "over_training") or []
+    if len(points) < 2:
+        return False
+    last, before = point_estimate(points[-1]), point_estimate(points[-2])
+    return last.has_interval and before.has_interval and last.hi < before.lo
+
+
+def nearest_point(run: Run, generator_images: float) -> dict | None:
+    """The run's measurement over training closest (in log scale) to a number of generator images."""
+    points = [p for p in value(run, "over_training") or [] if p.get("generator_images")]
+    if not points:
+        return None
+    return min(points, key=lambda p: abs(math.log(p["generator_images"] / generator_images)))
 
 
 def family_title(cfg) -> str:
@@ -78,9 +119,14 @@ def average_seeds(runs: list[Run]) -> list[Run]:
             for key, val in list(target.items()):
                 if isinstance(val, (int, float)) and not isinstance(val, bool):
                     target[key], std[key] = mean_std([getattr(r, source).get(key) for r in done])
+        for target in (summary, yardstick):
+            for key in [k for k in target if k.endswith("_ci")]:
+                del target[key]                     # one run's interval; estimate() uses the seeds'
         if "label_histogram" in yardstick and done:
             yardstick["label_histogram"] = [sum(h) / len(done) for h in
                                             zip(*(r.yardstick["label_histogram"] for r in done))]
+        if yardstick.get("on_data") is not None:       # the rule on the seed means, as for one run
+            yardstick["collapse"] = collapse_state(yardstick["on_data"], round(yardstick["classes_covered"]))
         summary.update(seeds=len(group), seeds_diverged=len(group) - len(done), std=std)
         out.append(Run(base.config, base.dir, summary, base.history, yardstick))
     return out
@@ -89,15 +135,6 @@ def average_seeds(runs: list[Run]) -> list[Run]:
 def complete(runs: list[Run]) -> list[Run]:
     """The runs that finished and have yardstick numbers."""
     return [r for r in runs if not r.diverged and value(r, "fd") is not None]
-
-
-def score(run: Run, key: str) -> float | None:
-    """Lower is better. Sharpness is best at a ratio of 1 (as sharp as real images), so it
-    scores |log ratio|; the other keys (FD, losses, KL) score as they are."""
-    v = value(run, key)
-    if v is None:
-        return None
-    return abs(math.log(max(v, 1e-12))) if key == "sharpness_ratio" else v
 
 
 def best_run(runs: list[Run]) -> Run | None:

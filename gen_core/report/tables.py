@@ -7,7 +7,8 @@ from .. import families
 from ..config import RunConfig
 from ..data import DATASET_TITLES
 from ..results import Run
-from .runsets import YARDSTICK, average_seeds, family_title, value
+from .intervals import fmt
+from .runsets import YARDSTICK, average_seeds, estimate, family_title, still_improving, value
 
 
 def grid_table(configs: list[RunConfig]) -> pd.DataFrame:
@@ -22,11 +23,18 @@ def grid_table(configs: list[RunConfig]) -> pd.DataFrame:
 
 
 def cell(run: Run, key: str, digits: int = 3):
-    """The number for a table: plain with one seed, "mean ± std" over several."""
-    v = value(run, key)
-    if v is None or run.summary.get("seeds", 1) == 1:
-        return None if v is None else round(v, digits)
-    return f"{v:.{digits}g} ± {run.summary['std'].get(key, 0.0):.2g}"
+    """The number for a table with its 95% interval: "value [lo, hi]" for one run, "mean ± std [lo, hi]"
+    over several seeds (the interval of the mean); the bare number where it has no interval."""
+    e = estimate(run, key)
+    if e is None:
+        return None
+    if run.summary.get("seeds", 1) > 1:
+        text = f"{fmt(e.value, digits)} ± {fmt(run.summary['std'].get(key, 0.0), 2)}"
+    elif not e.has_interval:
+        return round(e.value, digits)
+    else:
+        text = fmt(e.value, digits)
+    return f"{text} [{fmt(e.lo, digits)}, {fmt(e.hi, digits)}]" if e.has_interval else text
 
 
 def status(run: Run) -> str:
@@ -44,11 +52,16 @@ def summary_table(runs: list[Run]) -> pd.DataFrame:
         final = run.summary["final_epoch"].get(key)          # the last epoch's mean (seed 0 when several)
         row = {"run": c.label, "status": status(run), name: None if final is None else round(final, 3)}
         row.update({label: cell(run, k, digits) for k, label, digits in family.summary_columns})
-        row.update({label: cell(run, k) for k, label in YARDSTICK.items()})
-        row.update({"sharpness / real": cell(run, "sharpness_ratio"), "train s": cell(run, "train_seconds", 0),
+        row.update({label: cell(run, k, 2 if k != "fd" else 3) for k, label in YARDSTICK.items()})
+        row.update({"collapse": value(run, "collapse"), "still improving": _improving(run),
+                    "sharpness / real": cell(run, "sharpness_ratio"), "train s": cell(run, "train_seconds", 0),
                     "images / s": cell(run, "images_per_second", 0), "seeds": run.summary.get("seeds", 1)})
         rows.append(row)
     return pd.DataFrame(rows).set_index("run")
+
+
+def _improving(run: Run) -> str:
+    return "" if value(run, "over_training") is None else ("yes" if still_improving(run) else "no")
 
 
 def _family_columns(runs: list[Run]) -> list[tuple[str, str, int]]:
@@ -72,7 +85,8 @@ def comparison_frame(runs: list[Run], floors: dict[str, float]) -> pd.DataFrame:
                      "run": c.label, "z": c.latent_dim, "status": status(r),
                      **{label: value(r, k) for k, label in YARDSTICK.items()},
                      "FD / floor": None if value(r, "fd") is None else value(r, "fd") / floors[c.dataset],
-                     **{label: value(r, key) for key, label, _ in extra}, "train s": value(r, "train_seconds"),
+                     **{label: value(r, key) for key, label, _ in extra}, "collapse": value(r, "collapse"),
+                     "still improving": _improving(r), "train s": value(r, "train_seconds"),
                      "images / s": value(r, "images_per_second"), "seeds": r.summary.get("seeds", 1)})
     return pd.DataFrame(rows)
 
@@ -83,7 +97,7 @@ def comparison_table(runs: list[Run], floors: dict[str, float]) -> pd.DataFrame:
                 for r in average_seeds(runs)}
     table = comparison_frame(runs, floors).sort_values(["dataset", "FD"], na_position="last")
     table.insert(0, "rank", table.groupby("dataset").cumcount() + 1)
-    for key, label, digits in [(k, label, 3) for k, label in YARDSTICK.items()] + _family_columns(runs):
+    for key, label, digits in [(k, label, 3 if k == "fd" else 2) for k, label in YARDSTICK.items()] + _family_columns(runs):
         table[label] = [cell(averaged[(f, d, run)], key, digits) for f, d, run in
                         zip(table["family"], table["dataset"], table["run"])]
     table["FD / floor"] = table["FD / floor"].round(1)

@@ -1,0 +1,89 @@
+"""Numbers with their 95% intervals, and the one rule every verdict in the book follows:
+a winner only where the intervals do not overlap, a tie otherwise.
+
+Pure: floats in, Estimates and words out.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# Student's t quantile t_{0.975, df} for df = 1..10; above, 1.96 + 2.4 / df (within 1.1%).
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
+
+
+def t975(df: int) -> float:
+    return _T975[df - 1] if df <= len(_T975) else 1.96 + 2.4 / df
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A number and its 95% interval [lo, hi]; lo = hi = None when it has none (then it never wins)."""
+    value: float
+    lo: float | None = None
+    hi: float | None = None
+
+    @property
+    def has_interval(self) -> bool:
+        return self.lo is not None and self.hi is not None
+
+
+def from_interval(value: float, ci) -> Estimate:
+    return Estimate(value, ci[0], ci[1]) if ci else Estimate(value)
+
+
+def from_standard_error(value: float, se: float) -> Estimate:
+    return Estimate(value, value - 1.96 * se, value + 1.96 * se)
+
+
+def mean_interval(mean: float, std: float, n: int) -> Estimate:
+    """The t interval of a mean over n seeds: mean +- t_{0.975, n-1} std / sqrt(n)."""
+    half = t975(n - 1) * std / math.sqrt(n)
+    return Estimate(mean, mean - half, mean + half)
+
+
+def scored(e: Estimate, score, best_at: float | None = None) -> Estimate:
+    """The estimate on the scale `score` ranks by (lower is better), its interval mapped through it.
+    `best_at`: where a non-monotone score has its minimum (|log r| at r = 1); an interval holding
+    it reaches that minimum."""
+    if not e.has_interval:
+        return Estimate(score(e.value))
+    lo, hi = sorted((score(e.lo), score(e.hi)))
+    if best_at is not None and e.lo <= best_at <= e.hi:
+        lo = score(best_at)
+    return Estimate(score(e.value), lo, hi)
+
+
+def separated(a: Estimate, b: Estimate) -> bool:
+    """True when both have intervals and those do not overlap."""
+    return a.has_interval and b.has_interval and (a.hi < b.lo or b.hi < a.lo)
+
+
+def compare(a: Estimate, b: Estimate) -> int:
+    """-1 if a is lower (better) outside the noise, 1 if b is, 0 for a tie (overlapping intervals)."""
+    if not separated(a, b):
+        return 0
+    return -1 if a.value < b.value else 1
+
+
+def leaders(named: list[tuple[str, Estimate]]) -> list[str]:
+    """The names whose estimate is the lowest or ties with the lowest, lowest first."""
+    ranked = sorted(named, key=lambda item: item[1].value)
+    best = ranked[0][1]
+    return [name for name, e in ranked if e is best or compare(best, e) == 0]
+
+
+def fmt(x, digits: int = 3) -> str:
+    """A number for prose: whole above 100, else `digits` significant digits; "n/a" for None."""
+    if x is None:
+        return "n/a"
+    return f"{x:.0f}" if abs(x) >= 100 else f"{x:.{digits}g}"
+
+
+def show(e: Estimate | None, digits: int = 3) -> str:
+    """'12.4 [11.9, 13.0]', or the bare number without an interval."""
+    if e is None:
+        return "n/a"
+    if not e.has_interval:
+        return fmt(e.value, digits)
+    return f"{fmt(e.value, digits)} [{fmt(e.lo, digits)}, {fmt(e.hi, digits)}]"

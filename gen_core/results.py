@@ -120,13 +120,14 @@ def snapshot_saver(cfg: RunConfig, run_dir: Path):
     """on_epoch callback: at every snapshot epoch but the last (model.pt is that one), the networks
     the family samples with, with the images the generator has seen and the seconds so far."""
     keep = set(snapshot_epochs(cfg.epochs)) - {cfg.epochs}
-    names = families.get(cfg.family).sampler_models
+    names = families.get(cfg.family).sampler_models or None       # None: a family that names none keeps all
 
     def save(epoch: int, result: TrainResult) -> None:
         if epoch in keep:
             save_torch_atomic({"epoch": epoch, "generator_images": generator_images(cfg, result.images_seen),
                                "train_seconds": result.train_seconds,
-                               "models": {k: result.models[k].state_dict() for k in names}},
+                               "models": {k: m.state_dict() for k, m in result.models.items()
+                                          if names is None or k in names}},
                               run_dir / SNAPSHOTS / f"epoch_{epoch:03d}.pt")
     return save
 

@@ -135,20 +135,31 @@ def tiny_cfg():
 
 # ---- hand-made runs and references for the report's tests -----------------------------------
 
-def fake_run(cfg, fd, seed=0, status="complete", covered=10, kl=0.0, recall=0.5, pixel_covered=3):
-    """A measured Run with the given yardstick numbers; nothing on disk."""
+def fake_run(cfg, fd, seed=0, status="complete", covered=10, kl=0.0, recall=0.5, pixel_covered=3, half=0.1,
+             on_data=1.0, curve=None, generator_images=1000):
+    """A measured Run with the given yardstick numbers; nothing on disk. Each yardstick number has the
+    95% interval value +- `half` (None: no interval); `curve`: its FD over training, a list of
+    (epoch, generator images, fd) with the same half widths."""
     from pathlib import Path
 
     from gen_core.results import Run
+    from gen_core.yardstick import collapse_state
 
     cfg = type(cfg)(**{**cfg.to_dict(), "seed": seed})
     summary = {"status": status, "diverged_at": None, "train_seconds": 10.0 + seed, "images_per_second": 100.0,
                "final_epoch": {"loss": 1.0, "jsd": 0.1, "emd": 0.2}, "test_neg_elbo": 100.0 + seed,
+               "generator_images": generator_images,
                # the training-time pixel labeller's numbers: the book must not read these
                "classes_covered": pixel_covered, "kl_to_uniform": 9.9}
+    numbers = {"fd": fd, "precision": 0.5, "recall": recall, "density": 0.8, "coverage": 0.6}
+    ci = {} if half is None else {f"{k}_ci": [v - half, v + half] for k, v in numbers.items() if v is not None}
     yardstick = {} if status == "diverged" else {
-        "fd": fd, "precision": 0.5, "recall": recall, "classes_covered": covered, "kl_to_uniform": kl,
-        "label_histogram": [0.1] * 10}
+        **numbers, **ci, "classes_covered": covered, "kl_to_uniform": kl, "on_data": on_data,
+        "collapse": collapse_state(on_data, covered), "label_histogram": [0.1] * 10}
+    if curve is not None and status != "diverged":
+        yardstick["over_training"] = [{"epoch": e, "generator_images": g, "train_seconds": float(e), "fd": f,
+                                       **({} if half is None else {"fd_ci": [f - half, f + half]})}
+                                      for e, g, f in curve]
     return Run(cfg, Path("/nonexistent"), summary, {"steps": {}, "epochs": {}}, yardstick)
 
 
@@ -161,4 +172,5 @@ def fake_reference(dataset: str):
                                    "train_images": 1000, "profile": "quick", "floor": 0.97,
                                    "below_floor": dataset == "cifar10"})
     return SimpleNamespace(dataset=dataset, n_samples=1000, classifier=clf,
-                           floor={"fd": 2.0 if dataset == "mnist" else 0.5, "precision": 0.9, "recall": 0.8})
+                           floor={"fd": 2.0 if dataset == "mnist" else 0.5, "fd_ci": [1.5, 2.5], "precision": 0.9,
+                                  "recall": 0.8})

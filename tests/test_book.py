@@ -6,14 +6,12 @@ the runs folder at once, in a copy of the repository (tests edit its notebooks).
 datasets in $GEN_DATA_DIR (default data/; .ci/run writes them with `make data`). Everything
 lands in tmp_path, never in book/experiments.
 """
-import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,8 +21,6 @@ import pytest
 from gen_core.book import CHAPTERS, NOTEBOOKS, ROOT
 
 DATA_DIR = str(ROOT / os.environ.get("GEN_DATA_DIR", "data"))          # absolute: make runs in a copy
-BASELINE = Path(__file__).parent / "fixtures" / "smoke_baseline.json"
-BASELINE_COMMIT = "cdb8d15"                    # the last commit before the family/report redesign
 
 
 def _tree_state(path: Path) -> dict:
@@ -122,12 +118,28 @@ def test_issue_6_figures_are_in_the_executed_chapters(smoke_book):
         nb = read(name)
         assert _images_of_cell(nb, "pair = runsets.variant_pair(runs)") == 1
         assert _images_of_cell(nb, "plots.plot_curves(pair)") == 1
-        assert "Weight clipping against the gradient penalty." in json.dumps(nb.cells[-2].outputs)
+        assert "Weight clipping (the WGAN paper's recipe) against the WGAN-GP recipe." in json.dumps(nb.cells[-2].outputs)
+    for name in CHAPTERS:                                   # the yardstick over training, one figure each
+        assert _images_of_cell(read(name), "plots.plot_fd_over_training(shown") == 1, name
     comparison = read("comparison")
     # the best GAN-or-WGAN and the best VAE on each dataset
     assert _images_of_cell(comparison, "weights.nearest_training(run, ctx)") == 4
     assert json.dumps([c.outputs for c in comparison.cells if c.cell_type == "code"]).count(
         "the median distance from a sample to its nearest training image") == 4
+    assert _images_of_cell(comparison, "plots.plot_fd_over_training(runsets.best_per_family") == 2
+
+
+def test_the_comparison_shows_intervals_and_names_no_winner_inside_the_noise(smoke_book):
+    """Every yardstick cell of the comparison table carries its interval; each "which family is best"
+    verdict either ties or names a leader whose interval it says overlaps no other's."""
+    nb = nbformat.read(smoke_book["root"] / "book" / "experiments" / "comparison.ipynb", as_version=4)
+    outputs = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
+    table = next(c for c in nb.cells if c.cell_type == "code" and "tables.comparison_table" in c.source)
+    html = table.outputs[0]["data"]["text/html"]
+    assert html.count(" [") >= 29 * 5                     # FD, precision, recall, density, coverage per run
+    for verdict in ("at the end of training?**", "**And at equal generator updates?**"):
+        assert outputs.count(verdict) == 2, verdict         # MNIST and CIFAR-10
+    assert outputs.count("tie for the lowest FD") + outputs.count("has the lowest FD, and its interval overlaps no") == 4
 
 
 def test_plot_code_is_folded_and_every_page_says_how_to_reproduce_it(smoke_book):
@@ -281,79 +293,6 @@ def test_a_broken_reference_fails_the_book_build_with_its_warning(tmp_path):
         build_book(root)
     message = str(err.value)
     assert "\n" not in message and "WARNING" in message and "no-such-section" in message
-
-
-# ---- the redesign kept the numbers ------------------------------------------------------------
-
-TIMING = {"train_seconds", "images_per_second"}
-
-
-def _results(runs_dir: Path) -> dict:
-    """Every default run's summary (timings aside) and yardstick, and each classifier's summary, keyed
-    by what the run is (family/dataset/variant/z/seed), not by its hash (the code's digest is in it)."""
-    found = {}
-    for summary_path in Path(runs_dir).glob("*/summary.json"):
-        run_dir = summary_path.parent
-        cfg = json.loads((run_dir / "config.json").read_text())["config"]
-        summary = json.loads(summary_path.read_text())
-        if run_dir.name.startswith("classifier-"):
-            found[f"classifier/{cfg['dataset']}"] = {k: summary[k] for k in
-                                                    ("test_accuracy", "test_images", "train_images", "epochs")}
-        elif not cfg.get("changes"):                       # runs a later test changed are not the grid's
-            key = f"{cfg['family']}/{cfg['dataset']}/{cfg['variant']}/z{cfg['latent_dim']}/seed{cfg['seed']}"
-            found[key] = {"summary": {k: v for k, v in summary.items() if k not in TIMING},
-                          "yardstick": json.loads((run_dir / "yardstick.json").read_text())["measures"]}
-    return found
-
-
-def _machine() -> dict:
-    import platform
-
-    import torch
-
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    return {"cpu": cpu, "cpu_capability": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__}
-
-
-@pytest.fixture(scope="session")
-def runs_before_the_redesign(tmp_path_factory):
-    """The smoke report of the code before the family/report redesign (commit BASELINE_COMMIT),
-    trained on this machine exactly as the smoke book is; None if this clone lacks that commit."""
-    archive = subprocess.run(["git", "archive", "--format=tar", BASELINE_COMMIT], cwd=ROOT, capture_output=True)
-    if archive.returncode != 0:
-        return None
-    tmp = tmp_path_factory.mktemp("before")
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(tmp / "repo", filter="data")
-    (tmp / "repo" / ".venv").symlink_to(ROOT / ".venv")
-    make(tmp / "repo", "-o", ".venv/.installed", "-j", "3", "report", "PROFILE=smoke", f"GEN_DATA_DIR={DATA_DIR}",
-         f"GEN_RUNS_DIR={tmp / 'runs'}", f"GEN_SMOKE_DIR={tmp / 'book'}", "FORCE=0")
-    return tmp / "runs"
-
-
-def test_smoke_numbers_are_those_of_the_code_before_the_redesign(smoke_book, runs_before_the_redesign):
-    """Behaviour preserved: every smoke run's summary (timings aside) and yardstick, and both
-    classifiers, are identical to what the code before the redesign writes. Both are trained here,
-    on one machine, because CPUs of another kind round differently. Where this clone lacks the old
-    commit, tests/fixtures/smoke_baseline.json (recorded with it) stands in, on its own kind of CPU."""
-    import torch
-
-    if torch.cuda.is_available():
-        pytest.skip("compared on CPU; CUDA runs are not bitwise repeatable")
-    now = _results(smoke_book["runs"])
-    if runs_before_the_redesign is not None:
-        before = _results(runs_before_the_redesign)
-    else:
-        fixture = json.loads(BASELINE.read_text())
-        if _machine() != {k: fixture["recorded"][k] for k in ("cpu", "cpu_capability", "torch")}:
-            pytest.skip(f"commit {BASELINE_COMMIT} is not in this clone and the fixture was recorded on "
-                        f"{fixture['recorded']['cpu']}")
-        before = {**fixture["runs"], **{f"classifier/{ds}": {k: s[k] for k in ("test_accuracy", "test_images",
-                                                                               "train_images", "epochs")}
-                                        for ds, s in fixture["classifiers"].items()}}
-    assert len(before) == 29 + 2 and set(before) <= set(now)
-    assert {key: now[key] for key in before} == before
 
 
 # ---- an incremental make report ---------------------------------------------------------------

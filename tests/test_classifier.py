@@ -168,12 +168,13 @@ def test_accuracy_counts_argmax_hits():
 
 @pytest.fixture
 def synthetic_mnist(monkeypatch):
-    """Answer every split request with synthetic images (the smoke sizes: 1024 train, 128 test)."""
+    """Answer every split request with synthetic images: the whole training split is 1152 images
+    (smoke: 128 held out for the floor, 1024 for the classifier), the test split 128."""
     requests = []
 
     def fake_cached_split(name, root, train, device, size):
         requests.append((name, train, size))
-        return make_split(size, name, seed=int(train))
+        return make_split(size or 1152, name, seed=int(train))
 
     monkeypatch.setattr("gen_core.data.cached_split", fake_cached_split)
     return requests
@@ -185,13 +186,14 @@ def test_load_or_train_classifier_writes_then_loads(tmp_path, synthetic_mnist, m
     cfg = classifier_config("mnist", "smoke")
     run_dir = tmp_path / cfg.run_name()
     assert sorted(p.name for p in run_dir.iterdir()) == ["config.json", "model.pt", "summary.json"]
-    assert sorted(synthetic_mnist) == [("mnist", False, 128), ("mnist", True, 1024)]
+    assert sorted(synthetic_mnist) == [("mnist", False, 128), ("mnist", True, 0)]   # the whole training split
     assert json.loads((run_dir / "config.json").read_text()) == {"config": dataclasses.asdict(cfg),
                                                                  "hash": cfg.run_hash()}
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary == first.summary
     assert summary["floor"] == 0.5 and summary["below_floor"] == (summary["test_accuracy"] < 0.5)
     assert summary["train_images"] == 1024 and summary["test_images"] == 128 and summary["profile"] == "smoke"
+    assert summary["held_out"] == 128 == cfg.held_out
 
     def must_not_train(*args, **kwargs):
         raise AssertionError("a cached classifier was retrained")
@@ -234,3 +236,29 @@ def test_a_classifier_saved_while_waiting_for_the_lock_is_loaded(tmp_path, synth
     monkeypatch.setattr(classifier, "train_classifier", lambda *a, **k: pytest.fail("trained it twice"))
     assert load_or_train_classifier("mnist", "smoke", "unused", tmp_path, "cpu", progress=False) is saved
     assert store.lock_path(tmp_path, classifier_config("mnist", "smoke").run_name()).exists()
+
+
+def test_the_classifier_never_trains_on_a_held_out_image(tmp_path, monkeypatch):
+    """Each synthetic training image carries its index in its pixels: the images the classifier
+    trains on and the ones the floor measures (build_reference) are read back and compared."""
+    from gen_core import yardstick
+
+    whole = make_split(1152, "mnist", seed=1)
+    whole.images[:, 0, 0, 0] = torch.arange(1152) % 256            # index = 256 * pixel(0, 1) + pixel(0, 0)
+    whole.images[:, 0, 0, 1] = torch.arange(1152) // 256
+    index = lambda images: (images[:, 0, 0, 0].long() + 256 * images[:, 0, 0, 1].long()).tolist()   # noqa: E731
+    monkeypatch.setattr("gen_core.data.cached_split",
+                        lambda name, root, train, device, size: whole if train else make_split(128, name, seed=0))
+    trained_on = []
+    real_train = classifier.train_classifier
+    monkeypatch.setattr(classifier, "train_classifier",
+                        lambda cfg, split, *a, **k: trained_on.extend(index(split.images)) or real_train(cfg, split, *a, **k))
+    measured = []
+    monkeypatch.setattr(yardstick, "features_and_logits",
+                        lambda model, images: measured.append(images) or (torch.randn(len(images), 8), torch.zeros(len(images), 10)))
+    yardstick.build_reference("mnist", "smoke", 128, 128, "unused", tmp_path, "cpu", progress=False)
+    floor_images = [set(index((im * 255).round().to(torch.uint8))) for im in measured if len(im) == 128]
+    held = set(classifier.held_out_indices(classifier_config("mnist", "smoke"), 1152).tolist())
+    assert len(trained_on) == 1024 and len(set(trained_on)) == 1024
+    assert held in floor_images and len(held) == 128
+    assert held.isdisjoint(trained_on)

@@ -13,7 +13,8 @@ import torch
 import torchvision.datasets
 
 from conftest import write_cifar_batch, write_mnist_images, write_mnist_labels
-from gen_core.data import DataError, Split, epoch_batches, load_split, to_signed, to_unit
+from gen_core.data import (DataError, Split, epoch_batches, held_out_split, load_split, subset_indices, to_signed,
+                           to_unit)
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +76,29 @@ def test_mnist_known_pixels_and_labels(mnist_train, mnist_root):
     assert test.labels[:6].tolist() == [0, 3, 6, 9, 2, 5]
 
 
-def test_mnist_size_keeps_the_first_images(mnist_root):
+def test_mnist_size_keeps_a_seeded_random_subset(mnist_root):
+    """size keeps subset_indices(n, size): seeded, sorted, the same every call, not the first images."""
+    whole = load_split("mnist", mnist_root, train=True)
     split = load_split("mnist", mnist_root, train=True, size=5)
-    assert split.images.shape == (5, 1, 28, 28) and split.labels.tolist() == [0, 1, 2, 3, 4]
-    assert split.images[0, 0, 3, 5] == 200
-    assert split.images.is_contiguous()
+    keep = subset_indices(len(whole), 5)
+    assert split.images.shape == (5, 1, 28, 28) and split.images.is_contiguous()
+    assert torch.equal(split.images, whole.images[keep]) and torch.equal(split.labels, whole.labels[keep])
+    assert torch.equal(load_split("mnist", mnist_root, train=True, size=5).labels, split.labels)
+    assert keep.tolist() != [0, 1, 2, 3, 4] and keep.tolist() == sorted(keep.tolist())
+
+
+def test_subset_indices_are_seeded_distinct_and_spread():
+    keep = subset_indices(10000, 2000)
+    assert len(set(keep.tolist())) == 2000 and torch.equal(keep, subset_indices(10000, 2000))
+    # a random subset reaches the end of the split: the first 2,000 images would stop at index 1999
+    assert keep.max() > 9000 and keep.min() < 1000
+    assert torch.equal(subset_indices(50, 0), torch.arange(50)) and torch.equal(subset_indices(50, 80), torch.arange(50))
+
+
+def test_held_out_split_is_disjoint_and_complete():
+    kept, held = held_out_split(1000, 100)
+    assert len(held) == 100 and len(kept) == 900
+    assert set(kept.tolist()).isdisjoint(held.tolist()) and set(kept.tolist()) | set(held.tolist()) == set(range(1000))
 
 
 # ---- CIFAR-10 -------------------------------------------------------------------------------
@@ -109,10 +128,13 @@ def test_cifar_labels_follow_batch_order(cifar_train):
 
 
 def test_cifar_test_split_and_size(cifar_root):
+    whole = load_split("cifar10", cifar_root, train=False)
+    assert whole.images[0, 2, 10, 20] == 99          # test_batch row 0, B plane (10, 20)
+    assert whole.labels[:4].tolist() == [0, 7, 4, 1]     # (7 i) % 10 for i = 0..3
     test = load_split("cifar10", cifar_root, train=False, size=4)
+    keep = subset_indices(10000, 4)
     assert test.images.shape == (4, 3, 32, 32)
-    assert test.images[0, 2, 10, 20] == 99          # test_batch row 0, B plane (10, 20)
-    assert test.labels.tolist() == [0, 7, 4, 1]     # (7 i) % 10 for i = 0..3
+    assert test.labels.tolist() == [(7 * i) % 10 for i in keep.tolist()]
 
 
 # ---- missing and broken files ---------------------------------------------------------------
@@ -150,7 +172,7 @@ def test_download_then_read(tmp_path, cifar_root, monkeypatch):
             link_all(cifar_root / "cifar-10-batches-py", tmp_path / "cifar-10-batches-py")
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", FakeCIFAR)
-    split = load_split("cifar10", tmp_path, train=False, size=2)
+    split = load_split("cifar10", tmp_path, train=False)
     assert calls == [str(tmp_path)]
     assert split.images[0, 2, 10, 20] == 99
 

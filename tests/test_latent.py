@@ -54,6 +54,36 @@ def test_interpolations_give_gans_both_paths_and_vaes_the_line(tiny_cfg):
             assert images.shape == (6, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
 
 
+@pytest.mark.parametrize("family, arch, changes", [("gan", "conv", {}), ("gan", "mlp", {}),
+                                                   ("vae", "mlp", {"dropout": 0.5})])
+def test_interpolation_images_do_not_depend_on_the_surrounding_batch(tiny_cfg, family, arch, changes):
+    """A path's images are the same alone and inside two different random batches: sampling is in
+    eval mode, so BatchNorm and dropout never mix the latents of one batch. The generator first runs
+    a few train-mode passes, so BatchNorm's running statistics are not their initial 0 and 1."""
+    from gen_core.train import generate
+
+    cfg = tiny_cfg(family, "mnist", arch, **changes)
+    models = build_models(cfg)
+    torch.manual_seed(0)
+    if family == "gan":
+        with torch.no_grad():                            # train-mode passes move the running statistics
+            for _ in range(3):
+                models["generator"](torch.randn(16, cfg.latent_dim) * 2 + 1)
+    path = latent.interpolation_latents(cfg.latent_dim, pairs=2, steps=10, kind="linear", seed=7)     # (20, D)
+    alone = generate(cfg, models, path)
+    inside = [generate(cfg, models, torch.cat([torch.randn(200, cfg.latent_dim, generator=torch.Generator().manual_seed(s)),
+                                               path]))[-len(path):] for s in (1, 2)]
+    for images in inside:
+        assert torch.equal(images, alone)
+    # in train mode, BatchNorm would make them differ (the check above can fail)
+    if family == "gan":
+        G = models["generator"].train()
+        with torch.no_grad():
+            a = G(path)
+            b = G(torch.cat([torch.randn(200, cfg.latent_dim), path]))[-len(path):]
+        assert not torch.allclose(a, b, atol=1e-3)
+
+
 def test_manifold_latents_sit_at_normal_quantiles():
     # N(0, 1) quantiles at 5%, 50%, 95%: -1.6449, 0, 1.6449; rows run z_2 from top (high) to bottom
     z = latent.manifold_latents(3)

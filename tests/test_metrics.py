@@ -9,7 +9,7 @@ from torch import nn
 
 from gen_core.data import Split, to_unit
 from gen_core.metrics import (coverage, label_histogram, labeller_accuracy, nearest_labels, sample_metrics,
-                              sharpness)
+                              sharpness, sharpness_values)
 from gen_core.families.vae import test_elbo as vae_test_elbo
 
 LOG2 = math.log(2)
@@ -110,8 +110,11 @@ def test_labeller_accuracy(reference):
 def test_sample_metrics_on_real_images(reference):
     samples = to_unit(reference.images)
     out = sample_metrics(samples, reference.images, reference)
-    # samples == real test images -> sharpness ratio 1
+    # samples == real test images -> sharpness ratio 1, its interval +-1.96 sd / sqrt(n) / real value
     assert math.isclose(out["sharpness_ratio"], 1.0, rel_tol=1e-6)
+    values = sharpness_values(samples)
+    half = 1.96 * float(values.std()) / math.sqrt(len(values)) / float(values.mean())
+    assert out["sharpness_ratio_ci"] == pytest.approx([1 - half, 1 + half], rel=1e-5) and half > 0
     # labels 3,1,4,1,5,9,2,6,5,3 -> class 1: 2/10, 2: 1/10, 3: 2/10, 4: 1/10, 5: 2/10, 6: 1/10, 9: 1/10
     assert out["label_histogram"] == pytest.approx([0, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0, 0, 0.1])
     assert out["classes_covered"] == 7
@@ -146,6 +149,13 @@ def test_vae_test_elbo_by_hand():
     assert math.isclose(out["test_bce"], 4 * LOG2, rel_tol=1e-6)
     assert math.isclose(out["test_kl"], 0.156, rel_tol=1e-5)
     assert math.isclose(out["test_neg_elbo"], 4 * LOG2 + 0.156, rel_tol=1e-6)
+    # standard errors over the 5 images: BCE is the same for all (se 0); KL per image is mu^2 / 2 =
+    # 0, 0.02, 0.08, 0.18, 0.5, mean 0.156, squared deviations 0.024336 + 0.018496 + 0.005776
+    # + 0.000576 + 0.118336 = 0.16752, sd sqrt(0.16752 / 4)
+    kl_se = math.sqrt(0.16752 / 4) / math.sqrt(5)
+    assert out["test_bce_se"] == pytest.approx(0.0, abs=1e-6)
+    assert math.isclose(out["test_kl_se"], kl_se, rel_tol=1e-5)
+    assert math.isclose(out["test_neg_elbo_se"], kl_se, rel_tol=1e-5)      # BCE adds a constant
     # evaluated in eval mode, then the training mode is restored
     assert vae.modes == [False, False, False] and vae.training
 

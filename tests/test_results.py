@@ -56,7 +56,11 @@ def test_load_or_train_writes_a_complete_run_folder(tmp_path, tiny_cfg, syntheti
     assert run.dir == run_dir and len(counted_train) == 1
     names = sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file())
     assert names == ["config.json", "history.json", "model.pt", "recon.png",
-                     "samples/epoch_001.png", "samples/epoch_002.png", "summary.json"]
+                     "samples/epoch_001.png", "samples/epoch_002.png", "snapshots/epoch_001.pt", "summary.json"]
+    assert [p.name for p in run.snapshot_paths] == ["epoch_001.pt"]      # epoch 2, the last, is model.pt
+    snapshot = torch.load(run_dir / "snapshots" / "epoch_001.pt", weights_only=True)
+    # 2 steps of 16 images in epoch 1; the VAE's decoder is updated on every one of them
+    assert snapshot["epoch"] == 1 and snapshot["generator_images"] == 32 and set(snapshot["models"]) == {"vae"}
     assert sorted(run.sample_paths) == [1, 2] and run.recon_path == run_dir / "recon.png"
     # train, test and the 1-NN reference were all asked for, at the configured sizes
     assert sorted(synthetic_data) == sorted([("mnist", True, cfg.train_size), ("mnist", False, cfg.test_size),
@@ -217,3 +221,12 @@ def test_load_or_train_loads_what_another_process_saved_while_it_waited(tmp_path
     assert load_or_train(cfg, "unused", tmp_path, "cpu", progress=False) is finished
     assert store.lock_path(tmp_path, cfg.run_name()).exists()
     assert not any(p.name.endswith(".lock") for p in tmp_path.rglob("*"))    # the runs folder holds results
+
+
+def test_generator_images_count_generator_updates(tiny_cfg):
+    """A GAN updates its generator every step; a WGAN once per n_critic critic steps (counted across
+    epochs), so after 12 critic steps of 8 images with n_critic 5 it has seen 2 * 8 = 16 images."""
+    gan, wgan = tiny_cfg("gan", batch_size=8), tiny_cfg("wgan", batch_size=8, n_critic=5)
+    assert results.generator_images(gan, 12 * 8) == 96
+    assert results.generator_images(wgan, 12 * 8) == 16
+    assert results.generator_images(wgan, 4 * 8) == 0

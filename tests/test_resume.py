@@ -102,6 +102,36 @@ def assert_same_run(resumed, straight):
     assert strip(resumed.summary) == strip(straight.summary)
     for epoch, path in straight.sample_paths.items():
         assert resumed.sample_paths[epoch].read_bytes() == path.read_bytes()
+    assert_same_curve(resumed, straight)
+
+
+def measured_curve(run) -> list[dict]:
+    """The yardstick over training, against an untrained smoke LeNet (its features are enough)."""
+    from gen_core import yardstick
+    from gen_core.classifier import Classifier, build_classifier, classifier_config, features_and_logits
+    from gen_core.data import to_unit
+
+    torch.manual_seed(0)
+    cfg = classifier_config("mnist", "smoke")
+    clf = Classifier(cfg, build_classifier(cfg).eval(), {})
+    test_features = features_and_logits(clf.model, to_unit(make_split(40, "mnist", seed=5).images))[0]
+    ref = yardstick.Reference("mnist", 16, clf, test_features, {})
+    return yardstick.over_training(run, ref, "cpu")
+
+
+def assert_same_curve(resumed, straight):
+    """One point per snapshot epoch (3 epochs: 1 and 2; 2 epochs: 1; the last is model.pt), the same
+    weights and the same numbers whether the run was killed and resumed or not (seconds aside)."""
+    expected = {3: [1, 2], 2: [1]}[straight.config.epochs]
+    assert [p.name for p in resumed.snapshot_paths] == [p.name for p in straight.snapshot_paths] == \
+        [f"epoch_{e:03d}.pt" for e in expected]
+    for a_path, b_path in zip(resumed.snapshot_paths, straight.snapshot_paths):
+        a, b = torch.load(a_path, weights_only=True), torch.load(b_path, weights_only=True)
+        assert (a["epoch"], a["generator_images"]) == (b["epoch"], b["generator_images"])
+        assert all(torch.equal(a["models"][n][k], b["models"][n][k]) for n in b["models"] for k in b["models"][n])
+    curves = [[{k: v for k, v in p.items() if k != "train_seconds"} for p in measured_curve(r)]
+              for r in (resumed, straight)]
+    assert [p["epoch"] for p in curves[0]] == expected and curves[0] == curves[1]
 
 
 CASES = [

@@ -225,8 +225,9 @@ def test_generate_gan_maps_tanh_to_unit_range(tiny_cfg):
     models = build_models(cfg)
     z = torch.randn(6, cfg.latent_dim)
     out = generate(cfg, models, z)
+    assert models["generator"].training               # generate leaves the mode as it found it
     with torch.no_grad():
-        raw = models["generator"](z)
+        raw = models["generator"].eval()(z)           # eval mode: BatchNorm's running statistics
     assert out.shape == (6, 1, 28, 28)
     assert torch.allclose(out, (raw + 1) / 2)        # [-1, 1] -> [0, 1]
     assert out.min() >= 0 and out.max() <= 1

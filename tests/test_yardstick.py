@@ -127,12 +127,15 @@ def _reference(test_features, n_samples=32, classifier=None):
 
 
 def test_sample_measures_coverage_of_one_class():
-    """Every sample argmaxes to class 3: 1 class covered, KL to uniform = log 10."""
+    """Every sample is a real point (on the manifold) that argmaxes to class 3 with confidence:
+    1 class covered, KL to uniform = log 10."""
     gen = torch.Generator().manual_seed(7)
-    ref = _reference(torch.randn(50, 6, generator=gen))
+    real = torch.randn(40, 6, generator=gen)
+    ref = _reference(real)
     logits = torch.randn(40, 10, generator=gen)
     logits[:, 3] = 100.0
-    out = sample_measures(torch.randn(40, 6, generator=gen), logits, ref)
+    out = sample_measures(real.clone(), logits, ref)
+    assert out["on_data"] == 1.0 and out["collapse"] == "collapsed"
     assert out["classes_covered"] == 1
     assert out["kl_to_uniform"] == pytest.approx(math.log(10), rel=1e-12)
     assert out["label_histogram"] == [0.0, 0.0, 0.0, 1.0] + [0.0] * 6
@@ -140,11 +143,14 @@ def test_sample_measures_coverage_of_one_class():
 
 
 def test_sample_measures_coverage_of_uniform_labels():
-    """Four samples of each of the 10 classes: 10 covered, KL = 0."""
+    """Four samples of each of the 10 classes, each a real point labelled with probability about
+    e^5 / (e^5 + 9) = 0.94 >= 0.9: 10 covered, KL = 0."""
     gen = torch.Generator().manual_seed(8)
-    ref = _reference(torch.randn(50, 6, generator=gen))
+    real = torch.randn(40, 6, generator=gen)
+    ref = _reference(real)
     logits = torch.nn.functional.one_hot(torch.arange(40) % 10, 10).float() * 5 + 0.1 * torch.randn(40, 10, generator=gen)
-    out = sample_measures(torch.randn(40, 6, generator=gen), logits, ref)
+    out = sample_measures(real.clone(), logits, ref)
+    assert out["on_data"] == 1.0 and out["collapse"] == "not collapsed"
     assert out["classes_covered"] == 10
     assert abs(out["kl_to_uniform"]) < 1e-6          # the histogram is float32: 0.1 is not exact
     assert out["label_histogram"] == pytest.approx([0.1] * 10)
@@ -205,12 +211,16 @@ def test_measure_run_writes_caches_and_remeasures_on_a_new_key(tiny_run, smoke_c
     for name, state in saved.items():
         for key, value in state.items():
             assert torch.equal(calls[0]["weights"][name][key], value), (name, key)
-    # the label histogram is over exactly N samples: every share is a multiple of 1/20
+    # the collapse rule reads N samples: the share it counts is a multiple of 1/20, its histogram
+    # sums to 1 over the counted samples (all zeros when none counts)
     hist = first["label_histogram"]
-    assert len(hist) == 10 and sum(hist) == pytest.approx(1.0)
-    assert all(abs(p * 20 - round(p * 20)) < 1e-9 for p in hist)
+    assert abs(first["on_data"] * 20 - round(first["on_data"] * 20)) < 1e-9
+    assert len(hist) == 10 and sum(hist) == pytest.approx(1.0 if first["on_data"] else 0.0)
     assert 0.0 <= first["precision"] <= 1.0 and 0.0 <= first["recall"] <= 1.0 and first["fd"] >= 0
-    assert 1 <= first["classes_covered"] <= 10
+    assert first["fd_ci"][0] <= first["fd"] <= first["fd_ci"][1]
+    assert 0 <= first["classes_covered"] <= 10 and first["n_generated"] == first["n_real"] == 20
+    # a one-epoch run has no snapshot: its curve is the final measurement alone
+    assert [p["epoch"] for p in first["over_training"]] == [1] and first["over_training"][0]["fd"] == first["fd"]
 
     on_disk = json.loads((tiny_run.dir / "yardstick.json").read_text())
     assert on_disk == {"key": ref.key, "measures": first}
@@ -229,7 +239,7 @@ def test_measure_run_writes_caches_and_remeasures_on_a_new_key(tiny_run, smoke_c
     assert other.key != ref.key
     second = measure_run(tiny_run, other, "cpu")
     assert len(calls) == 2 and calls[1]["n"] == 30
-    assert all(abs(p * 30 - round(p * 30)) < 1e-9 for p in second["label_histogram"])
+    assert abs(second["on_data"] * 30 - round(second["on_data"] * 30)) < 1e-9
     assert json.loads((tiny_run.dir / "yardstick.json").read_text()) == {"key": other.key, "measures": second}
 
 
@@ -290,4 +300,6 @@ def test_chapter_runs_retrains_a_run_whose_model_is_corrupt(tmp_path, tiny_cfg, 
     again = session.chapter_runs([cfg], "gan_mnist", ctx)[0]
     err = capfd.readouterr().err
     assert f"run {first.dir}: model.pt is unreadable" in err and "training it again" in err
-    assert again.yardstick == first.yardstick                 # same seed, same weights, same measures
+    timing = lambda y: {**y, "over_training_seconds": None,                 # noqa: E731
+                        "over_training": [{**p, "train_seconds": None} for p in y["over_training"]]}
+    assert timing(again.yardstick) == timing(first.yardstick)     # same seed, same weights, same measures

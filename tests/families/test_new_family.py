@@ -127,12 +127,16 @@ def test_it_trains_saves_is_measured_and_fills_a_chapter(tiny_ae, ctx):
     table = tables.summary_table(runs)
     assert list(table.index) == ["Linear, z=4", "Linear, z=2"]
     assert table.loc["Linear, z=4", "train MSE"] == round(runs[0].summary["final_epoch"]["mse"], 3)
-    assert table.loc["Linear, z=2", "FD"] == round(runs[1].yardstick["fd"], 3)
+    fd, (lo, hi) = runs[1].yardstick["fd"], runs[1].yardstick["fd_ci"]
+    assert table.loc["Linear, z=2", "FD"] == f"{fd:.3g} [{lo:.3g}, {hi:.3g}]" and lo <= fd <= hi
     frame = tables.comparison_frame(runs, {"mnist": 1.0})
     assert set(frame["family"]) == {"Tiny AE"}
     assert "**Latent size.**" in findings.chapter_findings(runs, session.reference("mnist", ctx), "smoke")
     figure = plots.plot_curves(runs)
     assert [ax.get_title() for ax in figure.axes] == ["reconstruction MSE"]
+    # its yardstick over training: one point (a one-epoch run has no snapshot), drawn per run
+    assert [p["epoch"] for p in runs[0].yardstick["over_training"]] == [1]
+    assert len(plots.over_training_frame(runs)) == 2
     # cached: a second chapter run loads, it does not train
     again = session.chapter_runs(exp.configs("smoke"), exp.name, ctx)
     assert [r.dir for r in again] == [r.dir for r in runs] and again[0].history == runs[0].history

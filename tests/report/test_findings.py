@@ -17,30 +17,78 @@ def test_comparison_prose_quotes_the_numbers_and_flags_a_weak_classifier():
             fake_run(cifar[0], 3.0), fake_run(cifar[1], 1.5)]
     refs = {ds: fake_reference(ds) for ds in ("mnist", "cifar10")}
     text = findings.comparison_findings(runs, refs, "quick")
-    assert "The GAN (MLP A, z=100) leads" in text
-    assert "FD 12.5 (6.25 × the real-data floor)" in text            # 12.5 / 2
-    assert "covers 4 of 10 classes, which agrees with the reports' collapse" in text
-    assert "once (seed 0)" in text
+    # 12.5 +- 0.1 and 40 +- 0.1 do not overlap: a winner, with both numbers and their intervals
+    assert "GAN (MLP A, z=100) has the lowest FD, and its interval overlaps no other's." in text
+    assert "GAN (MLP A, z=100): FD 12.5 [12.4, 12.6] (6.25 × the floor)" in text          # 12.5 / 2
+    assert "WGAN (MLP A, z=100): FD 40 [39.9, 40.1] (20 × the floor)" in text
+    assert "MLP A, z=100: collapsed (4 classes among 100% of samples counted)" in text
+    assert "1 run collapsed, which agrees with the reports' collapse onto 3 or 4 digits" in text
+    assert "once (seed 0)" in text and "leaves out seed-to-seed variation" in text
     # CIFAR-10's stub classifier is below its floor: red, and the ranking is hedged
     assert '<span style="color:#c00"><b>Below its floor:</b>' in text
     assert "this ranking is a hint, not a verdict" in text
-    # conv (DCGAN, FD 1.5) beats the MLP (FD 3) on CIFAR-10
-    assert "lower FD in 1 of 1 families" in text
+    # conv (DCGAN, FD 1.5) beats the MLP (FD 3) on CIFAR-10, outside the noise
+    assert "lower FD outside the noise in 1 of 1 families" in text
+    assert "Each configuration ran once, so seed-to-seed variation is not measured here" in text
+
+
+def test_no_family_wins_when_the_intervals_overlap():
+    gan, wgan = grid("gan", "mnist", "quick")[0], grid("wgan", "mnist", "quick")[0]
+    # 12.4 +- 1 = [11.4, 13.4] and 12.7 +- 1 = [11.7, 13.7] overlap: the review's "GAN leads" case
+    runs = [fake_run(gan, 12.4, half=1.0), fake_run(wgan, 12.7, half=1.0)]
+    text = findings.dataset_verdict(runs, fake_reference("mnist"))
+    assert ("Within noise: GAN (MLP A, z=100) and WGAN (MLP A, z=100) tie for the lowest FD (their intervals "
+            "overlap).") in text
+    assert "FD 12.4 [11.4, 13.4]" in text and "FD 12.7 [11.7, 13.7]" in text
+    assert "has the lowest FD" not in text
+    # three families: the leader ties with the second but not with the third
+    vae = grid("vae", "mnist", "quick")[0]
+    text = findings.dataset_verdict(runs + [fake_run(vae, 30.0, half=1.0)], fake_reference("mnist"))
+    assert "GAN (MLP A, z=100) and WGAN (MLP A, z=100) tie for the lowest FD" in text and "VAE (MLP A" not in \
+        text.split("Within noise")[1]
 
 
 def test_seed_sentence_counts_the_seeds_found_in_the_runs():
     cfg = grid("gan", "mnist", "quick")[0]
     runs = [fake_run(cfg, fd, seed=s) for s, fd in enumerate((1.0, 2.0))]
     text = findings.chapter_findings(runs, fake_reference("mnist"), "quick")
-    assert "Every configuration ran with 2 seeds; tables show mean ± standard deviation." in text
+    assert ("Every configuration ran with 2 seeds; tables show mean ± standard deviation and, in brackets, the "
+            "95% interval of the mean.") in text
 
 
-def test_latent_trend_reads_fd_per_variant():
+@pytest.mark.parametrize("fds, half, trend", [
+    ((9.0, 5.0, 1.0), 0.1, "improves with every step up in latent size (z=2: 9 [8.9, 9.1], z=32: 5 [4.9, 5.1], "
+                           "z=128: 1 [0.9, 1.1])."),
+    ((1.0, 5.0, 9.0), 0.1, "gets worse with every step up in latent size"),
+    # 1970 against 1955, 0.8% apart, each +- 20: the review's "improves with every step" case
+    ((1970.0, 1955.0, 1950.0), 20.0, "does not change outside the noise with latent size (z=2: 1970 [1950, 1990]"),
+    ((9.0, 8.9, 1.0), 0.1, "changes with latent size, not in one direction (z=2 to 32: within noise, "
+                           "z=32 to 128: better)"),
+    ((9.0, 5.0, 1.0), None, "does not change outside the noise"),       # no intervals: no verdict
+])
+def test_latent_trend_calls_a_step_only_outside_the_noise(fds, half, trend):
     cfgs = [c for c in grid("vae", "mnist", "quick") if c.variant == "MLP C"]     # z = 2, 32, 128
-    lines = findings.latent_trend([fake_run(c, fd) for c, fd in zip(cfgs, (9.0, 5.0, 1.0))], "fd", "FD")
-    assert lines == ["- MLP C: FD improves with every step up in latent size (z=2: 9, z=32: 5, z=128: 1)."]
-    lines = findings.latent_trend([fake_run(c, fd) for c, fd in zip(cfgs, (1.0, 5.0, 9.0))], "fd", "FD")
-    assert "does not improve" in lines[0]
+    (line,) = findings.latent_trend([fake_run(c, fd, half=half) for c, fd in zip(cfgs, fds)], "fd", "FD")
+    assert line.startswith("- MLP C: FD ") and trend in line
+
+
+def test_sharpness_trend_ranks_by_distance_from_one():
+    cfgs = [c for c in grid("vae", "mnist", "quick") if c.variant == "MLP C"]
+    runs = [fake_run(c, 1.0) for c in cfgs]
+    for run, (ratio, ci) in zip(runs, [(0.5, [0.45, 0.55]), (0.9, [0.85, 1.05]), (1.5, [1.4, 1.6])]):
+        run.summary.update(sharpness_ratio=ratio, sharpness_ratio_ci=ci)
+    # |log|: 0.69 [0.6, 0.8], then 0.105 [0, 0.16] (its interval holds 1), then 0.41 [0.34, 0.47]
+    (line,) = findings.latent_trend(runs, "sharpness_ratio", "sharpness")
+    assert "not in one direction (z=2 to 32: better, z=32 to 128: worse)" in line
+
+
+def test_conv_against_mlp_ties_inside_the_noise():
+    cifar = grid("gan", "cifar10", "quick")          # MLP, then DCGAN
+    line = findings.conv_vs_mlp([fake_run(cifar[0], 3.0, half=1.0), fake_run(cifar[1], 2.5, half=1.0)], "fd", "FD")
+    assert line == ("On FD, the convolutional model and the MLP tie within noise: best conv (DCGAN, z=64) "
+                    "2.5 [1.5, 3.5] against best MLP (MLP, z=100) 3 [2, 4].")
+    line = findings.conv_vs_mlp([fake_run(cifar[0], 3.0), fake_run(cifar[1], 2.5)], "fd", "FD")
+    assert line.startswith("On FD, the convolutional model is better:")
 
 
 def test_chapter_findings_ask_the_family_which_sections_it_has():
@@ -50,17 +98,71 @@ def test_chapter_findings_ask_the_family_which_sections_it_has():
     gan = findings.chapter_findings([fake_run(c, 1.0) for c in grid("gan", "mnist", "quick")],
                                     fake_reference("mnist"), "quick")
     assert "**Mode collapse.**" in gan and "test ELBO" not in gan and "gradient penalty" not in gan
-    assert "**Weight clipping against the gradient penalty.**" in findings.chapter_findings(
+    assert "**Weight clipping (the WGAN paper's recipe) against the WGAN-GP recipe.**" in findings.chapter_findings(
         wgan_runs(30, 20), fake_reference("mnist"), "quick")
 
 
-def test_clip_vs_gp_sentence_names_the_winner_with_both_numbers():
+def test_collapse_lines_use_the_one_rule():
+    cfgs = grid("gan", "mnist", "quick")[:3]
+    runs = [fake_run(cfgs[0], 5.0, covered=4, on_data=0.9), fake_run(cfgs[1], 5.0, covered=9, on_data=0.8),
+            fake_run(cfgs[2], 5.0, covered=1, on_data=0.2, recall=0.0)]
+    lines = findings.collapse_lines(runs)
+    assert lines[0] == ("- MLP A, z=100: 90% of its samples count; they cover 4 of 10 classes (KL to uniform 0 nats): "
+                        "**collapsed**, which agrees with the reports.")
+    assert lines[1].endswith("**not collapsed**, which does not reproduce the reports' collapse.")
+    # one class among the few samples that count is the classifier's bias on noise, not a collapse
+    assert lines[2] == ("- MLP B, z=200: 20% of its samples count, so it is **not yet on the data** and its "
+                        "collapse cannot be judged (recall 0 [-0.1, 0.1]).")
+    text = findings.mlp_collapse([runs[2]])
+    assert "none is on the data yet, so this grid cannot say whether they collapse" in text
+
+
+def test_clip_vs_gp_names_the_recipes_and_calls_ties():
     text = findings.clip_vs_gp_sentence(wgan_runs(30.0, 20.0))
-    assert "the gradient penalty gives the lower FD: clipping 30 (" in text and "against the penalty 20 (" in text
-    text = findings.clip_vs_gp_sentence(wgan_runs(12.0, 20.0))
-    assert "weight clipping gives the lower FD: clipping 12 (" in text
+    assert "The WGAN-GP recipe gives the lower FD: clipping 30 [29.9, 30.1] (" in text
+    assert "against WGAN-GP 20 [19.9, 20.1] (" in text
+    assert ("weights clipped to ±0.01, rmsprop at 5e-05, a critic with batch normalisation against a gradient "
+            "penalty of weight 10, adam at 0.0001, betas (0, 0.9), a critic with layer normalisation") in text
+    assert "belongs to the recipe, not to the penalty alone" in text
+    assert "Weight clipping gives the lower FD: clipping 12 [" in findings.clip_vs_gp_sentence(wgan_runs(12.0, 20.0))
+    assert "Their FDs tie within noise" in findings.clip_vs_gp_sentence(wgan_runs(20.05, 20.0))
     text = findings.clip_vs_gp_sentence(wgan_runs(12.0, None, gp_status="diverged"))
     assert "DC-WGAN-GP, z=64 has no sample metrics (diverged)" in text
+
+
+def test_clip_vs_gp_reports_both_critics_gradient_norms():
+    runs = wgan_runs(30.0, 20.0)
+    runs[2].summary.update(critic_grad_norm=0.02, critic_grad_norm_ci=[0.018, 0.022])
+    runs[3].summary.update(critic_grad_norm=1.01, critic_grad_norm_ci=[0.97, 1.05])
+    text = findings.clip_vs_gp_sentence(runs)
+    assert "the clipped critic's mean gradient norm is 0.02 [0.018, 0.022] and the penalised critic's " \
+           "1.01 [0.97, 1.05]" in text
+
+
+def test_equal_budget_verdict_takes_each_family_nearest_the_smallest_budget():
+    gan, wgan = grid("gan", "mnist", "quick")[0], grid("wgan", "mnist", "quick")[0]
+    runs = [fake_run(gan, 10.0, generator_images=120000, curve=[(1, 40000, 30.0), (2, 80000, 15.0), (3, 120000, 10.0)]),
+            fake_run(wgan, 20.0, generator_images=24000, curve=[(1, 8000, 60.0), (2, 16000, 30.0), (3, 24000, 20.0)])]
+    text = findings.equal_budget_verdict(runs, "mnist")
+    # the budget is the WGAN's 24,000; the GAN's nearest point in log scale is epoch 1 (40,000)
+    assert "The smallest budget among these runs is 24,000 images through the generator" in text
+    assert "GAN (MLP A, z=100) after epoch 1 (40,000 images): FD 30 [29.9, 30.1]" in text
+    assert "WGAN (MLP A, z=100) after epoch 3 (24,000 images): FD 20 [19.9, 20.1]" in text
+    assert "WGAN (MLP A, z=100) has the lowest FD, and its interval overlaps no other's." in text
+    assert "these budgets still differ by up to 1.7×" in text                 # 40,000 / 24,000
+    # at the end of training the GAN leads: the two questions can answer differently
+    assert "GAN (MLP A, z=100) has the lowest FD" in findings.dataset_verdict(runs, fake_reference("mnist"))
+
+
+def test_seed_effects_and_still_improving_sentences():
+    cfg = grid("gan", "mnist", "quick")[0]
+    apart = [fake_run(cfg, fd, seed=s) for s, fd in enumerate((10.0, 12.0))]          # +- 0.1: apart
+    assert "In 1 of 1 configurations with several seeds, two seeds' FDs differ outside" in findings.seed_effects(apart)
+    close = [fake_run(cfg, fd, seed=s, half=2.0) for s, fd in enumerate((10.0, 12.0))]
+    assert "In 0 of 1 configurations" in findings.seed_effects(close)
+    falling = fake_run(cfg, 10.0, curve=[(1, 100, 20.0), (3, 300, 10.0)])
+    assert "1 run of 1 was **still improving** at the end" in findings.improving_sentence([falling])
+    assert "No run's FD fell outside the noise" in findings.improving_sentence([fake_run(cfg, 10.0)])
 
 
 @pytest.mark.parametrize("sample, test, verdict", [
@@ -87,9 +189,15 @@ def test_prose_imports_nothing_that_loads_trains_or_measures():
     assert imported <= {
         ("__future__", "annotations"), (None, "families"), ("config", "DATASETS"), ("data", "DATASET_TITLES"),
         ("results", "Run"), ("yardstick", "Reference"), ("runsets", "average_seeds"), ("runsets", "best_per_family"),
-        ("runsets", "complete"), ("runsets", "config_key"), ("runsets", "first_seed"), ("runsets", "score"),
-        ("runsets", "seeds_per_configuration"), ("runsets", "value"), ("runsets", "variant_pair")}, imported
-    assert not [node for node in ast.walk(tree) if isinstance(node, ast.Import)]
+        ("runsets", "complete"), ("runsets", "config_key"), ("runsets", "first_seed"), ("runsets", "estimate"),
+        ("runsets", "nearest_point"), ("runsets", "point_estimate"), ("runsets", "still_improving"),
+        ("runsets", "seeds_per_configuration"), ("runsets", "value"), ("runsets", "variant_pair"),
+        # the collapse rule's constants, and the pure interval arithmetic
+        ("yardstick", "COLLAPSE_STATES"), ("yardstick", "COLLAPSED_MAX"), ("yardstick", "CONFIDENT"),
+        ("yardstick", "ON_DATA_MIN"), ("intervals", "Estimate"), ("intervals", "compare"), ("intervals", "fmt"),
+        ("intervals", "leaders"), ("intervals", "scored"), ("intervals", "show")}, imported
+    plain = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert plain <= {"math"}, plain
 
 
 def test_prose_is_pure(monkeypatch):

@@ -26,7 +26,10 @@ def test_average_seeds_gives_mean_and_sample_std():
     assert avg.summary["std"]["fd"] == pytest.approx(math.sqrt(7))
     assert avg.summary["train_seconds"] == pytest.approx(11.0)          # 10, 11, 12
     assert avg.summary["seeds"] == 3 and avg.summary["seeds_diverged"] == 0
-    assert tables.cell(avg, "fd") == "3 ± 2.6"
+    # the interval of the mean: 3 +- t(0.975, 2) sqrt(7) / sqrt(3) = 3 +- 4.303 * 1.5275 = 3 +- 6.573
+    assert tables.cell(avg, "fd") == "3 ± 2.6 [-3.57, 9.57]"
+    e = runsets.estimate(avg, "fd")
+    assert (e.lo, e.hi) == pytest.approx((3 - 6.573, 3 + 6.573), abs=1e-3)
     assert runsets.seeds_per_configuration(runs) == 3
 
 
@@ -41,7 +44,7 @@ def test_average_seeds_skips_diverged_seeds_and_says_so():
 def test_one_seed_per_configuration_is_left_alone():
     runs = [fake_run(cfg, 1.0) for cfg in grid("vae", "mnist", "quick")]
     assert runsets.average_seeds(runs) == runs
-    assert tables.cell(runs[0], "fd") == 1.0
+    assert tables.cell(runs[0], "fd") == "1 [0.9, 1.1]"            # its own bootstrap interval
     assert runsets.seeds_per_configuration(runs) == 1 and runsets.seeds_per_configuration([]) == 0
 
 
@@ -99,3 +102,35 @@ def test_two_d_runs_are_the_encoding_families_z2_seed_zero_runs():
     gan = [fake_run(c.__class__(**{**c.to_dict(), "latent_dim": 2}), 1.0) for c in grid("gan", "cifar10", "quick")[:1]]
     shown = runsets.two_d_runs(vae + gan + [fake_run(grid("vae", "cifar10", "quick")[1], 1.0, seed=1)])
     assert [(r.config.variant, r.config.latent_dim, r.config.seed) for r in shown] == [("MLP C", 2, 0), ("Conv", 2, 0)]
+
+
+def test_estimate_of_one_run_is_its_bootstrap_interval_or_its_standard_error():
+    cfg = grid("vae", "mnist", "quick")[0]
+    run = fake_run(cfg, 12.0, half=0.5)
+    assert runsets.estimate(run, "fd") == runsets.Estimate(12.0, 11.5, 12.5)
+    run.summary["test_neg_elbo_se"] = 2.0                          # +- 1.96 * 2
+    e = runsets.estimate(run, "test_neg_elbo")
+    assert (e.value, e.lo, e.hi) == pytest.approx((100.0, 96.08, 103.92))
+    assert not runsets.estimate(run, "images_per_second").has_interval     # none recorded: never wins
+    assert runsets.estimate(fake_run(cfg, None, status="diverged"), "fd") is None
+
+
+@pytest.mark.parametrize("curve, improving", [
+    ([(1, 100, 30.0), (2, 200, 20.0), (3, 300, 10.0)], True),      # 10 +- 0.1 lies wholly below 20 +- 0.1
+    ([(1, 100, 30.0), (2, 200, 10.1), (3, 300, 10.0)], False),     # [9.9, 10.1] overlaps [10.0, 10.2]
+    ([(1, 100, 10.0), (2, 200, 20.0)], False),                     # rising
+    ([(3, 300, 10.0)], False),                                     # one point: nothing to compare
+])
+def test_still_improving_needs_the_last_drop_outside_the_noise(curve, improving):
+    run = fake_run(grid("gan", "mnist", "quick")[0], curve[-1][2], curve=curve)
+    assert runsets.still_improving(run) is improving
+
+
+def test_nearest_point_is_nearest_in_log_scale():
+    run = fake_run(grid("gan", "mnist", "quick")[0], 5.0, curve=[(1, 1000, 9.0), (2, 4000, 7.0), (3, 9000, 5.0)])
+    # 1900: |log(1000 / 1900)| = 0.64 < |log(4000 / 1900)| = 0.74, epoch 1.
+    # 2200: |log(1000 / 2200)| = 0.79 > |log(4000 / 2200)| = 0.60, epoch 2, though 1000 is nearer in
+    # plain distance (1200 against 1800)
+    assert runsets.nearest_point(run, 1900)["epoch"] == 1
+    assert runsets.nearest_point(run, 2200)["epoch"] == 2
+    assert runsets.nearest_point(fake_run(grid("gan", "mnist", "quick")[0], 5.0), 2000) is None

@@ -14,7 +14,7 @@ def test_comparison_table_ranks_by_fd_within_each_dataset():
     runs = [fake_run(mnist[0], 30.0), fake_run(mnist[1], 10.0), fake_run(mnist[2], 20.0),
             fake_run(grid("vae", "cifar10", "quick")[0], 1.0)]
     table = tables.comparison_table(runs, FLOORS)
-    assert list(table.loc["MNIST"]["FD"]) == [10.0, 20.0, 30.0]
+    assert list(table.loc["MNIST"]["FD"]) == ["10 [9.9, 10.1]", "20 [19.9, 20.1]", "30 [29.9, 30.1]"]
     assert list(table.loc["MNIST"].index) == [1, 2, 3]
     assert table.loc[("MNIST", 1), "FD / floor"] == 5.0            # 10 / floor 2
     assert table.loc[("CIFAR-10", 1), "FD / floor"] == 2.0          # 1 / floor 0.5
@@ -23,7 +23,7 @@ def test_comparison_table_ranks_by_fd_within_each_dataset():
 def test_comparison_lists_wgan_gp_as_its_own_family():
     table = tables.comparison_table(wgan_runs(30.0, 20.0), FLOORS)
     gp_rows = table[table["run"] == "DC-WGAN-GP, z=64"]
-    assert list(gp_rows["family"]) == ["WGAN-GP"] and list(gp_rows["FD"]) == [20.0]
+    assert list(gp_rows["family"]) == ["WGAN-GP"] and list(gp_rows["FD"]) == ["20 [19.9, 20.1]"]
     assert set(table["family"]) == {"WGAN", "WGAN-GP"}
 
 
@@ -32,7 +32,20 @@ def test_summary_table_takes_the_estimate_and_extra_columns_from_the_family():
     assert list(vae.columns[:5]) == ["status", "train -ELBO", "test -ELBO", "test BCE", "test KL"]
     assert vae.loc["MLP A, z=50", "train -ELBO"] == 1.0 and vae.loc["MLP A, z=50", "test -ELBO"] == 100.0
     gan = tables.summary_table([fake_run(grid("gan", "mnist", "quick")[0], 3.0)])
-    assert list(gan.columns[:3]) == ["status", "JSD estimate", "FD"] and gan.loc["MLP A, z=100", "FD"] == 3.0
+    assert list(gan.columns[:3]) == ["status", "JSD estimate", "FD"]
+    assert gan.loc["MLP A, z=100", "FD"] == "3 [2.9, 3.1]" and gan.loc["MLP A, z=100", "collapse"] == "not collapsed"
+
+
+def test_cells_show_the_interval_and_mark_runs_still_improving():
+    cfg = grid("gan", "mnist", "quick")[0]
+    falling = fake_run(cfg, 10.0, half=0.5, curve=[(1, 100, 30.0), (3, 300, 10.0)])
+    table = tables.summary_table([falling])
+    assert table.loc["MLP A, z=100", "FD"] == "10 [9.5, 10.5]"
+    assert table.loc["MLP A, z=100", "precision"] == "0.5 [0, 1]"        # 0.5 +- 0.5, two digits
+    assert table.loc["MLP A, z=100", "still improving"] == "yes"
+    flat = fake_run(cfg, 10.0, half=0.5, curve=[(1, 100, 10.2), (3, 300, 10.0)])
+    assert tables.summary_table([flat]).loc["MLP A, z=100", "still improving"] == "no"
+    assert tables.cell(fake_run(cfg, 10.0, half=None), "fd") == 10.0     # no interval recorded: the number
 
 
 def test_grid_table_shows_what_the_parameters_changed():

@@ -36,22 +36,24 @@ K_PRECISION = 3          # Kynkaanniemi et al. 2019
 K_DENSITY = 5            # Naeem et al. 2020
 REPLICATES = 200         # bootstrap resamples behind every interval
 LEVEL = 0.95
-INTERMEDIATE_SHARE = 2   # the points over training measure N / 2 samples (the last: N)
+INTERMEDIATE_SHARE = 4   # the points over training measure N / 4 samples (the last: N)
 FIDELITY = ("fd", "precision", "recall", "density", "coverage")
 
-# The one mode-collapse rule, used on every page (Methods states it). A sample counts when
-# the yardstick's classifier gives its top class at least CONFIDENT probability and it lies on
-# the real data's k-NN manifold (precision's test); labels of samples off the data show the
-# classifier's bias, not the generator's modes.
+# The one mode-collapse rule, used on every page (Methods states it). Labels of samples off the
+# data show the classifier's bias, not the generator's modes, so a run is judged only when most of
+# its samples lie on the real data's k-NN manifold (precision's test), and its label histogram
+# counts only samples there that the classifier labels with at least CONFIDENT probability.
 CONFIDENT = 0.9
-ON_DATA_MIN = 0.5        # a run with fewer of its samples counted is "not yet on the data"
+ON_DATA_MIN = 0.5        # share of samples on the manifold below which a run is "not yet on the data"
+COUNTED_MIN = 0.25       # ... or share counted (on it and confidently labelled) below which
 COLLAPSED_MAX = 5        # a run whose counted samples cover at most this many classes is "collapsed"
 COLLAPSE_STATES = ("not yet on the data", "collapsed", "not collapsed")
 
 
-def collapse_state(on_data: float, classes_covered: int) -> str:
-    """One of COLLAPSE_STATES, from the share of samples counted and the classes they cover."""
-    if on_data < ON_DATA_MIN:
+def collapse_state(on_data: float, counted: float, classes_covered: int) -> str:
+    """One of COLLAPSE_STATES, from the shares of samples on the manifold and counted, and the
+    classes the counted ones cover (each with at least half its uniform share)."""
+    if on_data < ON_DATA_MIN or counted < COUNTED_MIN:
         return COLLAPSE_STATES[0]
     return COLLAPSE_STATES[1] if classes_covered <= COLLAPSED_MAX else COLLAPSE_STATES[2]
 
@@ -208,15 +210,17 @@ def sample_measures(features: torch.Tensor, logits: torch.Tensor, reference: "Re
 
 
 def label_measures(logits: torch.Tensor, balls: Balls) -> dict:
-    """The label histogram of the samples that count for mode collapse (confidently labelled and on
-    the real k-NN manifold), its coverage, and the collapse state (`metrics.collapse_state`)."""
-    confident = torch.softmax(logits.float(), dim=1).max(dim=1).values >= CONFIDENT
-    counted = confident.cpu() & balls.fake_in_real.any(dim=1).cpu()                  # (n,)
-    on_data = float(counted.double().mean())
-    hist = metrics.label_histogram(logits.argmax(dim=1)[counted.to(logits.device)]) if counted.any() else [0.0] * 10
+    """The share of samples on the real manifold ("on_data") and of those counted for mode collapse
+    (on it and confidently labelled), the counted samples' label histogram, its coverage, and the
+    collapse state (`collapse_state`)."""
+    inside = balls.fake_in_real.any(dim=1).cpu()                                   # (n,)
+    confident = torch.softmax(logits.float(), dim=1).max(dim=1).values.cpu() >= CONFIDENT
+    counted = inside & confident
+    hist = metrics.label_histogram(logits.argmax(dim=1).cpu()[counted]) if counted.any() else [0.0] * 10
     cover = metrics.coverage(hist)
-    return {"on_data": on_data, "label_histogram": hist, **cover,
-            "collapse": collapse_state(on_data, cover["classes_covered"])}
+    on_data, share = float(inside.double().mean()), float(counted.double().mean())
+    return {"on_data": on_data, "counted": share, "label_histogram": hist, **cover,
+            "collapse": collapse_state(on_data, share, cover["classes_covered"])}
 
 
 @dataclass

@@ -118,8 +118,9 @@ for dataset in ("mnist", "cifar10"):
 # %% [markdown]
 # ## Mode coverage
 #
-# How many of the ten classes each configuration's samples cover, then the label histograms of the
-# most collapsed and the most even run on each dataset (the dashed line is the uniform share).
+# How many of the ten classes each configuration's counted samples cover (0 for a run not yet on
+# the data; {ref}`methods-collapse`), then the label histograms of the most collapsed and the most
+# even run on the data on each dataset (the dashed line is the uniform share).
 
 # %% tags=["hide-input"]
 plots.plot_coverage_bars(frame);

@@ -68,7 +68,7 @@ plots.plot_curves(shown);
 # %% [markdown]
 # ## The yardstick over training
 #
-# FD to the test set at log-spaced epochs (the first, the last and a few between), against the images the generator was updated on (left) and against training seconds (right), one line per run; bars are 95% bootstrap intervals and the dashed line is the real-data floor. The earlier points measure half as many samples as the last one (see {ref}`methods-over-training`), so their intervals are wider. A line still falling at its end means more training would change this chapter's numbers.
+# FD to the test set at log-spaced epochs (the first, the last and a few between), against the images the generator was updated on (left) and against training seconds (right), one line per run; bars are 95% bootstrap intervals and the dashed line is the real-data floor. The earlier points measure a quarter as many samples as the last one (see {ref}`methods-over-training`), so their intervals are wider. A line still falling at its end means more training would change this chapter's numbers.
 
 # %% tags=["hide-input"]
 plots.plot_fd_over_training(shown, session.reference(DATASET, ctx).floor["fd"]);
@@ -101,7 +101,7 @@ if best is not None:
 # %% [markdown]
 # ## Numbers
 #
-# The final epoch's mean JSD estimate; then the yardstick every family shares (see Methods and the comparison page): Fréchet distance (FD) to the test set in the classifier's feature space, precision and recall, and the classes covered with the KL of the label histogram to uniform. Sharpness relative to real test images follows, then cost: training seconds and images per second seen by the optimizer. The bar chart shows each run's label histogram under the classifier; the dashed line is the uniform share a generator covering every class would get.
+# The final epoch's mean JSD estimate; then the yardstick every family shares (see Methods and the comparison page): Fréchet distance (FD) to the test set in the classifier's feature space, precision, recall, density and coverage, each with its 95% bootstrap interval in brackets; the share of samples that count for mode collapse (*on data*), the classes they cover and the collapse rule's verdict (see {ref}`methods-collapse`); and whether FD was still falling at the end. Sharpness relative to real test images follows, then cost: training seconds and images per second seen by the optimizer. The bar chart shows each run's label histogram over the samples that count (a run not yet on the data has no bars); the dashed line is the uniform share a generator covering every class would get.
 
 # %% tags=["remove-input"]
 display(tables.summary_table(runs))

@@ -136,9 +136,9 @@ def tiny_cfg():
 # ---- hand-made runs and references for the report's tests -----------------------------------
 
 def fake_run(cfg, fd, seed=0, status="complete", covered=10, kl=0.0, recall=0.5, pixel_covered=3, half=0.1,
-             on_data=1.0, curve=None, generator_images=1000):
+             on_data=1.0, counted=None, curve=None, generator_images=1000):
     """A measured Run with the given yardstick numbers; nothing on disk. Each yardstick number has the
-    95% interval value +- `half` (None: no interval); `curve`: its FD over training, a list of
+    95% interval value +- `half` (None: no interval); `counted` defaults to `on_data`; `curve`: its FD over training, a list of
     (epoch, generator images, fd) with the same half widths."""
     from pathlib import Path
 
@@ -155,7 +155,9 @@ def fake_run(cfg, fd, seed=0, status="complete", covered=10, kl=0.0, recall=0.5,
     ci = {} if half is None else {f"{k}_ci": [v - half, v + half] for k, v in numbers.items() if v is not None}
     yardstick = {} if status == "diverged" else {
         **numbers, **ci, "classes_covered": covered, "kl_to_uniform": kl, "on_data": on_data,
-        "collapse": collapse_state(on_data, covered), "label_histogram": [0.1] * 10}
+        "counted": on_data if counted is None else counted,
+        "collapse": collapse_state(on_data, on_data if counted is None else counted, covered),
+        "label_histogram": [0.1] * 10}
     if curve is not None and status != "diverged":
         yardstick["over_training"] = [{"epoch": e, "generator_images": g, "train_seconds": float(e), "fd": f,
                                        **({} if half is None else {"fd_ci": [f - half, f + half]})}

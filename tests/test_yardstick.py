@@ -215,7 +215,8 @@ def test_measure_run_writes_caches_and_remeasures_on_a_new_key(tiny_run, smoke_c
     # sums to 1 over the counted samples (all zeros when none counts)
     hist = first["label_histogram"]
     assert abs(first["on_data"] * 20 - round(first["on_data"] * 20)) < 1e-9
-    assert len(hist) == 10 and sum(hist) == pytest.approx(1.0 if first["on_data"] else 0.0)
+    assert abs(first["counted"] * 20 - round(first["counted"] * 20)) < 1e-9 and first["counted"] <= first["on_data"]
+    assert len(hist) == 10 and sum(hist) == pytest.approx(1.0 if first["counted"] else 0.0)
     assert 0.0 <= first["precision"] <= 1.0 and 0.0 <= first["recall"] <= 1.0 and first["fd"] >= 0
     assert first["fd_ci"][0] <= first["fd"] <= first["fd_ci"][1]
     assert 0 <= first["classes_covered"] <= 10 and first["n_generated"] == first["n_real"] == 20

@@ -11,7 +11,7 @@ from .. import families
 from ..config import DATASETS
 from ..data import DATASET_TITLES
 from ..results import Run
-from ..yardstick import COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, ON_DATA_MIN, Reference
+from ..yardstick import COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, COUNTED_MIN, ON_DATA_MIN, Reference
 from .intervals import Estimate, compare, fmt, leaders, scored, show
 from .runsets import (average_seeds, best_per_family, complete, config_key, estimate, first_seed, nearest_point,
                       point_estimate, seeds_per_configuration, still_improving, value, variant_pair)
@@ -103,12 +103,16 @@ def seeds_sentence(profile: str, n_seeds: int) -> str:
             f"overlap the text calls the difference a tie.")
 
 
+def _shares(r: Run) -> str:
+    return f"{value(r, 'on_data'):.0%} of its samples lie on the data and {value(r, 'counted'):.0%} count"
+
+
 def collapse_lines(runs: list[Run]) -> list[str]:
     """The collapse rule's state for every run; the MLP runs are checked against the reports' collapse."""
     lines = []
     for r in complete(average_seeds(runs)):
-        state, on_data = value(r, "collapse"), value(r, "on_data")
-        head = f"- {r.config.label}: {on_data:.0%} of its samples count"
+        state = value(r, "collapse")
+        head = f"- {r.config.label}: {_shares(r)}"
         if state == COLLAPSE_STATES[0]:
             lines.append(f"{head}, so it is **not yet on the data** and its collapse cannot be judged "
                          f"(recall {show(estimate(r, 'recall'), 2)}).")
@@ -203,10 +207,11 @@ def chapter_findings(runs: list[Run], ref: Reference, profile: str) -> str:
 
 def collapse_rule() -> str:
     """The one collapse rule, in words (from `yardstick`, where it is defined)."""
-    return (f"A sample counts when the classifier gives its top class at least {CONFIDENT:.0%} probability "
-            f"and it lies on the real data's k-NN manifold; a run with fewer than {ON_DATA_MIN:.0%} of its "
-            f"samples counted is *not yet on the data*, and otherwise *collapsed* when its counted samples cover "
-            f"at most {COLLAPSED_MAX} of the 10 classes (a class is covered with half its uniform share).")
+    return (f"A sample lies on the data when it falls on the real data's k-NN manifold, and counts when the "
+            f"classifier also gives its top class at least {CONFIDENT:.0%} probability. A run with fewer than "
+            f"{ON_DATA_MIN:.0%} of its samples on the data, or fewer than {COUNTED_MIN:.0%} counted, is *not yet on "
+            f"the data*; otherwise it is *collapsed* when its counted samples cover at most {COLLAPSED_MAX} of the "
+            f"10 classes (a class is covered with half its uniform share).")
 
 
 def _recipe(cfg) -> str:
@@ -270,7 +275,7 @@ def dataset_verdict(runs: list[Run], ref: Reference) -> str:
 def equal_budget_verdict(runs: list[Run], dataset: str) -> str | None:
     """The same families at (nearly) equal generator updates: each best configuration's measurement
     over training nearest to the smallest final budget among them."""
-    best = [r for r in best_per_family(runs, dataset) if value(r, "over_training")]
+    best = [r for r in best_per_family(runs, dataset) if value(r, "over_training") and r.summary.get("generator_images")]
     if len(best) < 2:
         return None
     budget = min(r.summary["generator_images"] for r in best)
@@ -311,8 +316,9 @@ def mlp_collapse(runs: list[Run]) -> str | None:
     if not mlp_gans:
         return None
     states = {r.config.label: value(r, "collapse") for r in mlp_gans}
-    listing = "; ".join(f"{label}: {state} ({fmt(value(r, 'classes_covered'))} classes among "
-                        f"{value(r, 'on_data'):.0%} of samples counted)" for (label, state), r in zip(states.items(), mlp_gans))
+    listing = "; ".join(f"{r.config.label}: {value(r, 'collapse')} ({_shares(r)}"
+                        + ("" if value(r, "collapse") == COLLAPSE_STATES[0] else
+                           f"; they cover {fmt(value(r, 'classes_covered'))} classes") + ")" for r in mlp_gans)
     collapsed = [k for k, v in states.items() if v == COLLAPSE_STATES[1]]
     judged = [k for k, v in states.items() if v != COLLAPSE_STATES[0]]
     if collapsed:

@@ -13,6 +13,8 @@ _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
 
 
 def t975(df: int) -> float:
+    if df < 1:
+        raise ValueError(f"df={df} is not allowed; a t quantile needs at least 1 degree of freedom (2 seeds)")
     return _T975[df - 1] if df <= len(_T975) else 1.96 + 2.4 / df
 
 
@@ -81,7 +83,7 @@ def fmt(x, digits: int = 3) -> str:
 
 
 def show(e: Estimate | None, digits: int = 3) -> str:
-    """'12.4 [11.9, 13.0]', or the bare number without an interval."""
+    """'12.4 [11.9, 13]', or the bare number without an interval."""
     if e is None:
         return "n/a"
     if not e.has_interval:

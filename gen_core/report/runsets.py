@@ -11,12 +11,12 @@ import math
 from .. import families
 from ..config import DATASETS
 from ..results import Run
-from ..yardstick import collapse_state
+from ..yardstick import COLLAPSE_STATES, collapse_state
 from .intervals import Estimate, from_interval, from_standard_error, mean_interval
 
 # Classifier-space numbers (yardstick.py), by the column name the tables give them.
 YARDSTICK = {"fd": "FD", "precision": "precision", "recall": "recall", "density": "density",
-             "coverage": "coverage", "on_data": "on data", "classes_covered": "classes covered"}
+             "coverage": "coverage", "on_data": "on data", "counted": "counted", "classes_covered": "classes covered"}
 _FROM_YARDSTICK = set(YARDSTICK) | {"kl_to_uniform", "label_histogram", "collapse", "over_training"}
 
 
@@ -126,7 +126,8 @@ def average_seeds(runs: list[Run]) -> list[Run]:
             yardstick["label_histogram"] = [sum(h) / len(done) for h in
                                             zip(*(r.yardstick["label_histogram"] for r in done))]
         if yardstick.get("on_data") is not None:       # the rule on the seed means, as for one run
-            yardstick["collapse"] = collapse_state(yardstick["on_data"], round(yardstick["classes_covered"]))
+            yardstick["collapse"] = collapse_state(yardstick["on_data"], yardstick["counted"],
+                                                   round(yardstick["classes_covered"]))
         summary.update(seeds=len(group), seeds_diverged=len(group) - len(done), std=std)
         out.append(Run(base.config, base.dir, summary, base.history, yardstick))
     return out
@@ -159,10 +160,12 @@ def best_per_family(runs: list[Run], dataset: str) -> list[Run]:
 
 
 def collapse_extremes(runs: list[Run]) -> list[Run]:
-    """The most collapsed and the most even run (KL of the label histogram to uniform), per dataset."""
+    """The most collapsed and the most even run on the data (KL of the counted samples' label histogram
+    to uniform), per dataset; runs not yet on the data have no histogram to rank."""
     out = []
     for ds in DATASETS:
-        done = [r for r in complete(first_seed(runs)) if r.config.dataset == ds]
+        done = [r for r in complete(first_seed(runs)) if r.config.dataset == ds
+                and value(r, "collapse") not in (None, COLLAPSE_STATES[0])]
         if done:
             ranked = sorted(done, key=lambda r: value(r, "kl_to_uniform"))
             out += [ranked[-1], ranked[0]]

@@ -21,7 +21,7 @@ def test_comparison_prose_quotes_the_numbers_and_flags_a_weak_classifier():
     assert "GAN (MLP A, z=100) has the lowest FD, and its interval overlaps no other's." in text
     assert "GAN (MLP A, z=100): FD 12.5 [12.4, 12.6] (6.25 × the floor)" in text          # 12.5 / 2
     assert "WGAN (MLP A, z=100): FD 40 [39.9, 40.1] (20 × the floor)" in text
-    assert "MLP A, z=100: collapsed (4 classes among 100% of samples counted)" in text
+    assert "MLP A, z=100: collapsed (100% of its samples lie on the data and 100% count; they cover 4 classes)" in text
     assert "1 run collapsed, which agrees with the reports' collapse onto 3 or 4 digits" in text
     assert "once (seed 0)" in text and "leaves out seed-to-seed variation" in text
     # CIFAR-10's stub classifier is below its floor: red, and the ranking is hedged
@@ -103,17 +103,21 @@ def test_chapter_findings_ask_the_family_which_sections_it_has():
 
 
 def test_collapse_lines_use_the_one_rule():
-    cfgs = grid("gan", "mnist", "quick")[:3]
-    runs = [fake_run(cfgs[0], 5.0, covered=4, on_data=0.9), fake_run(cfgs[1], 5.0, covered=9, on_data=0.8),
-            fake_run(cfgs[2], 5.0, covered=1, on_data=0.2, recall=0.0)]
+    cfgs = grid("gan", "mnist", "quick")[:4]
+    runs = [fake_run(cfgs[0], 5.0, covered=4, on_data=0.9, counted=0.7), fake_run(cfgs[1], 5.0, covered=9, on_data=0.8),
+            fake_run(cfgs[2], 5.0, covered=1, on_data=0.2, recall=0.0),
+            fake_run(cfgs[3], 5.0, covered=1, on_data=0.9, counted=0.1)]
     lines = findings.collapse_lines(runs)
-    assert lines[0] == ("- MLP A, z=100: 90% of its samples count; they cover 4 of 10 classes (KL to uniform 0 nats): "
-                        "**collapsed**, which agrees with the reports.")
+    assert lines[0] == ("- MLP A, z=100: 90% of its samples lie on the data and 70% count; they cover 4 of 10 classes "
+                        "(KL to uniform 0 nats): **collapsed**, which agrees with the reports.")
     assert lines[1].endswith("**not collapsed**, which does not reproduce the reports' collapse.")
     # one class among the few samples that count is the classifier's bias on noise, not a collapse
-    assert lines[2] == ("- MLP B, z=200: 20% of its samples count, so it is **not yet on the data** and its "
-                        "collapse cannot be judged (recall 0 [-0.1, 0.1]).")
+    assert lines[2] == ("- MLP B, z=200: 20% of its samples lie on the data and 20% count, so it is **not yet on the "
+                        "data** and its collapse cannot be judged (recall 0 [-0.1, 0.1]).")
+    # on the data but hardly ever labelled with confidence: not judged either
+    assert "10% count, so it is **not yet on the data**" in lines[3]
     text = findings.mlp_collapse([runs[2]])
+    assert "MLP B, z=200: not yet on the data (20% of its samples lie on the data and 20% count)." in text
     assert "none is on the data yet, so this grid cannot say whether they collapse" in text
 
 
@@ -194,6 +198,7 @@ def test_prose_imports_nothing_that_loads_trains_or_measures():
         ("runsets", "seeds_per_configuration"), ("runsets", "value"), ("runsets", "variant_pair"),
         # the collapse rule's constants, and the pure interval arithmetic
         ("yardstick", "COLLAPSE_STATES"), ("yardstick", "COLLAPSED_MAX"), ("yardstick", "CONFIDENT"),
+        ("yardstick", "COUNTED_MIN"),
         ("yardstick", "ON_DATA_MIN"), ("intervals", "Estimate"), ("intervals", "compare"), ("intervals", "fmt"),
         ("intervals", "leaders"), ("intervals", "scored"), ("intervals", "show")}, imported
     plain = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}

@@ -63,6 +63,9 @@ def test_best_per_family_and_collapse_extremes():
     assert [(r.config.family, r.yardstick["fd"]) for r in best] == [("vae", 50.0), ("gan", 10.0)]
     most, least = runsets.collapse_extremes(runs)
     assert most.yardstick["kl_to_uniform"] == 2.0 and least.yardstick["kl_to_uniform"] == 0.1
+    # a run not yet on the data has an empty histogram (KL 0): it is not "the most even"
+    off = fake_run(grid("gan", "mnist", "quick")[3], 40.0, kl=0.0, on_data=0.1)
+    assert runsets.collapse_extremes(runs + [off])[1].yardstick["kl_to_uniform"] == 0.1
 
 
 def test_variant_pair_is_clipping_and_the_penalty_at_the_same_latent_size():

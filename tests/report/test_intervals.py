@@ -1,0 +1,263 @@
+"""gen_core.report.intervals against hand-worked values: the t quantile, the mean and standard-error
+intervals, the one verdict rule (a winner only outside overlapping intervals), the |log ratio|
+mapping of an interval, and the prose formatting of numbers."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import scipy.stats
+
+from gen_core.report.intervals import (Estimate, compare, fmt, from_interval, from_standard_error, leaders,
+                                       mean_interval, scored, separated, show, t975)
+
+# ---- t975 --------------------------------------------------------------------------------------
+
+
+def test_t975_table_values():
+    # Student's t_{0.975, df} from any printed table: df 1 -> 12.706, 2 -> 4.303, 3 -> 3.182, 10 -> 2.228
+    assert t975(1) == pytest.approx(12.706, abs=5e-4)
+    assert t975(2) == pytest.approx(4.303, abs=5e-4)
+    assert t975(3) == pytest.approx(3.182, abs=5e-4)
+    assert t975(10) == pytest.approx(2.228, abs=5e-4)
+
+
+def test_t975_table_matches_scipy_for_small_df():
+    # the table is the 3-decimal rounding of the exact quantile, so within 5e-4 of scipy's
+    for df in range(1, 11):
+        assert t975(df) == pytest.approx(scipy.stats.t.ppf(0.975, df), abs=5e-4), df
+
+
+def test_t975_formula_above_ten():
+    # df = 11: 1.96 + 2.4 / 11 = 1.96 + 0.218182 = 2.178182;  df = 40: 1.96 + 0.06 = 2.02
+    assert t975(11) == pytest.approx(2.178182, abs=1e-6)
+    assert t975(40) == pytest.approx(2.02, abs=1e-12)
+
+
+def test_t975_formula_close_to_scipy_for_df_11_to_60():
+    # the worst case is df = 11: 2.1782 vs exact 2.2010, 1.04% low; it improves with df
+    for df in range(11, 61):
+        exact = scipy.stats.t.ppf(0.975, df)
+        assert abs(t975(df) - exact) / exact < 0.015, df
+
+
+def test_t975_decreases_towards_the_normal_quantile():
+    # a t quantile falls with df and stays above z_{0.975} = 1.96
+    values = [t975(df) for df in range(1, 200)]
+    assert all(a > b for a, b in zip(values, values[1:]))
+    assert all(v > 1.96 for v in values)
+
+
+# ---- mean_interval, from_standard_error, from_interval -----------------------------------------------
+
+
+def test_mean_interval_of_four_seeds():
+    # mean 10, std 2, n = 4: half = t_{0.975, 3} * 2 / sqrt(4) = 3.182 * 2 / 2 = 3.182 -> [6.818, 13.182]
+    e = mean_interval(10.0, 2.0, 4)
+    assert e.value == 10.0
+    assert e.lo == pytest.approx(6.818, abs=1e-9)
+    assert e.hi == pytest.approx(13.182, abs=1e-9)
+
+
+def test_mean_interval_of_two_seeds():
+    # mean 0, std 1, n = 2: half = 12.706 / sqrt(2) = 12.706 / 1.414214 = 8.984497
+    e = mean_interval(0.0, 1.0, 2)
+    assert e.lo == pytest.approx(-8.984497, abs=1e-5)
+    assert e.hi == pytest.approx(8.984497, abs=1e-5)
+
+
+def test_mean_interval_of_many_seeds_uses_the_formula():
+    # mean 5, std 3, n = 21 (df 20): t = 1.96 + 2.4 / 20 = 2.08; half = 2.08 * 3 / sqrt(21) = 6.24 / 4.582576
+    # = 1.361680
+    e = mean_interval(5.0, 3.0, 21)
+    assert e.lo == pytest.approx(5.0 - 1.361680, abs=1e-5)
+    assert e.hi == pytest.approx(5.0 + 1.361680, abs=1e-5)
+
+
+def test_mean_interval_of_zero_spread_is_a_point():
+    e = mean_interval(7.5, 0.0, 5)
+    assert (e.lo, e.value, e.hi) == (7.5, 7.5, 7.5)
+    assert e.has_interval
+
+
+def test_from_standard_error():
+    # 5 +- 1.96 * 0.5 = 5 +- 0.98 -> [4.02, 5.98]
+    e = from_standard_error(5.0, 0.5)
+    assert e.value == 5.0
+    assert e.lo == pytest.approx(4.02, abs=1e-12)
+    assert e.hi == pytest.approx(5.98, abs=1e-12)
+
+
+def test_from_interval_with_and_without_an_interval():
+    e = from_interval(3.0, [2.0, 4.5])
+    assert (e.value, e.lo, e.hi) == (3.0, 2.0, 4.5) and e.has_interval
+    for missing in (None, []):
+        bare = from_interval(3.0, missing)
+        assert bare.value == 3.0 and not bare.has_interval
+
+
+def test_has_interval_needs_both_ends():
+    assert not Estimate(1.0).has_interval
+    assert not Estimate(1.0, 0.5, None).has_interval
+    assert not Estimate(1.0, None, 1.5).has_interval
+    assert Estimate(1.0, 0.5, 1.5).has_interval
+
+
+# ---- separated / compare -----------------------------------------------------------------------------
+
+A = Estimate(1.0, 0.8, 1.2)
+B_OVERLAPPING = Estimate(1.3, 1.1, 1.5)      # [1.1, 1.5] meets A's [0.8, 1.2] on [1.1, 1.2]
+C_SEPARATE = Estimate(2.0, 1.8, 2.2)         # above A's hi 1.2
+
+
+def test_overlapping_intervals_tie():
+    assert not separated(A, B_OVERLAPPING)
+    assert compare(A, B_OVERLAPPING) == 0
+    assert compare(B_OVERLAPPING, A) == 0
+
+
+def test_separated_intervals_name_the_lower_one():
+    assert separated(A, C_SEPARATE) and separated(C_SEPARATE, A)
+    assert compare(A, C_SEPARATE) == -1          # a is lower (better)
+    assert compare(C_SEPARATE, A) == 1           # b is lower
+
+
+def test_touching_intervals_tie():
+    # [0.8, 1.2] and [1.2, 1.6] share the point 1.2: they overlap, so no winner
+    touching = Estimate(1.4, 1.2, 1.6)
+    assert not separated(A, touching)
+    assert compare(A, touching) == 0
+
+
+def test_an_estimate_without_interval_never_wins():
+    # 0.1 is far below [1.8, 2.2], but without its own interval it cannot be called better
+    bare_low, bare_high = Estimate(0.1), Estimate(100.0)
+    assert not separated(bare_low, C_SEPARATE)
+    assert compare(bare_low, C_SEPARATE) == 0
+    assert compare(C_SEPARATE, bare_high) == 0
+    assert compare(bare_low, bare_high) == 0
+
+
+# ---- leaders -------------------------------------------------------------------------------------------
+
+
+def test_leaders_one_clear_winner():
+    named = [("b", Estimate(2.0, 1.9, 2.1)), ("a", Estimate(1.0, 0.9, 1.1)), ("c", Estimate(3.0, 2.9, 3.1))]
+    assert leaders(named) == ["a"]
+
+
+def test_leaders_tie_between_the_two_best_lowest_first():
+    # a [0.8, 1.3] and b [1.1, 1.4] overlap; c [2.9, 3.1] is clear of a
+    named = [("c", Estimate(3.0, 2.9, 3.1)), ("b", Estimate(1.2, 1.1, 1.4)), ("a", Estimate(1.0, 0.8, 1.3))]
+    assert leaders(named) == ["a", "b"]
+
+
+def test_leaders_ties_are_with_the_best_only():
+    # b [1.4, 2.6] overlaps both a [0.5, 1.5] and c [2.5, 3.5]; c does not overlap a: c is out
+    named = [("a", Estimate(1.0, 0.5, 1.5)), ("b", Estimate(2.0, 1.4, 2.6)), ("c", Estimate(3.0, 2.5, 3.5))]
+    assert leaders(named) == ["a", "b"]
+
+
+def test_leaders_all_tie_without_intervals():
+    named = [("x", Estimate(3.0)), ("y", Estimate(1.0)), ("z", Estimate(2.0))]
+    assert leaders(named) == ["y", "z", "x"]
+
+
+def test_leaders_of_a_single_entry():
+    assert leaders([("only", Estimate(4.0, 3.0, 5.0))]) == ["only"]
+
+
+# ---- scored ------------------------------------------------------------------------------------------
+
+
+def log_ratio(r: float) -> float:
+    return abs(math.log(r))
+
+
+def test_scored_ratio_interval_spanning_one_starts_at_zero():
+    # ratio 1.2 in [0.8, 1.5]: |log 1.2| = 0.182322; ends |log 0.8| = 0.223144, |log 1.5| = 0.405465;
+    # the interval holds r = 1 where |log r| = 0, so the scored interval is [0, 0.405465]
+    e = scored(Estimate(1.2, 0.8, 1.5), log_ratio, best_at=1.0)
+    assert e.value == pytest.approx(0.182322, abs=1e-6)
+    assert e.lo == 0.0
+    assert e.hi == pytest.approx(0.405465, abs=1e-6)
+
+
+def test_scored_without_best_at_keeps_the_mapped_ends():
+    # same interval, no best_at: the sorted ends [0.223144, 0.405465]
+    e = scored(Estimate(1.2, 0.8, 1.5), log_ratio)
+    assert e.lo == pytest.approx(0.223144, abs=1e-6)
+    assert e.hi == pytest.approx(0.405465, abs=1e-6)
+
+
+def test_scored_ratio_interval_below_one_is_reordered():
+    # ratio 0.5 in [0.4, 0.8]: |log 0.4| = 0.916291 is the larger end, |log 0.8| = 0.223144 the smaller;
+    # 1 is not in the interval, so no clamp to 0
+    e = scored(Estimate(0.5, 0.4, 0.8), log_ratio, best_at=1.0)
+    assert e.value == pytest.approx(0.693147, abs=1e-6)
+    assert e.lo == pytest.approx(0.223144, abs=1e-6)
+    assert e.hi == pytest.approx(0.916291, abs=1e-6)
+
+
+def test_scored_ratio_interval_above_one():
+    # ratio 2 in [1.5, 3]: [log 1.5, log 3] = [0.405465, 1.098612]
+    e = scored(Estimate(2.0, 1.5, 3.0), log_ratio, best_at=1.0)
+    assert e.lo == pytest.approx(0.405465, abs=1e-6)
+    assert e.hi == pytest.approx(1.098612, abs=1e-6)
+
+
+def test_scored_without_interval_stays_without():
+    e = scored(Estimate(2.0), log_ratio, best_at=1.0)
+    assert e.value == pytest.approx(math.log(2.0))
+    assert not e.has_interval
+
+
+def test_scored_changes_the_verdict_for_ratios():
+    # on the raw scale 0.6 [0.55, 0.65] is "lower" than 1.0 [0.95, 1.05]; on |log r| the ratio near 1 wins:
+    # [0, 0.051293] (|log 1.05| = 0.048790, |log 0.95| = 0.051293) vs [0.430783, 0.597837]
+    near, far = Estimate(1.0, 0.95, 1.05), Estimate(0.6, 0.55, 0.65)
+    assert compare(far, near) == -1
+    assert compare(scored(near, log_ratio, 1.0), scored(far, log_ratio, 1.0)) == -1
+
+
+# ---- fmt / show ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("x, text", [
+    (12.41, "12.4"),          # 3 significant digits
+    (13.0, "13"),             # :g drops trailing zeros
+    (0.012345, "0.0123"),
+    (99.94, "99.9"),
+    (123.6, "124"),           # 100 and above: whole, rounded
+    (100.0, "100"),
+    (1234567.0, "1234567"),   # never scientific notation above 100
+    (-150.4, "-150"),
+    (-12.41, "-12.4"),
+    (0.0, "0"),
+])
+def test_fmt(x, text):
+    assert fmt(x) == text
+
+
+def test_fmt_digits_and_none():
+    assert fmt(12.41, 2) == "12"
+    assert fmt(3.14159, 5) == "3.1416"
+    assert fmt(100.25, 5) == "100"          # whole from 100 on, whatever the digits
+    assert fmt(99.75, 5) == "99.75"
+    assert fmt(None) == "n/a"
+
+
+def test_show_with_interval():
+    assert show(Estimate(12.41, 11.9, 13.0)) == "12.4 [11.9, 13]"
+    assert show(Estimate(250.4, 240.6, 260.2)) == "250 [241, 260]"
+
+
+def test_show_without_interval_and_none():
+    assert show(Estimate(250.4)) == "250"
+    assert show(Estimate(0.5)) == "0.5"
+    assert show(None) == "n/a"
+
+
+def test_t975_needs_a_degree_of_freedom():
+    with pytest.raises(ValueError, match="df=0 is not allowed"):
+        t975(0)

@@ -113,14 +113,16 @@ plots.plot_precision_recall(frame, floors);
 
 # %% tags=["hide-input"]
 for dataset in ("mnist", "cifar10"):
-    plots.plot_fd_over_training(runsets.best_per_family(runs, dataset), refs[dataset].floor["fd"], with_family=True)
+    plots.plot_fd_over_training(runsets.best_per_family(runs, dataset), refs[dataset].floor["fd"], with_family=True,
+                                title=DATASET_TITLES[dataset])
 
 # %% [markdown]
 # ## Mode coverage
 #
-# How many of the ten classes each configuration's counted samples cover (0 for a run not yet on
-# the data; {ref}`methods-collapse`), then the label histograms of the most collapsed and the most
-# even run on the data on each dataset (the dashed line is the uniform share).
+# How many of the ten classes each configuration's counted samples cover ({ref}`methods-collapse`;
+# for a run not yet on the data that count rests on few samples, and the book reads it neither as
+# collapse nor as its absence), then the label histograms of the most collapsed and the most even
+# run on the data on each dataset (the dashed line is the uniform share).
 
 # %% tags=["hide-input"]
 plots.plot_coverage_bars(frame);

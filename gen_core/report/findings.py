@@ -161,10 +161,12 @@ def estimate_trend(runs: list[Run], key: str, name: str) -> list[str]:
     return lines
 
 
-def improving_sentence(runs: list[Run]) -> str:
+def improving_sentence(runs: list[Run], with_family: bool = False) -> str:
     """Which runs' FD was still falling over their last two measurements, outside the noise."""
     done = complete(first_seed(runs))
-    still = [r.config.label for r in done if still_improving(r)]
+    name = (lambda r: f"{_family_label(r)} on {DATASET_TITLES[r.config.dataset]}") if with_family else \
+        (lambda r: r.config.label)
+    still = [name(r) for r in done if still_improving(r)]
     if not still:
         return (f"**Converged?** No run's FD fell outside the noise between its last two measurements "
                 f"({len(done)} runs measured).")
@@ -246,9 +248,9 @@ def clip_vs_gp_sentence(runs: list[Run]) -> str:
                  f"{show(estimate(clipped, 'critic_grad_norm'))} and the penalised critic's "
                  f"{show(estimate(gp, 'critic_grad_norm'))}; a 1-Lipschitz critic has norm at most 1, and the penalty "
                  f"pulls it towards 1. Each EMD estimate is a Wasserstein-1 estimate scaled by about its critic's norm.")
-    speed = (f" The penalised critic trained at {fmt(value(gp, 'images_per_second'))} images/s against "
-             f"{fmt(value(clipped, 'images_per_second'))} for the clipped one: each of its steps also differentiates "
-             f"through the critic's gradient.")
+    speed = (f" Throughput: {fmt(value(gp, 'images_per_second'))} images/s for the penalised critic against "
+             f"{fmt(value(clipped, 'images_per_second'))} for the clipped one (each penalised step also differentiates "
+             f"through the critic's gradient; timings on a shared CPU vary by tens of percent).")
     return f"{head} {setup} {numbers}{norms}{speed}"
 
 
@@ -374,7 +376,7 @@ def comparison_findings(runs: list[Run], refs: dict[str, Reference], profile: st
     collapse = mlp_collapse(runs)
     if collapse:
         out += [collapse, ""]
-    out += conv_on_cifar(runs) + ["", seed_effects(runs), "", improving_sentence(runs)]
+    out += conv_on_cifar(runs) + ["", seed_effects(runs), "", improving_sentence(runs, with_family=True)]
     return "\n".join(out)
 
 

@@ -129,11 +129,15 @@ def over_training_frame(runs: list[Run], with_family: bool = False) -> pd.DataFr
     return pd.DataFrame(rows, columns=["run", "epoch", "generator images", "train seconds", "FD", "lo", "hi"])
 
 
-def plot_fd_over_training(runs: list[Run], floor_fd: float, with_family: bool = False):
+def plot_fd_over_training(runs: list[Run], floor_fd: float, with_family: bool = False, title: str = ""):
     """FD (log) against images through the generator and against training seconds (log), one line per
     run with its 95% intervals as bars; the dashed line is the real-data floor."""
+    from matplotlib.ticker import NullFormatter
+
     frame = over_training_frame(runs, with_family)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    if title:
+        fig.suptitle(title)
     colours = dict(zip(frame["run"].unique(), sns.color_palette(n_colors=max(frame["run"].nunique(), 1))))
     for ax, x in zip(axes, ("generator images", "train seconds")):
         for name, group in frame.groupby("run", sort=False):
@@ -141,8 +145,11 @@ def plot_fd_over_training(runs: list[Run], floor_fd: float, with_family: bool = 
                         marker="o", markersize=4, capsize=2, linewidth=1.2, color=colours[name], label=name)
         ax.axhline(floor_fd, color="k", linestyle="--", linewidth=1, label="real-data floor")
         ax.set(xscale="log", yscale="log", xlabel=x, ylabel="FD to the test set" if ax is axes[0] else "")
-    axes[0].legend(loc="upper left", bbox_to_anchor=(0, -0.2), ncol=3, frameon=False)
-    fig.tight_layout()
+        ax.xaxis.set_minor_formatter(NullFormatter())          # log ticks at powers of 10 only
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
+    rows = -(-len(labels) // 4)
+    fig.tight_layout(rect=(0, 0.07 * rows + 0.02, 1, 1))            # room for the legend below
     return fig
 
 

@@ -167,6 +167,8 @@ def test_seed_effects_and_still_improving_sentences():
     falling = fake_run(cfg, 10.0, curve=[(1, 100, 20.0), (3, 300, 10.0)])
     assert "1 run of 1 was **still improving** at the end" in findings.improving_sentence([falling])
     assert "No run's FD fell outside the noise" in findings.improving_sentence([fake_run(cfg, 10.0)])
+    assert "**still improving** at the end (FD fell outside the noise between the last two measurements): GAN (MLP A, " \
+           "z=100) on MNIST." in findings.improving_sentence([falling], with_family=True)
 
 
 @pytest.mark.parametrize("sample, test, verdict", [

@@ -148,7 +148,7 @@ def fake_run(cfg, fd, seed=0, status="complete", covered=10, kl=0.0, recall=0.5,
     cfg = type(cfg)(**{**cfg.to_dict(), "seed": seed})
     summary = {"status": status, "diverged_at": None, "train_seconds": 10.0 + seed, "images_per_second": 100.0,
                "final_epoch": {"loss": 1.0, "jsd": 0.1, "emd": 0.2}, "test_neg_elbo": 100.0 + seed,
-               "generator_images": generator_images,
+               "generator_images": generator_images, "epochs_done": 3,
                # the training-time pixel labeller's numbers: the book must not read these
                "classes_covered": pixel_covered, "kl_to_uniform": 9.9}
     numbers = {"fd": fd, "precision": 0.5, "recall": recall, "density": 0.8, "coverage": 0.6}

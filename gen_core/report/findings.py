@@ -287,14 +287,12 @@ def equal_budget_verdict(runs: list[Run], dataset: str) -> str | None:
     spread = max(p["generator_images"] for _, p in chosen) / min(p["generator_images"] for _, p in chosen)
     hedge = (f" Measurements are per epoch, so these budgets still differ by up to {spread:.1f}×: read this as "
              f"approximate." if spread > 1.25 else "")
-    return (f"**And at equal generator updates?** A WGAN updates its generator once per {plural(_n_critic(best), 'critic step')}, "
-            f"so equal epochs are not equal training. The smallest budget among these runs is {budget:,} images "
+    per_epoch = "; ".join(f"{_family_label(r)} {r.summary['generator_images'] // max(r.summary.get('epochs_done', 1), 1):,}"
+                          for r in best)
+    return (f"**And at equal generator updates?** Equal epochs are not equal training: per epoch, these generators "
+            f"were updated on {per_epoch} images. The smallest budget among these runs is {budget:,} images "
             f"through the generator; each family's measurement nearest to it: {listing}. "
             f"{named_verdict([(_family_label(r), point_estimate(p)) for r, p in chosen])}{hedge}")
-
-
-def _n_critic(runs: list[Run]) -> int:
-    return max(getattr(r.config, "n_critic", 1) for r in runs)
 
 
 def latent_summary(runs: list[Run]) -> list[str]:

@@ -150,6 +150,8 @@ def test_equal_budget_verdict_takes_each_family_nearest_the_smallest_budget():
     text = findings.equal_budget_verdict(runs, "mnist")
     # the budget is the WGAN's 24,000; the GAN's nearest point in log scale is epoch 1 (40,000)
     assert "The smallest budget among these runs is 24,000 images through the generator" in text
+    # 3 epochs each: 120,000 / 3 and 24,000 / 3
+    assert "per epoch, these generators were updated on GAN (MLP A, z=100) 40,000; WGAN (MLP A, z=100) 8,000 images" in text
     assert "GAN (MLP A, z=100) after epoch 1 (40,000 images): FD 30 [29.9, 30.1]" in text
     assert "WGAN (MLP A, z=100) after epoch 3 (24,000 images): FD 20 [19.9, 20.1]" in text
     assert "WGAN (MLP A, z=100) has the lowest FD, and its interval overlaps no other's." in text

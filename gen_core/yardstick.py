@@ -10,11 +10,12 @@ on the real training set minus a held-out set (`classifier.py`), comparable acro
   density and coverage (Naeem et al. 2020, k = 5).
 - A 95% bootstrap interval on each of those five numbers: resampled features, never new samples.
 - Mode coverage: the classifier's label histogram over the samples it labels with confidence
-  and that fall on the real manifold, and the one collapse rule (`metrics.collapse_state`).
+  and that fall on the real manifold, and the one collapse rule (`collapse_state`, below).
 - The same numbers at log-spaced epochs of training, from the run's snapshots (`over_training`).
 
 Each run's numbers are cached in its folder as yardstick.json, keyed by the classifier's
-hash, N and this file's digest, so a retrained classifier re-measures without retraining runs.
+hash, N and the digest of this file and metrics.py, so a retrained classifier re-measures
+without retraining runs.
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def weighted_moments(x: torch.Tensor, counts: torch.Tensor, chunk_elements: int 
     """Means (B, F) and unbiased covariances (B, F, F) of x (N, F) under B count vectors (B, N)
     (each a multiset of the rows: a bootstrap resample, or all ones for the sample itself)."""
     x = x.double()
-    counts = counts.double()
+    counts = counts.to(x.device, torch.float64)                       # resample counts are made on the CPU
     n = counts.sum(1)                                                  # (B,)
     mu = counts @ x / n[:, None]                                       # (B, F)
     per = max(1, chunk_elements // x.numel())
@@ -294,11 +295,14 @@ def load_snapshot(run, path: Path, device) -> tuple[dict, dict]:
     """A snapshot's networks (those the family samples with, loaded) and its meta data."""
     from .train import build_models
 
-    state = torch.load(path, map_location=device, weights_only=True)
     models = build_models(run.config)
-    for name, weights in state["models"].items():
-        models[name].load_state_dict(weights)
-    meta = {k: state[k] for k in ("epoch", "generator_images", "train_seconds")}
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+        for name, weights in state["models"].items():
+            models[name].load_state_dict(weights)
+        meta = {k: state[k] for k in ("epoch", "generator_images", "train_seconds")}
+    except Exception as err:      # truncated, not a checkpoint, another architecture
+        raise CorruptRun(f"run {run.dir}: snapshot {path.name} is unreadable ({type(err).__name__})") from None
     return {k: m.to(device) for k, m in models.items()}, meta
 
 
@@ -311,24 +315,28 @@ def _measure_models(cfg, models, reference: Reference, n: int, device, labels: b
                            labels=labels)
 
 
-def over_training(run, reference: Reference, device) -> list[dict]:
-    """The yardstick at each snapshot epoch (N / INTERMEDIATE_SHARE samples, INTERMEDIATE_REPLICATES
-    resamples; FIDELITY numbers only)."""
+def over_training(run, reference: Reference, device, final_models: dict | None = None) -> list[dict]:
+    """The yardstick at each snapshot epoch and, given its networks, at the end: every point alike
+    (N / INTERMEDIATE_SHARE samples, INTERMEDIATE_REPLICATES resamples; FIDELITY numbers only), since
+    FD's finite-N bias differs between N and N / 4 and the points are compared with each other."""
     n = max(reference.n_samples // INTERMEDIATE_SHARE, K_DENSITY + 2)
+    measure = lambda models: _measure_models(run.config, models, reference, n, device, labels=False,   # noqa: E731
+                                             replicates=INTERMEDIATE_REPLICATES)
     points = []
     for path in run.snapshot_paths:
         models, meta = load_snapshot(run, path, device)
-        measures = _measure_models(run.config, models, reference, n, device, labels=False,
-                                   replicates=INTERMEDIATE_REPLICATES)
-        points.append({**meta, **measures})
+        points.append({**meta, **measure(models)})
+    if final_models is not None:
+        points.append({"epoch": run.summary.get("epochs_done"), "generator_images": run.summary.get("generator_images"),
+                       "train_seconds": run.summary.get("train_seconds"), **measure(final_models)})
     return points
 
 
 def measure_run(run, reference: Reference, device) -> dict:
     """The yardstick for one finished run, from its saved weights; cached in yardstick.json.
 
-    "over_training" lists the numbers at every snapshot epoch and, last, at the end (N samples);
-    "over_training_seconds" is what the intermediate points cost to measure."""
+    "over_training" lists the numbers at every snapshot epoch and, last, at the end, all measured
+    alike (`over_training`); "over_training_seconds" is what those points cost to measure."""
     path = run.dir / "yardstick.json"
     try:
         cached = json.loads(path.read_text())
@@ -338,12 +346,10 @@ def measure_run(run, reference: Reference, device) -> dict:
         pass                                                  # absent or unreadable: measure again
     if run.diverged:
         return {}
-    measures = _measure_models(run.config, load_models(run, device), reference, reference.n_samples, device)
+    models = load_models(run, device)
+    measures = _measure_models(run.config, models, reference, reference.n_samples, device)
     start = time.perf_counter()
-    points = over_training(run, reference, device)
-    final = {"epoch": run.summary.get("epochs_done"), "generator_images": run.summary.get("generator_images"),
-             "train_seconds": run.summary.get("train_seconds"), **{k: measures[k] for k in measures
-                                                                   if k.split("_ci")[0] in FIDELITY}}
-    measures.update(over_training=points + [final], over_training_seconds=time.perf_counter() - start)
+    points = over_training(run, reference, device, final_models=models)
+    measures.update(over_training=points, over_training_seconds=time.perf_counter() - start)
     write_json_atomic(path, {"key": reference.key, "measures": measures})
     return measures

@@ -130,7 +130,8 @@ plots.plot_coverage_bars(frame);
 # %% tags=["hide-input"]
 for dataset in ("mnist", "cifar10"):
     extremes = [r for r in runsets.collapse_extremes(runs) if r.config.dataset == dataset]
-    plots.plot_label_histograms(extremes, CLASS_NAMES[dataset], with_family=True)
+    plots.plot_label_histograms(extremes, CLASS_NAMES[dataset], with_family=True,
+                                empty=f"no {DATASET_TITLES[dataset]} run is on the data yet: no label histogram to show")
 
 # %% [markdown]
 # ## The best run of each family

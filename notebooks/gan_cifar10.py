@@ -101,13 +101,13 @@ if best is not None:
 # %% [markdown]
 # ## Numbers
 #
-# The final epoch's mean JSD estimate; then the yardstick every family shares (see Methods and the comparison page): Fréchet distance (FD) to the test set in the classifier's feature space, precision, recall, density and coverage, each with its 95% bootstrap interval in brackets; the share of samples that count for mode collapse (*on data*), the classes they cover and the collapse rule's verdict (see {ref}`methods-collapse`); and whether FD was still falling at the end. Sharpness relative to real test images follows, then cost: training seconds and images per second seen by the optimizer. The bar chart shows each run's label histogram over the samples that count (a run not yet on the data has no bars); the dashed line is the uniform share a generator covering every class would get.
+# The final epoch's mean JSD estimate; then the yardstick every family shares (see Methods and the comparison page): Fréchet distance (FD) to the test set in the classifier's feature space, precision, recall, density and coverage, each with its 95% bootstrap interval in brackets; the share of samples on the real manifold (*on data*) and the share that count for mode collapse (*counted*), the classes the counted ones cover and the collapse rule's verdict (see {ref}`methods-collapse`); and whether FD was still falling at the end. Sharpness relative to real test images follows, then cost: training seconds and images per second seen by the optimizer. The bar chart shows the label histogram of the samples that count, for each run the collapse rule judges (runs not yet on the data are left out); the dashed line is the uniform share a generator covering every class would get.
 
 # %% tags=["remove-input"]
 display(tables.summary_table(runs))
 
 # %% tags=["hide-input"]
-plots.plot_label_histograms(shown, CLASS_NAMES[DATASET]);
+plots.plot_label_histograms(runsets.on_the_data(shown), CLASS_NAMES[DATASET]);
 
 # %% [markdown]
 # ## What this run shows

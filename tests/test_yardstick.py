@@ -206,7 +206,8 @@ def test_measure_run_writes_caches_and_remeasures_on_a_new_key(tiny_run, smoke_c
     first = measure_run(tiny_run, ref, "cpu")
 
     # generated N = reference.n_samples images, from the weights saved in model.pt
-    assert len(calls) == 1 and calls[0]["n"] == 20 and calls[0]["seed"] == tiny_run.config.seed + 2
+    # (then once more for the curve's last point, measured like its snapshots: max(20 // 4, k + 2) = 7)
+    assert [c["n"] for c in calls] == [20, 7] and calls[0]["seed"] == tiny_run.config.seed + 2
     saved = torch.load(tiny_run.dir / "model.pt", map_location="cpu", weights_only=True)
     for name, state in saved.items():
         for key, value in state.items():
@@ -220,8 +221,8 @@ def test_measure_run_writes_caches_and_remeasures_on_a_new_key(tiny_run, smoke_c
     assert 0.0 <= first["precision"] <= 1.0 and 0.0 <= first["recall"] <= 1.0 and first["fd"] >= 0
     assert first["fd_ci"][0] <= first["fd"] <= first["fd_ci"][1]
     assert 0 <= first["classes_covered"] <= 10 and first["n_generated"] == first["n_real"] == 20
-    # a one-epoch run has no snapshot: its curve is the final measurement alone
-    assert [p["epoch"] for p in first["over_training"]] == [1] and first["over_training"][0]["fd"] == first["fd"]
+    # a one-epoch run has no snapshot: its curve is the final model alone, measured at N / 4
+    assert [p["epoch"] for p in first["over_training"]] == [1] and first["over_training"][0]["fd"] != first["fd"]
 
     on_disk = json.loads((tiny_run.dir / "yardstick.json").read_text())
     assert on_disk == {"key": ref.key, "measures": first}
@@ -239,7 +240,7 @@ def test_measure_run_writes_caches_and_remeasures_on_a_new_key(tiny_run, smoke_c
     other = _reference(ref.test_features, n_samples=30, classifier=smoke_classifier)
     assert other.key != ref.key
     second = measure_run(tiny_run, other, "cpu")
-    assert len(calls) == 2 and calls[1]["n"] == 30
+    assert [c["n"] for c in calls[2:]] == [30, 7]
     assert abs(second["on_data"] * 30 - round(second["on_data"] * 30)) < 1e-9
     assert json.loads((tiny_run.dir / "yardstick.json").read_text()) == {"key": other.key, "measures": second}
 

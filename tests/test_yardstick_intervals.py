@@ -387,3 +387,13 @@ def test_labels_off_the_data_do_not_count():
     assert out["on_data"] == 0.5 and out["counted"] == 0.5
     assert out["classes_covered"] == 1
     assert out["collapse"] == "collapsed"
+
+
+def test_moments_follow_the_features_device():
+    """Resample counts are made on the CPU; features may live on CUDA. On the shape-only "meta"
+    device a mismatch would raise, as it does between CPU and CUDA."""
+    from gen_core.yardstick import bootstrap_counts, weighted_moments
+
+    x = torch.empty(50, 4, device="meta")
+    mu, cov = weighted_moments(x, bootstrap_counts(50, 3, seed=0))
+    assert mu.device.type == cov.device.type == "meta" and tuple(cov.shape) == (3, 4, 4)

@@ -107,6 +107,11 @@ def _shares(r: Run) -> str:
     return f"{value(r, 'on_data'):.0%} of its samples lie on the data and {value(r, 'counted'):.0%} count"
 
 
+def _reports_looked(r: Run) -> bool:
+    """The reports saw collapse in one place only: their MLP GANs on MNIST."""
+    return families.get(r.config.family).reports_collapse and r.config.arch == "mlp" and r.config.dataset == "mnist"
+
+
 def collapse_lines(runs: list[Run]) -> list[str]:
     """The collapse rule's state for every run; the MLP runs are checked against the reports' collapse."""
     lines = []
@@ -118,7 +123,7 @@ def collapse_lines(runs: list[Run]) -> list[str]:
                          f"(recall {show(estimate(r, 'recall'), 2)}).")
             continue
         verdict = f"**{state}**"
-        if r.config.arch == "mlp":
+        if _reports_looked(r):
             verdict += (", which agrees with the reports" if state == COLLAPSE_STATES[1]
                         else ", which does not reproduce the reports' collapse")
         lines.append(f"{head}; they cover {fmt(value(r, 'classes_covered'))} of 10 classes (KL to uniform "
@@ -128,6 +133,10 @@ def collapse_lines(runs: list[Run]) -> list[str]:
 
 def named_verdict(named: list[tuple[str, Estimate]], what: str = "FD") -> str:
     """The sentence every comparison ends on: one winner only if its interval overlaps no other's."""
+    if len(named) == 1:
+        return f"Only {named[0][0]} is here, so there is nothing to rank."
+    if not all(e.has_interval for _, e in named):
+        return f"Not every {what} here has an interval, so no winner is named."
     lead = leaders(named)
     if len(lead) == 1:
         return f"{lead[0]} has the lowest {what}, and its interval overlaps no other's."
@@ -163,13 +172,16 @@ def estimate_trend(runs: list[Run], key: str, name: str) -> list[str]:
 
 def improving_sentence(runs: list[Run], with_family: bool = False) -> str:
     """Which runs' FD was still falling over their last two measurements, outside the noise."""
-    done = complete(first_seed(runs))
+    done = [r for r in complete(first_seed(runs)) if still_improving(r) is not None]
+    if not done:
+        return "**Converged?** No run was measured twice over training, so convergence is not judged here."
     name = (lambda r: f"{_family_label(r)} on {DATASET_TITLES[r.config.dataset]}") if with_family else \
         (lambda r: r.config.label)
-    still = [name(r) for r in done if still_improving(r)]
+    still = [f"{name(r)} (FD {show(point_estimate(value(r, 'over_training')[-2]))} then "
+             f"{show(point_estimate(value(r, 'over_training')[-1]))})" for r in done if still_improving(r)]
     if not still:
         return (f"**Converged?** No run's FD fell outside the noise between its last two measurements "
-                f"({len(done)} runs measured).")
+                f"({len(done)} runs measured twice or more).")
     return (f"**Converged?** {plural(len(still), 'run')} of {len(done)} {'was' if len(still) == 1 else 'were'} "
             f"**still improving** at the end (FD fell outside the noise between the last two measurements): "
             f"{'; '.join(still)}. More epochs would change their numbers.")
@@ -246,11 +258,12 @@ def clip_vs_gp_sentence(runs: list[Run]) -> str:
     if value(clipped, "critic_grad_norm") is not None and value(gp, "critic_grad_norm") is not None:
         norms = (f" Measured at points between test images and samples, the clipped critic's mean gradient norm is "
                  f"{show(estimate(clipped, 'critic_grad_norm'))} and the penalised critic's "
-                 f"{show(estimate(gp, 'critic_grad_norm'))}; a 1-Lipschitz critic has norm at most 1, and the penalty "
-                 f"pulls it towards 1. Each EMD estimate is a Wasserstein-1 estimate scaled by about its critic's norm.")
+                 f"{show(estimate(gp, 'critic_grad_norm'))} (in eval mode); a 1-Lipschitz critic has norm at most 1, "
+                 f"and the penalty pulls it towards 1. An EMD estimate is a Wasserstein-1 distance only as far as its "
+                 f"critic is 1-Lipschitz.")
     speed = (f" Throughput: {fmt(value(gp, 'images_per_second'))} images/s for the penalised critic against "
              f"{fmt(value(clipped, 'images_per_second'))} for the clipped one (each penalised step also differentiates "
-             f"through the critic's gradient; timings on a shared CPU vary by tens of percent).")
+             f"through the critic's gradient; timings on a shared machine vary by tens of percent).")
     return f"{head} {setup} {numbers}{norms}{speed}"
 
 
@@ -280,18 +293,20 @@ def equal_budget_verdict(runs: list[Run], dataset: str) -> str | None:
     best = [r for r in best_per_family(runs, dataset) if value(r, "over_training") and r.summary.get("generator_images")]
     if len(best) < 2:
         return None
-    budget = min(r.summary["generator_images"] for r in best)
+    budget = int(min(r.summary["generator_images"] for r in best))
     chosen = [(r, nearest_point(r, budget)) for r in best]
-    listing = "; ".join(f"{_family_label(r)} after epoch {p['epoch']} ({p['generator_images']:,} images): "
+    listing = "; ".join(f"{_family_label(r)} after epoch {p['epoch']} ({int(p['generator_images']):,} images): "
                         f"FD {show(point_estimate(p))}" for r, p in chosen)
     spread = max(p["generator_images"] for _, p in chosen) / min(p["generator_images"] for _, p in chosen)
+    seeds = seeds_per_configuration(runs)
+    measured = f" (each point the mean of {seeds} seeds, with the interval of the mean)" if seeds > 1 else ""
     hedge = (f" Measurements are per epoch, so these budgets still differ by up to {spread:.1f}×: read this as "
              f"approximate." if spread > 1.25 else "")
-    per_epoch = "; ".join(f"{_family_label(r)} {r.summary['generator_images'] // max(r.summary.get('epochs_done', 1), 1):,}"
+    per_epoch = "; ".join(f"{_family_label(r)} {int(r.summary['generator_images'] // max(r.summary.get('epochs_done', 1), 1)):,}"
                           for r in best)
     return (f"**And at equal generator updates?** Equal epochs are not equal training: per epoch, these generators "
             f"were updated on {per_epoch} images. The smallest budget among these runs is {budget:,} images "
-            f"through the generator; each family's measurement nearest to it: {listing}. "
+            f"through the generator; each family's measurement nearest to it{measured}: {listing}. "
             f"{named_verdict([(_family_label(r), point_estimate(p)) for r, p in chosen])}{hedge}")
 
 
@@ -311,8 +326,7 @@ def latent_summary(runs: list[Run]) -> list[str]:
 
 def mlp_collapse(runs: list[Run]) -> str | None:
     """Against the reports' finding that their MLP GAN collapsed onto 3 or 4 MNIST digits, by the one rule."""
-    mlp_gans = [r for r in complete(average_seeds(runs)) if families.get(r.config.family).reports_collapse
-                and r.config.arch == "mlp" and r.config.dataset == "mnist"]
+    mlp_gans = [r for r in complete(average_seeds(runs)) if _reports_looked(r)]
     if not mlp_gans:
         return None
     states = {r.config.label: value(r, "collapse") for r in mlp_gans}

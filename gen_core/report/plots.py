@@ -100,14 +100,16 @@ def _run_title(run: Run, with_family: bool) -> str:
     return f"{_family(run)} {run.config.label}" if with_family else run.config.label
 
 
-def plot_label_histograms(runs: list[Run], class_names: list[str], with_family: bool = False):
-    """Share of samples per class under the yardstick's classifier; the dashed line is uniform."""
+def plot_label_histograms(runs: list[Run], class_names: list[str], with_family: bool = False,
+                          empty: str = "no run here is on the data yet: no label histogram to show"):
+    """Share of counted samples per class under the yardstick's classifier; the dashed line is uniform."""
     rows = [{"run": _run_title(run, with_family), "class": class_names[i], "share": share}
             for run in runs for i, share in enumerate(run.yardstick.get("label_histogram", []))]
+    if not rows:                                 # a note in place of an empty chart
+        return _show_images([], 1, empty=empty)
     fig, ax = plt.subplots(figsize=(10, 3.6))
-    if rows:
-        sns.barplot(data=pd.DataFrame(rows), x="class", y="share", hue="run", ax=ax)
-        sns.move_legend(ax, "upper left", bbox_to_anchor=(1, 1), frameon=False, title=None)
+    sns.barplot(data=pd.DataFrame(rows), x="class", y="share", hue="run", ax=ax)
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1, 1), frameon=False, title=None)
     ax.axhline(1 / len(class_names), color="k", linestyle="--", linewidth=1)
     ax.set_xlabel("")
     fig.tight_layout()

@@ -10,6 +10,7 @@ import math
 
 from .. import families
 from ..config import DATASETS
+from ..metrics import coverage
 from ..results import Run
 from ..yardstick import COLLAPSE_STATES, collapse_state
 from .intervals import Estimate, from_interval, from_standard_error, mean_interval
@@ -49,11 +50,12 @@ def point_estimate(point: dict, key: str = "fd") -> Estimate:
     return from_interval(point[key], point.get(key + "_ci"))
 
 
-def still_improving(run: Run) -> bool:
-    """FD fell over the last two measurements by more than the noise (intervals apart)."""
+def still_improving(run: Run) -> bool | None:
+    """FD fell over the last two measurements by more than the noise (intervals apart); None for a
+    run measured fewer than twice, which says nothing either way."""
     points = value(run, "over_training") or []
     if len(points) < 2:
-        return False
+        return None
     last, before = point_estimate(points[-1]), point_estimate(points[-2])
     return last.has_interval and before.has_interval and last.hi < before.lo
 
@@ -120,17 +122,41 @@ def average_seeds(runs: list[Run]) -> list[Run]:
                 if isinstance(val, (int, float)) and not isinstance(val, bool):
                     target[key], std[key] = mean_std([getattr(r, source).get(key) for r in done])
         for target in (summary, yardstick):
-            for key in [k for k in target if k.endswith("_ci")]:
+            for key in [k for k in target if k.endswith("_ci") and len(done) > 1]:
                 del target[key]                     # one run's interval; estimate() uses the seeds'
         if "label_histogram" in yardstick and done:
             yardstick["label_histogram"] = [sum(h) / len(done) for h in
                                             zip(*(r.yardstick["label_histogram"] for r in done))]
         if yardstick.get("on_data") is not None:       # the rule on the seed means, as for one run
-            yardstick["collapse"] = collapse_state(yardstick["on_data"], yardstick["counted"],
-                                                   round(yardstick["classes_covered"]))
+            covered = coverage(yardstick["label_histogram"])["classes_covered"]
+            yardstick["collapse"] = collapse_state(yardstick["on_data"], yardstick["counted"], covered)
+        if len(done) > 1:
+            yardstick["over_training"] = mean_curve(done)
         summary.update(seeds=len(group), seeds_diverged=len(group) - len(done), std=std)
         out.append(Run(base.config, base.dir, summary, base.history, yardstick))
     return out
+
+
+def mean_curve(runs: list[Run]) -> list[dict] | None:
+    """The seeds' FD over training, averaged epoch by epoch with the t interval of the mean; None
+    unless every seed was measured at the same epochs."""
+    curves = [r.yardstick.get("over_training") or [] for r in runs]
+    epochs = [[p["epoch"] for p in c] for c in curves]
+    if not curves[0] or any(e != epochs[0] for e in epochs):
+        return None
+    points = []
+    for at_epoch in zip(*curves):
+        fd_mean, fd_std = mean_std([p["fd"] for p in at_epoch])
+        e = mean_interval(fd_mean, fd_std, len(at_epoch))
+        points.append({"epoch": at_epoch[0]["epoch"], "generator_images": at_epoch[0]["generator_images"],
+                       "train_seconds": mean_std([p["train_seconds"] for p in at_epoch])[0],
+                       "fd": fd_mean, "fd_ci": [e.lo, e.hi]})
+    return points
+
+
+def on_the_data(runs: list[Run]) -> list[Run]:
+    """The runs the collapse rule judges (not "not yet on the data"): the ones a label histogram describes."""
+    return [r for r in runs if value(r, "collapse") not in (None, COLLAPSE_STATES[0])]
 
 
 def complete(runs: list[Run]) -> list[Run]:
@@ -164,8 +190,7 @@ def collapse_extremes(runs: list[Run]) -> list[Run]:
     to uniform), per dataset; runs not yet on the data have no histogram to rank."""
     out = []
     for ds in DATASETS:
-        done = [r for r in complete(first_seed(runs)) if r.config.dataset == ds
-                and value(r, "collapse") not in (None, COLLAPSE_STATES[0])]
+        done = [r for r in on_the_data(complete(first_seed(runs))) if r.config.dataset == ds]
         if done:
             ranked = sorted(done, key=lambda r: value(r, "kl_to_uniform"))
             out += [ranked[-1], ranked[0]]

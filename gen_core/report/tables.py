@@ -61,7 +61,8 @@ def summary_table(runs: list[Run]) -> pd.DataFrame:
 
 
 def _improving(run: Run) -> str:
-    return "" if value(run, "over_training") is None else ("yes" if still_improving(run) else "no")
+    """"yes" / "no", or "n/a" for a run measured fewer than twice over training."""
+    return {True: "yes", False: "no", None: "n/a"}[still_improving(run)]
 
 
 def _family_columns(runs: list[Run]) -> list[tuple[str, str, int]]:

@@ -116,6 +116,9 @@ def test_collapse_lines_use_the_one_rule():
                         "data** and its collapse cannot be judged (recall 0 [-0.1, 0.1]).")
     # on the data but hardly ever labelled with confidence: not judged either
     assert "10% count, so it is **not yet on the data**" in lines[3]
+    # the reports looked at their MLP GANs on MNIST only: a collapsed MLP WGAN is not compared with them
+    wgan_mlp = fake_run(grid("wgan", "mnist", "quick")[0], 5.0, covered=2)
+    assert findings.collapse_lines([wgan_mlp])[0].endswith("**collapsed**.")
     text = findings.mlp_collapse([runs[2]])
     assert "MLP B, z=200: not yet on the data (20% of its samples lie on the data and 20% count)." in text
     assert "none is on the data yet, so this grid cannot say whether they collapse" in text
@@ -167,10 +170,23 @@ def test_seed_effects_and_still_improving_sentences():
     close = [fake_run(cfg, fd, seed=s, half=2.0) for s, fd in enumerate((10.0, 12.0))]
     assert "In 0 of 1 configurations" in findings.seed_effects(close)
     falling = fake_run(cfg, 10.0, curve=[(1, 100, 20.0), (3, 300, 10.0)])
-    assert "1 run of 1 was **still improving** at the end" in findings.improving_sentence([falling])
-    assert "No run's FD fell outside the noise" in findings.improving_sentence([fake_run(cfg, 10.0)])
-    assert "**still improving** at the end (FD fell outside the noise between the last two measurements): GAN (MLP A, " \
-           "z=100) on MNIST." in findings.improving_sentence([falling], with_family=True)
+    assert ("1 run of 1 was **still improving** at the end (FD fell outside the noise between the last two "
+            "measurements): MLP A, z=100 (FD 20 [19.9, 20.1] then 10 [9.9, 10.1]).") in findings.improving_sentence([falling])
+    flat = fake_run(cfg, 10.0, curve=[(1, 100, 10.05), (3, 300, 10.0)])
+    assert "No run's FD fell outside the noise between its last two measurements (1 runs measured twice" in \
+        findings.improving_sentence([flat])
+    # measured once (a one-epoch run): neither converged nor improving
+    once = fake_run(cfg, 10.0, curve=[(1, 100, 10.0)])
+    assert "No run was measured twice over training" in findings.improving_sentence([once])
+    assert "measurements): GAN (MLP A, z=100) on MNIST (FD 20" in findings.improving_sentence([falling], with_family=True)
+
+
+def test_verdicts_name_no_winner_without_intervals_or_rivals():
+    gan, wgan = grid("gan", "mnist", "quick")[0], grid("wgan", "mnist", "quick")[0]
+    assert "Only GAN (MLP A, z=100) is here, so there is nothing to rank." in findings.dataset_verdict(
+        [fake_run(gan, 10.0)], fake_reference("mnist"))
+    text = findings.dataset_verdict([fake_run(gan, 10.0, half=None), fake_run(wgan, 50.0)], fake_reference("mnist"))
+    assert "Not every FD here has an interval, so no winner is named." in text
 
 
 @pytest.mark.parametrize("sample, test, verdict", [

@@ -122,11 +122,26 @@ def test_estimate_of_one_run_is_its_bootstrap_interval_or_its_standard_error():
     ([(1, 100, 30.0), (2, 200, 20.0), (3, 300, 10.0)], True),      # 10 +- 0.1 lies wholly below 20 +- 0.1
     ([(1, 100, 30.0), (2, 200, 10.1), (3, 300, 10.0)], False),     # [9.9, 10.1] overlaps [10.0, 10.2]
     ([(1, 100, 10.0), (2, 200, 20.0)], False),                     # rising
-    ([(3, 300, 10.0)], False),                                     # one point: nothing to compare
+    ([(3, 300, 10.0)], None),                                      # one point: nothing to compare
 ])
 def test_still_improving_needs_the_last_drop_outside_the_noise(curve, improving):
     run = fake_run(grid("gan", "mnist", "quick")[0], curve[-1][2], curve=curve)
     assert runsets.still_improving(run) is improving
+
+
+def test_seed_means_average_the_curve_and_keep_a_lone_survivors_interval():
+    cfg = grid("gan", "mnist", "quick")[0]
+    runs = [fake_run(cfg, fd, seed=s, curve=[(1, 100, c1), (3, 300, fd)])
+            for s, (c1, fd) in enumerate(((30.0, 10.0), (34.0, 12.0)))]
+    (avg,) = runsets.average_seeds(runs)
+    # epoch 1: mean 32, sd sqrt(8) = 2.828, half width 12.706 * 2.828 / sqrt(2) = 25.41
+    first = avg.yardstick["over_training"][0]
+    assert first["fd"] == pytest.approx(32.0) and first["fd_ci"] == pytest.approx([32 - 25.41, 32 + 25.41], abs=0.01)
+    assert runsets.still_improving(avg) is False          # [-14.4, 36.4] then 11 +- 12.7: overlapping
+    # one seed left after a divergence: its own bootstrap interval stays
+    lone = [fake_run(cfg, 10.0, seed=0), fake_run(cfg, None, seed=1, status="diverged")]
+    (avg,) = runsets.average_seeds(lone)
+    assert tables.cell(avg, "fd") == "10 ± 0 [9.9, 10.1]"
 
 
 def test_nearest_point_is_nearest_in_log_scale():

@@ -4,6 +4,8 @@
     python -m gen_core --family gan --dataset mnist          # one chapter's runs
     python -m gen_core --family vae --dataset mnist --variant "MLP C" --latent 2
     python -m gen_core --list                                # show the runs, train nothing
+    python -m gen_core --profile full --estimate             # time a few steps of each run, train nothing
+    python -m gen_core --family gan --dataset mnist --seeds 3   # seeds 0, 1, 2 of each configuration
 
 Results land in --runs-dir (default $GEN_RUNS_DIR or runs/), keyed by config hash, so a
 later `make report` finds them cached and only renders. Each run is also measured by the
@@ -20,7 +22,7 @@ from pathlib import Path
 from . import families
 from .config import DATASETS, ConfigError
 from .data import DataError
-from .grid import full_grid, grid, resolve_profile
+from .grid import full_grid, grid, override, resolve_profile
 
 
 def _parse(argv):
@@ -36,27 +38,78 @@ def _parse(argv):
     p.add_argument("--runs-dir", default=os.environ.get("GEN_RUNS_DIR", "runs"))
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.add_argument("--force", action="store_true", help="retrain even if results are cached")
+    p.add_argument("--seeds", type=int, default=None,
+                   help="train seeds 0..N-1 of every selected configuration (default: the profile's)")
     p.add_argument("--list", action="store_true", help="print the selected runs and exit")
+    p.add_argument("--estimate", action="store_true",
+                   help="time a few training steps of every selected configuration on this device, print the "
+                        "expected training time per run and in total, and exit without training")
     p.add_argument("--no-measure", action="store_true",
                    help="skip the yardstick (classifier training and FD, precision/recall, coverage)")
     return p.parse_args(argv)
 
 
-def select_runs(profile, family=None, dataset=None, variant=None, latent=None):
+def select_runs(profile, family=None, dataset=None, variant=None, latent=None, seeds=None):
+    """The profile's runs that match the filters; with `seeds`, seeds 0..seeds-1 of each configuration."""
+    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+        raise ConfigError(f"--seeds {seeds!r} is not allowed; expected a whole number of seeds >= 1")
     runs = grid(family, dataset, profile) if family and dataset else full_grid(profile)
     runs = [c for c in runs if (not family or c.family == family) and (not dataset or c.dataset == dataset)
             and (not variant or c.variant == variant) and (latent is None or c.latent_dim == latent)]
     if not runs:
         raise ConfigError(f"no run of the {profile} grid matches family={family} dataset={dataset} "
                           f"variant={variant} latent={latent}; use --list to see the runs")
+    if seeds is not None:
+        configs = [c for c in runs if c.seed == 0]
+        runs = [override(c, seed=s) for c in configs for s in range(seeds)]
     return runs
+
+
+def print_estimate(runs, data_dir, device, steps: int = 8, warmup: int = 3, out=None) -> float:
+    """Times `steps` batches of each distinct configuration (seeds share one timing) on `device` and
+    prints its expected training seconds; returns the total over `runs`."""
+    from .bench import estimate_run
+    from .data import cached_split
+
+    out = out or sys.stdout
+    root = str(Path(data_dir).resolve())
+    by_config: dict = {}
+    for cfg in runs:
+        by_config.setdefault(override(cfg, seed=0), []).append(cfg)
+    print(f"estimate on {device}: {steps} timed steps of each of {len(by_config)} configurations "
+          f"(after {warmup} untimed), times their epochs and seeds; training only, before measuring "
+          f"and the book", file=out, flush=True)
+    total = 0.0
+    for cfg, seeded in by_config.items():
+        seconds = estimate_run(cfg, cached_split(cfg.dataset, root, True, str(device), cfg.train_size), device,
+                               steps, warmup)
+        total += seconds * len(seeded)
+        print(f"  {cfg.family} {cfg.dataset} {cfg.label}: {_duration(seconds)} per run"
+              + (f", {_duration(seconds * len(seeded))} for {len(seeded)} seeds" if len(seeded) > 1 else ""),
+              file=out, flush=True)
+    print(f"total: {_duration(total)} of training for {len(runs)} runs on {device}", file=out, flush=True)
+    return total
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def main(argv=None) -> int:
     args = _parse(argv)
     try:
         profile = resolve_profile(args.profile)
-        runs = select_runs(profile, args.family, args.dataset, args.variant, args.latent)
+        runs = select_runs(profile, args.family, args.dataset, args.variant, args.latent, args.seeds)
+        if args.estimate:
+            import torch
+
+            from .results import default_device
+            print_estimate(runs, args.data_dir, torch.device(args.device or str(default_device())))
+            return 0
         if args.list:
             for cfg in runs:
                 print(cfg.run_name(), f"epochs={cfg.epochs}", f"train_size={cfg.train_size or 'all'}")

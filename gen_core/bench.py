@@ -165,16 +165,17 @@ def steps_per_run(cfg: RunConfig, train_images: int) -> int:
     return cfg.epochs * (train_images // cfg.batch_size)
 
 
+def estimate_run(cfg: RunConfig, split: Split, device, steps: int = 30, warmup: int = 5) -> float:
+    """Seconds one run would train on `split`, from `steps` timed batches after `warmup` untimed ones."""
+    state = _fresh(cfg, device, project=True)
+    time_project(cfg, split, warmup, device, state)
+    per_step = time_project(cfg, split, steps, device, state, first_step=warmup) / steps
+    return per_step * steps_per_run(cfg, len(split))
+
+
 def estimate_training(profile: str, splits, device, steps: int = 30) -> dict[str, float]:
     """Seconds each run of the profile's grid would train, from `steps` timed batches of it."""
-    out = {}
-    for cfg in full_grid(profile):
-        split = splits(cfg)
-        state = _fresh(cfg, device, project=True)
-        time_project(cfg, split, 5, device, state)
-        per_step = time_project(cfg, split, steps, device, state, first_step=5) / steps
-        out[cfg.run_name()] = per_step * steps_per_run(cfg, len(split))
-    return out
+    return {cfg.run_name(): estimate_run(cfg, splits(cfg), device, steps) for cfg in full_grid(profile)}
 
 
 def estimate_classifiers(profile: str, data_dir: str, device, batches: int = 8) -> float:

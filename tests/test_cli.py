@@ -144,3 +144,38 @@ def test_a_run_with_a_corrupt_model_is_reported_and_retrained(tmp_path, capfd, m
     assert f"run {run_dir}: model.pt is unreadable" in captured.err and "training it again" in captured.err
     assert captured.out.startswith(f"[1/1] {cfg.run_name()}: complete, FD ")
     assert measured() == first                                    # same seed: same weights, same FD
+
+
+def test_seeds_runs_every_selected_configuration_with_seeds_0_to_n_minus_1():
+    from gen_core.__main__ import select_runs
+
+    runs = select_runs("quick", "gan", "mnist", seeds=3)
+    assert len(runs) == 5 * 3
+    assert sorted({r.seed for r in runs}) == [0, 1, 2]
+    assert len({r.run_name() for r in runs}) == 15                     # each seed is its own run folder
+    assert [r.seed for r in select_runs("full", "vae", "mnist", "MLP A", 50, seeds=1)] == [0]
+
+
+@pytest.mark.parametrize("value", ["0", "-2"])
+def test_bad_seeds_is_one_line(value, capsys):
+    assert main(["--profile", "quick", "--seeds", value, "--list"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: --seeds {int(value)} is not allowed; expected a whole number of seeds >= 1\n"
+
+
+def test_estimate_times_each_configuration_once_and_trains_nothing(tmp_path, capsys, monkeypatch):
+    """Seeds share one timing: 2 configurations x 3 seeds, each timed at 60 s -> 6 min in total."""
+    import gen_core.bench as bench
+    from conftest import make_split
+
+    timed = []
+    monkeypatch.setattr(bench, "estimate_run", lambda cfg, split, device, steps, warmup: timed.append(cfg) or 60.0)
+    monkeypatch.setattr("gen_core.data.cached_split", lambda name, root, train, device, size: make_split(32, name))
+    argv = ["--profile", "full", "--family", "gan", "--dataset", "mnist", "--variant", "DCGAN", "--estimate",
+            "--runs-dir", str(tmp_path / "runs"), "--device", "cpu"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert [c.latent_dim for c in timed] == [64, 256] and {c.seed for c in timed} == {0}
+    assert "  gan mnist DCGAN, z=64: 60 s per run, 3.0 min for 3 seeds" in out
+    assert out.rstrip().endswith("total: 6.0 min of training for 6 runs on cpu")
+    assert not (tmp_path / "runs").exists()

@@ -7,6 +7,7 @@ GEN_DATA_DIR ?= data
 GEN_RUNS_DIR ?= runs
 FORCE ?= 0
 PARAMS ?=
+LAUNCHER ?=
 export PROFILE GEN_DATA_DIR GEN_RUNS_DIR FORCE PARAMS
 
 VENV := .venv
@@ -35,6 +36,8 @@ help:
 	@echo "                   PARAMS='{mlp_a_latents: [17], epochs: 2, overrides: {lr: 0.0001}}' sets its parameters"
 	@echo "make book          rebuild the HTML from the executed notebooks in book/experiments (fails on Sphinx warnings)"
 	@echo "make train         train the grid without Jupyter (TRAIN_ARGS='--family gan --dataset mnist ...')"
+	@echo "                   LAUNCHER=slurm: one Slurm job array (TRAIN_ARGS='--partition gpu --seeds 5 ...');"
+	@echo "                   LAUNCHER=local: the same tasks in local worker processes"
 	@echo "make bench         images/s of the training loop against a pytorch/examples loop (BENCH_ARGS='--amp ...')"
 	@echo "make data          write the offline MNIST and CIFAR-10 copies into GEN_DATA_DIR (development and CI)"
 	@echo "make test          the test suite (what CI runs)"
@@ -42,7 +45,7 @@ help:
 	@echo "make clean         remove _build and runs"
 	@echo "Variables: PROFILE=auto|full|quick|smoke ($(PROFILE))  GEN_DATA_DIR ($(GEN_DATA_DIR))  GEN_RUNS_DIR ($(GEN_RUNS_DIR))"
 	@echo "           FORCE=0|1 (retrain cached runs)  PARAMS (report-NAME only)  GEN_SMOKE_DIR (where smoke stages its book)"
-	@echo "           TRAIN_ARGS (make train)  BENCH_ARGS (make bench)"
+	@echo "           TRAIN_ARGS, LAUNCHER=local|slurm (make train)  BENCH_ARGS (make bench)"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -84,7 +87,7 @@ book: setup
 	$(PY) -m gen_core.book build
 
 train: setup
-	$(PY) -m gen_core $(TRAIN_ARGS)
+	$(PY) -m gen_core $(if $(LAUNCHER),--launcher $(LAUNCHER)) $(TRAIN_ARGS)
 
 # Offline copies of MNIST and CIFAR-10 (development and CI machines only).
 data: setup

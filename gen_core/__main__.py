@@ -6,6 +6,8 @@
     python -m gen_core --list                                # show the runs, train nothing
     python -m gen_core --profile full --estimate             # time a few steps of each run, train nothing
     python -m gen_core --family gan --dataset mnist --seeds 3   # seeds 0, 1, 2 of each configuration
+    python -m gen_core --launcher slurm --partition gpu --gpus-per-task 1 --seeds 5   # one Slurm job array
+    python -m gen_core --launcher local                      # the same tasks in local worker processes
 
 Results land in --runs-dir (default $GEN_RUNS_DIR or runs/), keyed by config hash, so a
 later `make report` finds them cached and only renders. Each run is also measured by the
@@ -23,6 +25,7 @@ from . import families
 from .config import DATASETS, ConfigError
 from .data import DataError
 from .grid import full_grid, grid, override, resolve_profile
+from .launch import FLAGS, SLURM_TIME_MIN, Resources, check_launcher, launch, local_parallelism
 
 
 def _parse(argv):
@@ -46,7 +49,45 @@ def _parse(argv):
                         "expected training time per run and in total, and exit without training")
     p.add_argument("--no-measure", action="store_true",
                    help="skip the yardstick (classifier training and FD, precision/recall, coverage)")
+    launch = p.add_argument_group("launcher (gen_core/launch.py): one task per run, through submitit")
+    launch.add_argument("--launcher", help="slurm: one job array; local: worker processes on this machine "
+                                           "(default: train in this process, one run after another)")
+    launch.add_argument("--no-wait", action="store_true",
+                        help="slurm: submit, print the job id and exit; the same command later reports the "
+                             "states and submits what is missing")
+    launch.add_argument("--partition", help="slurm: the partition (default: the cluster's default)")
+    launch.add_argument("--time", type=int, dest="time_min", metavar="MINUTES",
+                        help=f"time limit per task; near it a task checkpoints and is requeued "
+                             f"(default: {SLURM_TIME_MIN} on Slurm, none locally)")
+    launch.add_argument("--cpus-per-task", type=int, default=1, help="CPUs (torch threads) per task (default 1)")
+    launch.add_argument("--gpus-per-task", type=int, default=0, help="slurm: GPUs per task (default 0)")
+    launch.add_argument("--mem", type=int, dest="mem_gb", metavar="GB", help="slurm: memory per task in GB "
+                                                                             "(default: the partition's)")
+    launch.add_argument("--parallelism", type=int, help="tasks running at once (default: Slurm's limit; "
+                                                        "locally the CPUs / --cpus-per-task)")
     return p.parse_args(argv)
+
+
+SLURM_ONLY = ("no_wait", "partition", "gpus_per_task", "mem_gb")
+
+
+def _resources(args) -> Resources | None:
+    """The launcher's resources, or None to train in this process; ConfigError for options that
+    belong to a launcher that was not chosen."""
+    defaults = {"no_wait": False, "gpus_per_task": 0}
+    flags = {**FLAGS, "no_wait": "--no-wait"}
+    if args.launcher != "slurm":
+        for key in SLURM_ONLY:
+            if getattr(args, key) != defaults.get(key):
+                raise ConfigError(f"{flags[key]} is only used with --launcher slurm")
+    if args.launcher is None:
+        for key in ("time_min", "parallelism"):
+            if getattr(args, key) is not None:
+                raise ConfigError(f"{flags[key]} is only used with --launcher local or slurm")
+        return None
+    check_launcher(args.launcher)
+    return Resources(args.partition, args.time_min, args.cpus_per_task, args.gpus_per_task, args.mem_gb,
+                     args.parallelism)
 
 
 def select_runs(profile, family=None, dataset=None, variant=None, latent=None, seeds=None):
@@ -65,9 +106,11 @@ def select_runs(profile, family=None, dataset=None, variant=None, latent=None, s
     return runs
 
 
-def print_estimate(runs, data_dir, device, steps: int = 8, warmup: int = 3, out=None) -> float:
+def print_estimate(runs, data_dir, device, steps: int = 8, warmup: int = 3, out=None,
+                   slots: int | None = None) -> float:
     """Times `steps` batches of each distinct configuration (seeds share one timing) on `device` and
-    prints its expected training seconds; returns the total over `runs`."""
+    prints its expected training seconds; returns the total over `runs`. With `slots` (tasks at
+    once under a launcher), also the wall time of running them that way."""
     from .bench import estimate_run
     from .data import cached_split
 
@@ -79,16 +122,28 @@ def print_estimate(runs, data_dir, device, steps: int = 8, warmup: int = 3, out=
     print(f"estimate on {device}: {steps} timed steps of each of {len(by_config)} configurations "
           f"(after {warmup} untimed), times their epochs and seeds; training only, before measuring "
           f"and the book", file=out, flush=True)
-    total = 0.0
+    total, each = 0.0, []
     for cfg, seeded in by_config.items():
         seconds = estimate_run(cfg, cached_split(cfg.dataset, root, True, str(device), cfg.train_size), device,
                                steps, warmup)
         total += seconds * len(seeded)
+        each += [seconds] * len(seeded)
         print(f"  {cfg.family} {cfg.dataset} {cfg.label}: {_duration(seconds)} per run"
               + (f", {_duration(seconds * len(seeded))} for {len(seeded)} seeds" if len(seeded) > 1 else ""),
               file=out, flush=True)
     print(f"total: {_duration(total)} of training for {len(runs)} runs on {device}", file=out, flush=True)
+    if slots:
+        print(f"wall time with {slots} tasks at once: {_duration(wall_time(each, slots))} (longest first; "
+              f"each task as fast as here)", file=out, flush=True)
     return total
+
+
+def wall_time(seconds: list[float], slots: int) -> float:
+    """Makespan of tasks taking `seconds`, started longest first, each on the first free slot."""
+    free = [0.0] * max(1, min(slots, len(seconds) or 1))
+    for s in sorted(seconds, reverse=True):
+        free[free.index(min(free))] += s
+    return max(free)
 
 
 def _duration(seconds: float) -> str:
@@ -104,18 +159,26 @@ def main(argv=None) -> int:
     try:
         profile = resolve_profile(args.profile)
         runs = select_runs(profile, args.family, args.dataset, args.variant, args.latent, args.seeds)
+        resources = _resources(args)
         if args.estimate:
             import torch
 
-            from .results import default_device
-            print_estimate(runs, args.data_dir, torch.device(args.device or str(default_device())))
+            from .cuda import default_device
+            slots = None
+            if resources is not None:      # tasks at once: Slurm's limit (or all), or local workers
+                slots = (resources.parallelism or len(runs)) if args.launcher == "slurm" else local_parallelism(resources)
+            print_estimate(runs, args.data_dir, torch.device(args.device or str(default_device())), slots=slots)
             return 0
         if args.list:
             for cfg in runs:
                 print(cfg.run_name(), f"epochs={cfg.epochs}", f"train_size={cfg.train_size or 'all'}")
             return 0
+        if resources is not None:
+            return launch(runs, profile, args.launcher, Path(args.data_dir), Path(args.runs_dir), resources,
+                          args.device, measure=not args.no_measure, no_wait=args.no_wait)
         from .report.session import Context, measured_run
-        from .results import default_device, load_or_train
+        from .cuda import default_device
+        from .results import load_or_train
         ctx = Context(profile, Path(args.data_dir), Path(args.runs_dir), args.force,
                       args.device or str(default_device()))
         for i, cfg in enumerate(runs, 1):

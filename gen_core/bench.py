@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import data, families
+from . import cuda, data, families
 from .config import ConfigError, RunConfig
 from .data import DataError, Split
 from .grid import full_grid, grid, resolve_profile
@@ -72,9 +72,8 @@ def reference_dataset(cfg: RunConfig, data_dir: str):
 
 def reference_loader(cfg: RunConfig, data_dir: str, device: torch.device):
     # examples/mnist: shuffle always; on CUDA one worker and pinned memory
-    extra = dict(num_workers=1, pin_memory=True) if device.type == "cuda" else {}
     return torch.utils.data.DataLoader(reference_dataset(cfg, data_dir), batch_size=cfg.batch_size,
-                                       shuffle=True, drop_last=True, **extra)
+                                       shuffle=True, drop_last=True, **cuda.loader_options(device))
 
 
 def reference_steps(cfg: RunConfig, models: dict, opts: dict, batches, device) -> float:
@@ -85,11 +84,6 @@ def reference_steps(cfg: RunConfig, models: dict, opts: dict, batches, device) -
 
 
 # ---- timing ---------------------------------------------------------------------------------------
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
 
 def _fresh(cfg: RunConfig, device, project: bool):
     torch.manual_seed(cfg.seed)
@@ -109,7 +103,7 @@ def time_project(cfg: RunConfig, split: Split, steps: int, device, state=None, f
     models, opts = state or _fresh(cfg, device, project=True)
     gen = torch.Generator(device=split.images.device).manual_seed(first_step)
     idx = torch.randint(0, len(split), (steps, cfg.batch_size), generator=gen, device=split.images.device)
-    _sync(device)
+    cuda.synchronize(device)
     start = time.perf_counter()
     log: list[dict] = []
     families.get(cfg.family).run_epoch(cfg, models, opts, split, list(idx), log, first_step)
@@ -119,11 +113,11 @@ def time_project(cfg: RunConfig, split: Split, steps: int, device, state=None, f
 
 def time_reference(cfg: RunConfig, loader, steps: int, device, state) -> float:
     models, opts = state
-    _sync(device)
+    cuda.synchronize(device)
     start = time.perf_counter()
     batches = iter(loader)                         # a fresh shuffle, as every epoch starts
     reference_steps(cfg, models, opts, (next(batches) for _ in range(steps)), device)
-    _sync(device)
+    cuda.synchronize(device)
     return time.perf_counter() - start
 
 
@@ -303,15 +297,14 @@ def main(argv=None) -> int:
     p.add_argument("--flops-profile", default="full", help="whose grid to count FLOPs of (default full)")
     args = p.parse_args(argv)
     try:
-        from .results import default_device, use_tensor_cores
-        device = torch.device(args.device) if args.device else default_device()
-        use_tensor_cores(device)
-        profile = resolve_profile(args.profile, device.type == "cuda")
+        device = torch.device(args.device) if args.device else cuda.default_device()
+        cuda.prepare(device)
+        profile = resolve_profile(args.profile, cuda.is_cuda(device))
         if not args.seconds > 0:
             raise ConfigError(f"--seconds={args.seconds} is not allowed; expected a number > 0")
         run_bench(profile, args.data_dir, device, args.amp, args.compile, args.seconds,
-                  estimate_profile=resolve_profile(args.estimate_profile, device.type == "cuda"),
-                  flops_profile=resolve_profile(args.flops_profile, device.type == "cuda"))
+                  estimate_profile=resolve_profile(args.estimate_profile, cuda.is_cuda(device)),
+                  flops_profile=resolve_profile(args.flops_profile, cuda.is_cuda(device)))
     except (ConfigError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -265,14 +265,19 @@ def _sources(name: str, parameters: dict) -> dict:
 
 def _runs(name: str, parameters: dict) -> dict:
     """The results it read: per chapter (a chapter: its own; the comparison: every chapter's), the
-    run folders it used last time and a digest of their results files."""
+    run folders it used last time, a digest of their results files, and the finished folders of
+    the same configurations (another seed landing there, from a cluster say, is a change)."""
     from .report.manifest import used_run_dirs
+    from .store import same_configuration
 
     out = {}
     for chapter in CHAPTERS if name == "comparison" else [name]:
         dirs = used_run_dirs(parameters["runs_dir"], parameters["profile"], chapter) or []
+        prefixes = sorted({same_configuration(d.name) for d in dirs})
         out[chapter] = {"runs": [d.name for d in dirs],
-                        "results": _digest(d / f for d in dirs for f in ("summary.json", "yardstick.json"))}
+                        "results": _digest(d / f for d in dirs for f in ("summary.json", "yardstick.json")),
+                        "found": sorted(p.parent.name for prefix in prefixes
+                                        for p in Path(parameters["runs_dir"]).glob(f"{prefix}*/summary.json"))}
     return out
 
 

@@ -34,8 +34,8 @@ def resolve_profile(profile: str, cuda_available: bool | None = None) -> str:
     if profile != "auto":
         return profile
     if cuda_available is None:
-        import torch
-        cuda_available = torch.cuda.is_available()
+        from .cuda import available
+        cuda_available = available()
     return "full" if cuda_available else "quick"
 
 

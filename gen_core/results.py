@@ -17,6 +17,7 @@ call resumes from its checkpoint. Every file is written to a temporary name and 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -24,11 +25,12 @@ from pathlib import Path
 
 import torch
 
-from . import data, families, metrics
+from . import cuda, data, families, metrics
+from .cuda import default_device
 from .config import RunConfig
 from .data import Split
-from .store import (file_lock, lock_path, progress_stream, report_problem, save_png_atomic, save_torch_atomic,
-                    write_json_atomic)
+from .store import (file_lock, lock_path, progress_stream, report_problem, same_configuration, save_png_atomic,
+                    save_torch_atomic, write_json_atomic)
 from .train import TrainResult, generate_many, snapshot_epochs, train
 
 REFERENCE_SIZE = 10000      # training images the pixel 1-NN labeller compares against
@@ -62,20 +64,6 @@ class Run:
         return self.summary.get("status") == "diverged"
 
 
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def use_tensor_cores(device: torch.device) -> None:
-    """On CUDA, let float32 matmuls run as TF32, as cuDNN convolutions already do by default.
-
-    `make bench` counts the full grid at 37 PFLOP: about 550 s at an H100's FP32 peak, 75 s
-    at its TF32 peak. Without this the 10-minute full report cannot fit. No effect on CPU.
-    """
-    if torch.device(device).type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-
-
 def load_run(run_dir: Path, report: bool = True) -> Run | None:
     """A finished run from disk, or None if it is missing, unfinished or corrupt (reported)."""
     if not (run_dir / "summary.json").exists():
@@ -90,6 +78,18 @@ def load_run(run_dir: Path, report: bool = True) -> Run | None:
                            f"training it again")
         return None
     return Run(config, run_dir, summary, history)
+
+
+def seeds_on_disk(cfg: RunConfig, runs_dir: str | Path) -> list[RunConfig]:
+    """The other seeds of `cfg`'s configuration that finished in `runs_dir` with the current code
+    (trained by `python -m gen_core --seeds N`, here or on a cluster), by seed."""
+    found = []
+    for run_dir in sorted(Path(runs_dir).glob(same_configuration(cfg.run_name()) + "*")):
+        run = load_run(run_dir, report=False)
+        if (run is not None and run.config.seed != cfg.seed and run_dir.name == run.config.run_name()
+                and dataclasses.replace(run.config, seed=cfg.seed) == cfg):
+            found.append(run.config)
+    return sorted(found, key=lambda c: c.seed)
 
 
 def load_checkpoint(cfg: RunConfig, run_dir: Path, device) -> dict | None:
@@ -164,7 +164,7 @@ def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=N
     is in place the run is finished and its checkpoint is deleted (model.pt has the weights).
     """
     device = torch.device(device) if device is not None else default_device()
-    use_tensor_cores(device)
+    cuda.prepare(device)
     root = str(Path(data_dir).resolve())
     train_split = data.cached_split(cfg.dataset, root, True, str(device), cfg.train_size)
     test = data.cached_split(cfg.dataset, root, False, str(device), cfg.test_size)

@@ -87,6 +87,17 @@ def file_lock(path: Path):
 
 def lock_path(runs_dir, name: str) -> Path:
     """The lock file of one run of `runs_dir`: under the system's temp folder, so the runs folder
-    holds only results (and is not created before the data has loaded)."""
+    holds only results (and is not created before the data has loaded). $GEN_LOCK_DIR moves the
+    locks where every process that shares the runs folder sees them: the launcher's tasks set it
+    to <runs>/.locks, so tasks on different cluster nodes wait for each other."""
+    shared = os.environ.get("GEN_LOCK_DIR")
+    if shared:
+        return Path(shared) / f"{name}.lock"
     key = hashlib.sha256(str(Path(runs_dir).resolve()).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / "gen_core-locks" / key / f"{name}.lock"
+
+
+def same_configuration(run_name: str) -> str:
+    """The part of a run folder's name its other seeds share ("gan-mnist-mlpa-z100-"): the seed
+    is inside the hash, so every seed of a configuration has its own folder."""
+    return run_name.rsplit("-", 1)[0] + "-"

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import families
+from . import cuda, families
 from .config import RunConfig
 from .data import Split, epoch_batches
 from .families.base import memory_format
@@ -97,17 +97,14 @@ def _first_non_finite(values: list[float]) -> int | None:
 
 def rng_state(perm_gen: torch.Generator) -> dict:
     """Every random stream training draws from: noise, dropout and the epoch permutations."""
-    state = {"torch": torch.get_rng_state(), "perm": perm_gen.get_state()}
-    if perm_gen.device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(perm_gen.device)
-    return state
+    return {"torch": torch.get_rng_state(), "perm": perm_gen.get_state(), **cuda.rng_state(perm_gen.device)}
 
 
 def set_rng_state(state: dict, perm_gen: torch.Generator) -> None:
-    torch.set_rng_state(state["torch"])
-    perm_gen.set_state(state["perm"])
-    if "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], perm_gen.device)
+    # generator states must be CPU tensors; a checkpoint loaded onto a GPU has moved them there
+    torch.set_rng_state(state["torch"].cpu())
+    perm_gen.set_state(state["perm"].cpu())
+    cuda.set_rng_state(state, perm_gen.device)
 
 
 def checkpoint_state(cfg: RunConfig, result: TrainResult, opts: dict, perm_gen, epoch: int, steps_done: int) -> dict:
@@ -141,8 +138,7 @@ def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
     state to resume from. A non-finite loss ends the run as "diverged" with its epoch and step.
     """
     device = torch.device(device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True          # fixed shapes: pick the fastest conv once
+    cuda.prepare(device)
     torch.manual_seed(cfg.seed)
     models = {k: m.to(device, memory_format=memory_format(cfg)) for k, m in build_models(cfg).items()}
     opts = {k: make_optimizer(cfg, m.parameters()) for k, m in models.items()}

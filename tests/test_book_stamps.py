@@ -103,6 +103,26 @@ def test_changed_runs_execute_their_chapter_and_the_comparison_only(env):
     assert [name for name in book.NOTEBOOKS if run(env, name)] == ["vae_cifar10", "comparison"]
 
 
+def test_another_seed_landing_in_the_runs_folder_executes_its_chapter_again(env):
+    """A cluster finished seed 1 of a configuration the chapter used: its chapter and the comparison
+    run again; an unfinished folder (no summary.json yet) changes nothing."""
+    runs = env["ctx"].runs_dir
+    for chapter in book.CHAPTERS:
+        name = f"{chapter.replace('_', '-')}-mlpa-z100-00000000000{len(chapter) % 10}"
+        (runs / name).mkdir(parents=True)
+        (runs / name / "summary.json").write_text("{}")
+        manifest.record(runs, "smoke", chapter, [name])
+    for name in book.NOTEBOOKS:
+        assert run(env, name)
+    (runs / "gan-mnist-mlpa-z100-111111111111").mkdir()               # in flight: no summary yet
+    assert not any(run(env, name) for name in book.NOTEBOOKS)
+    (runs / "gan-mnist-mlpa-z100-111111111111" / "summary.json").write_text("{}")
+    assert [name for name in book.NOTEBOOKS if run(env, name)] == ["gan_mnist", "comparison"]
+    (runs / "gan-mnist-mlpa-z200-222222222222").mkdir()                # another configuration: not its concern
+    (runs / "gan-mnist-mlpa-z200-222222222222" / "summary.json").write_text("{}")
+    assert not any(run(env, name) for name in book.NOTEBOOKS)
+
+
 def test_the_up_to_date_path_never_imports_torch(tmp_path):
     """`make report` with nothing changed must be fast: the check runs before torch is imported."""
     runs, root = tmp_path / "runs", tmp_path / "book"

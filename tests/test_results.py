@@ -1,6 +1,7 @@
 """Run folders: atomic JSON, load-or-train caching, and what a finished run folder holds."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -230,3 +231,32 @@ def test_generator_images_count_generator_updates(tiny_cfg):
     assert results.generator_images(gan, 12 * 8) == 96
     assert results.generator_images(wgan, 12 * 8) == 16
     assert results.generator_images(wgan, 4 * 8) == 0
+
+
+# ---- other seeds of a configuration on disk --------------------------------------------------
+
+def test_seeds_on_disk_finds_finished_seeds_of_the_same_configuration_only(tmp_path, tiny_cfg, synthetic_data):
+    """Seeds 1 and 2 finished: found, by seed. Not found: seed 0 itself, an unfinished seed 3,
+    another learning rate, and a folder whose name says other code trained it."""
+    cfg = vae_cfg(tiny_cfg)
+    for seed in (2, 0, 1):
+        load_or_train(dataclasses.replace(cfg, seed=seed), "unused", tmp_path, device="cpu", progress=False)
+    other_lr = dataclasses.replace(cfg, seed=4, lr=cfg.lr / 2)
+    load_or_train(other_lr, "unused", tmp_path, device="cpu", progress=False)
+    unfinished = dataclasses.replace(cfg, seed=3)
+    load_or_train(unfinished, "unused", tmp_path, device="cpu", progress=False)
+    (tmp_path / unfinished.run_name() / "summary.json").unlink()
+    stale = dataclasses.replace(cfg, seed=5)                  # trained by older code: another hash in its name
+    load_or_train(stale, "unused", tmp_path, device="cpu", progress=False)
+    (tmp_path / stale.run_name()).rename(tmp_path / (store.same_configuration(stale.run_name()) + "0123456789ab"))
+
+    found = results.seeds_on_disk(cfg, tmp_path)
+    assert [c.seed for c in found] == [1, 2]
+    assert found == [dataclasses.replace(cfg, seed=1), dataclasses.replace(cfg, seed=2)]
+    assert [c.seed for c in results.seeds_on_disk(dataclasses.replace(cfg, seed=1), tmp_path)] == [0, 2]
+    assert results.seeds_on_disk(cfg, tmp_path / "empty") == []
+
+
+def test_same_configuration_drops_only_the_hash():
+    assert store.same_configuration("gan-mnist-mlpa-z100-5425a31a6ada") == "gan-mnist-mlpa-z100-"
+    assert store.same_configuration("wgan-cifar10-dcwgangp-z64-0123456789ab") == "wgan-cifar10-dcwgangp-z64-"

@@ -10,11 +10,12 @@ import math
 from .. import families
 from ..config import DATASETS
 from ..data import DATASET_TITLES
+from ..grid import seeds as profile_seeds
 from ..results import Run
 from ..yardstick import COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, COUNTED_MIN, ON_DATA_MIN, Reference
 from .intervals import Estimate, compare, fmt, leaders, scored, show
 from .runsets import (average_seeds, best_per_family, complete, config_key, estimate, first_seed, nearest_point,
-                      point_estimate, seeds_per_configuration, still_improving, value, variant_pair)
+                      point_estimate, seed_range, seeds_per_configuration, still_improving, value, variant_pair)
 
 
 def plural(n, word: str, plural_form: str | None = None) -> str:
@@ -94,10 +95,17 @@ def floor_sentence(ref: Reference) -> str:
             f"the floor, what real data scores at this N.")
 
 
-def seeds_sentence(profile: str, n_seeds: int) -> str:
+def seeds_sentence(profile: str, n_seeds: int, fewest: int | None = None) -> str:
+    """How many seeds the numbers average over (the most and the `fewest` of any configuration),
+    and where seeds beyond the profile's came from."""
+    fewest = n_seeds if fewest is None else fewest
+    trained = profile_seeds(profile)
+    found = (f" The {profile} profile trains {trained}; the others were found in the runs folder "
+             f"(`python -m gen_core --seeds N` trains them, here or on a cluster)." if n_seeds > trained else "")
     if n_seeds > 1:
-        return (f"Every configuration ran with {n_seeds} seeds; tables show mean ± standard deviation and, in "
-                f"brackets, the 95% interval of the mean.")
+        count = f"{n_seeds} seeds" if fewest == n_seeds else f"{fewest} to {n_seeds} seeds (the seeds column gives each)"
+        return (f"Every configuration ran with {count}; tables show mean ± standard deviation and, in "
+                f"brackets, the 95% interval of the mean.{found}")
     return (f"The {profile} profile trains each configuration once (seed 0). Each number carries its 95% bootstrap "
             f"interval over the samples (in brackets), which leaves out seed-to-seed variation; where two intervals "
             f"overlap the text calls the difference a tie.")
@@ -191,7 +199,7 @@ def chapter_findings(runs: list[Run], ref: Reference, profile: str) -> str:
     """Markdown: a chapter's results (one family on one dataset), checked against the reports' findings."""
     family = families.get(runs[0].config.family) if runs else None
     out = [classifier_sentence(ref) + " " + floor_sentence(ref) + " " +
-           seeds_sentence(profile, seeds_per_configuration(runs)), ""]
+           seeds_sentence(profile, *seed_range(runs)), ""]
     notes = diverged_notes(runs)
     if notes:
         out += ["**Diverged runs.**", notes, ""]
@@ -374,7 +382,7 @@ def seed_effects(runs: list[Run]) -> str:
 
 def comparison_findings(runs: list[Run], refs: dict[str, Reference], profile: str) -> str:
     """Markdown: the grid's verdicts across families. refs: {dataset: its yardstick reference}."""
-    out = [seeds_sentence(profile, seeds_per_configuration(runs)), ""]
+    out = [seeds_sentence(profile, *seed_range(runs)), ""]
     notes = diverged_notes(runs)
     if notes:
         out += ["**Diverged runs.** They are left out of the comparisons below.", notes, ""]

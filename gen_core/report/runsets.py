@@ -83,12 +83,17 @@ def first_seed(runs: list[Run]) -> list[Run]:
     return [r for r in runs if r.config.seed == 0]
 
 
-def seeds_per_configuration(runs: list[Run]) -> int:
-    """The most seeds any configuration of `runs` has (0 for no runs)."""
+def seed_range(runs: list[Run]) -> tuple[int, int]:
+    """The most and the fewest seeds any configuration of `runs` has ((0, 0) for no runs)."""
     counts: dict[str, int] = {}
     for run in runs:
         counts[config_key(run.config)] = counts.get(config_key(run.config), 0) + 1
-    return max(counts.values(), default=0)
+    return max(counts.values(), default=0), min(counts.values(), default=0)
+
+
+def seeds_per_configuration(runs: list[Run]) -> int:
+    """The most seeds any configuration of `runs` has (0 for no runs)."""
+    return seed_range(runs)[0]
 
 
 def mean_std(values: list) -> tuple:

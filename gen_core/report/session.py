@@ -14,7 +14,8 @@ from pathlib import Path
 from .. import families
 from ..config import DATASETS, ConfigError, RunConfig, parse_force
 from ..grid import grid, resolve_profile
-from ..results import Run, default_device, load_or_train, load_run
+from ..cuda import default_device
+from ..results import Run, load_or_train, load_run, seeds_on_disk
 from ..store import report_problem
 from ..yardstick import CorruptRun, Reference, build_reference, load_models, measure_run
 from . import manifest
@@ -78,9 +79,20 @@ def run_models(run: Run, ctx: Context) -> dict:
 
 # ---- which runs each chapter used: written by the chapter, read by the comparison ----------------
 
+def with_seeds_on_disk(configs: list[RunConfig], runs_dir: Path) -> list[RunConfig]:
+    """`configs` and, after each configuration's, its other seeds finished in the runs folder
+    (more than the profile trains: `python -m gen_core --seeds N`), so tables use every seed."""
+    out = list(configs)
+    for cfg in configs:
+        out += [found for found in seeds_on_disk(cfg, runs_dir) if found not in out]
+    return out
+
+
 def chapter_runs(configs: list[RunConfig], name: str, ctx: Context) -> list[Run]:
-    """Load or train and measure the chapter's runs; record their folders for the comparison."""
+    """Load or train and measure the chapter's runs, with every further seed found on disk;
+    record their folders for the comparison."""
     runs = [measured_run(cfg, ctx) for cfg in configs]
+    runs += [measured_run(cfg, ctx, force=False) for cfg in with_seeds_on_disk(configs, ctx.runs_dir)[len(configs):]]
     manifest.record(ctx.runs_dir, ctx.profile, name, [run.dir.name for run in runs])
     return runs
 

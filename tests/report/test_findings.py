@@ -53,7 +53,19 @@ def test_seed_sentence_counts_the_seeds_found_in_the_runs():
     runs = [fake_run(cfg, fd, seed=s) for s, fd in enumerate((1.0, 2.0))]
     text = findings.chapter_findings(runs, fake_reference("mnist"), "quick")
     assert ("Every configuration ran with 2 seeds; tables show mean ± standard deviation and, in brackets, the "
-            "95% interval of the mean.") in text
+            "95% interval of the mean. The quick profile trains 1; the others were found in the runs folder "
+            "(`python -m gen_core --seeds N` trains them, here or on a cluster).") in text
+
+
+def test_seed_sentence_says_when_configurations_have_different_counts_and_when_none_were_found():
+    assert findings.seeds_sentence("quick", 3, 1) == (
+        "Every configuration ran with 1 to 3 seeds (the seeds column gives each); tables show mean ± standard "
+        "deviation and, in brackets, the 95% interval of the mean. The quick profile trains 1; the others were "
+        "found in the runs folder (`python -m gen_core --seeds N` trains them, here or on a cluster).")
+    assert findings.seeds_sentence("full", 3) == (          # full trains 3 itself: nothing was found
+        "Every configuration ran with 3 seeds; tables show mean ± standard deviation and, in brackets, the 95% "
+        "interval of the mean.")
+    assert findings.seeds_sentence("smoke", 1).startswith("The smoke profile trains each configuration once")
 
 
 @pytest.mark.parametrize("fds, half, trend", [
@@ -215,7 +227,9 @@ def test_prose_imports_nothing_that_loads_trains_or_measures():
         ("results", "Run"), ("yardstick", "Reference"), ("runsets", "average_seeds"), ("runsets", "best_per_family"),
         ("runsets", "complete"), ("runsets", "config_key"), ("runsets", "first_seed"), ("runsets", "estimate"),
         ("runsets", "nearest_point"), ("runsets", "point_estimate"), ("runsets", "still_improving"),
-        ("runsets", "seeds_per_configuration"), ("runsets", "value"), ("runsets", "variant_pair"),
+        ("runsets", "seeds_per_configuration"), ("runsets", "seed_range"), ("runsets", "value"),
+        ("runsets", "variant_pair"),
+        ("grid", "seeds"),              # a profile's seed count: a constant of the grid
         # the collapse rule's constants, and the pure interval arithmetic
         ("yardstick", "COLLAPSE_STATES"), ("yardstick", "COLLAPSED_MAX"), ("yardstick", "CONFIDENT"),
         ("yardstick", "COUNTED_MIN"),

@@ -33,7 +33,7 @@ LAUNCHERS = ("local", "slurm")
 JOBS = "jobs"                      # under the runs folder: submitit's folder and our record
 SUBMISSIONS = "submissions.json"
 LOCKS = ".locks"                   # under the runs folder: locks every node sees (flock on the shared file system)
-POLL_SECONDS = 2.0
+POLL_SECONDS = {"local": 0.5, "slurm": 2.0}     # squeue is a call to the controller: not too often
 SLURM_TIME_MIN = 60                # default time limit of a Slurm task: long runs requeue and resume hourly
 LOCAL_TIME_MIN = 7 * 24 * 60       # local tasks: no practical limit
 # Slurm states of a task still in the queue; anything else that leaves no result failed
@@ -285,8 +285,7 @@ def poll(launcher: str, tasks: list[Task], say) -> None:
             say(t, state.lower())
 
 
-def wait(launcher: str, tasks: list[Task], say, start=None, parallelism: int = 0,
-         interval: float = POLL_SECONDS) -> None:
+def wait(launcher: str, tasks: list[Task], say, start=None, parallelism: int = 0) -> None:
     """Poll until every task is done or failed. Locally, `start` submits a waiting task whenever
     fewer than `parallelism` run (submitit's local executor starts whatever it is given)."""
     while True:
@@ -297,7 +296,7 @@ def wait(launcher: str, tasks: list[Task], say, start=None, parallelism: int = 0
         poll(launcher, tasks, say)
         if all(t.finished for t in tasks):
             return
-        time.sleep(interval)
+        time.sleep(POLL_SECONDS[launcher])
 
 
 # ---- the command ----------------------------------------------------------------------------
@@ -342,6 +341,8 @@ def launch(runs: list[RunConfig], profile: str, launcher: str, data_dir: Path, r
         record_submissions(runs_dir, {t.name: t.job_id for t in tasks})
         print(f"submitted job array {tasks[0].job_id.split('_')[0]}: {len(tasks)} tasks, logs in "
               f"{jobs_folder(runs_dir)}", file=out, flush=True)
+        for t in tasks:
+            say(t, "submitted")
     if no_wait:
         if earlier or tasks:
             print("not waiting: run the same command again to see their states and submit what is missing",

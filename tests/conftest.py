@@ -176,3 +176,41 @@ def fake_reference(dataset: str):
     return SimpleNamespace(dataset=dataset, n_samples=1000, classifier=clf,
                            floor={"fd": 2.0 if dataset == "mnist" else 0.5, "fd_ci": [1.5, 2.5], "precision": 0.9,
                                   "recall": 0.8})
+
+
+# ---- a real single-node Slurm cluster (tests/slurm_cluster.py) ------------------------------
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slurm: needs the single-node Slurm fixture")
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    """A started tests/slurm_cluster.Cluster: SLURM_CONF points at it while the session runs.
+
+    Skips when Slurm/munge are missing or the cluster does not start, unless GEN_REQUIRE_SLURM=1
+    (CI), where it fails instead."""
+    import os
+
+    import slurm_cluster as _slurm
+
+    def give_up(reason):
+        if os.environ.get("GEN_REQUIRE_SLURM") == "1":
+            pytest.fail(f"GEN_REQUIRE_SLURM=1 but the Slurm fixture is unavailable: {reason}", pytrace=False)
+        pytest.skip(reason)
+
+    reason = _slurm.available()
+    if reason:
+        give_up(reason)
+    try:
+        cluster = _slurm.start(tmp_path_factory.mktemp("slurm"))
+    except Exception as e:  # noqa: BLE001 - any start failure is the reason to skip/fail
+        give_up(f"the single-node Slurm cluster did not start: {e}")
+    if cluster.killed_stale:
+        import warnings
+
+        warnings.warn("killed Slurm processes left by a crashed test session: " + "; ".join(cluster.killed_stale))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

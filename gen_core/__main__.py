@@ -25,7 +25,8 @@ from . import families
 from .config import DATASETS, ConfigError
 from .data import DataError
 from .grid import full_grid, grid, override, resolve_profile
-from .launch import FLAGS, SLURM_TIME_MIN, Resources, check_launcher, launch, local_parallelism
+from .launch import ARRAY_LIMIT, FLAGS, SLURM_TIME_MIN, Resources, check_launcher, launch, task_device
+from .launch import slots as launch_slots
 
 
 def _parse(argv):
@@ -59,12 +60,12 @@ def _parse(argv):
     launch.add_argument("--time", type=int, dest="time_min", metavar="MINUTES",
                         help=f"time limit per task; near it a task checkpoints and is requeued "
                              f"(default: {SLURM_TIME_MIN} on Slurm, none locally)")
-    launch.add_argument("--cpus-per-task", type=int, default=1, help="CPUs (torch threads) per task (default 1)")
+    launch.add_argument("--cpus-per-task", type=int, help="CPUs (torch threads) per task (default 1)")
     launch.add_argument("--gpus-per-task", type=int, default=0, help="slurm: GPUs per task (default 0)")
     launch.add_argument("--mem", type=int, dest="mem_gb", metavar="GB", help="slurm: memory per task in GB "
                                                                              "(default: the partition's)")
-    launch.add_argument("--parallelism", type=int, help="tasks running at once (default: Slurm's limit; "
-                                                        "locally the CPUs / --cpus-per-task)")
+    launch.add_argument("--parallelism", type=int, help=f"tasks running at once (default: Slurm schedules up to "
+                                                        f"{ARRAY_LIMIT}; locally the CPUs / --cpus-per-task)")
     return p.parse_args(argv)
 
 
@@ -81,13 +82,13 @@ def _resources(args) -> Resources | None:
             if getattr(args, key) != defaults.get(key):
                 raise ConfigError(f"{flags[key]} is only used with --launcher slurm")
     if args.launcher is None:
-        for key in ("time_min", "parallelism"):
+        for key in ("time_min", "parallelism", "cpus_per_task"):
             if getattr(args, key) is not None:
                 raise ConfigError(f"{flags[key]} is only used with --launcher local or slurm")
         return None
     check_launcher(args.launcher)
-    return Resources(args.partition, args.time_min, args.cpus_per_task, args.gpus_per_task, args.mem_gb,
-                     args.parallelism)
+    return Resources(args.partition, args.time_min, 1 if args.cpus_per_task is None else args.cpus_per_task,
+                     args.gpus_per_task, args.mem_gb, args.parallelism)
 
 
 def select_runs(profile, family=None, dataset=None, variant=None, latent=None, seeds=None):
@@ -164,10 +165,14 @@ def main(argv=None) -> int:
             import torch
 
             from .cuda import default_device
+            device = args.device or str(default_device())
             slots = None
-            if resources is not None:      # tasks at once: Slurm's limit (or all), or local workers
-                slots = (resources.parallelism or len(runs)) if args.launcher == "slurm" else local_parallelism(resources)
-            print_estimate(runs, args.data_dir, torch.device(args.device or str(default_device())), slots=slots)
+            if resources is not None:      # time the steps where and as the tasks will run them
+                resources.check()
+                device = task_device(args.launcher, args.device, resources) or device
+                torch.set_num_threads(resources.cpus_per_task)
+                slots = launch_slots(args.launcher, resources, len(runs))
+            print_estimate(runs, args.data_dir, torch.device(device), slots=slots)
             return 0
         if args.list:
             for cfg in runs:
@@ -175,7 +180,7 @@ def main(argv=None) -> int:
             return 0
         if resources is not None:
             return launch(runs, profile, args.launcher, Path(args.data_dir), Path(args.runs_dir), resources,
-                          args.device, measure=not args.no_measure, no_wait=args.no_wait)
+                          args.device, measure=not args.no_measure, no_wait=args.no_wait, force=args.force)
         from .report.session import Context, measured_run
         from .cuda import default_device
         from .results import load_or_train

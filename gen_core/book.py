@@ -268,17 +268,31 @@ def _runs(name: str, parameters: dict) -> dict:
     run folders it used last time, a digest of their results files, and the finished folders of
     the same configurations (another seed landing there, from a cluster say, is a change)."""
     from .report.manifest import used_run_dirs
-    from .store import same_configuration
 
     out = {}
     for chapter in CHAPTERS if name == "comparison" else [name]:
         dirs = used_run_dirs(parameters["runs_dir"], parameters["profile"], chapter) or []
-        prefixes = sorted({same_configuration(d.name) for d in dirs})
         out[chapter] = {"runs": [d.name for d in dirs],
                         "results": _digest(d / f for d in dirs for f in ("summary.json", "yardstick.json")),
-                        "found": sorted(p.parent.name for prefix in prefixes
-                                        for p in Path(parameters["runs_dir"]).glob(f"{prefix}*/summary.json"))}
+                        "found": other_seeds(dirs)}
     return out
+
+
+def other_seeds(run_dirs: list[Path]) -> list[str]:
+    """The finished folders beside `run_dirs` that hold another seed of one of their configurations
+    (read from config.json, without torch): a chapter uses those too."""
+    from .store import same_configuration
+
+    def without_seed(run_dir: Path):
+        try:
+            config = json.loads((run_dir / "config.json").read_text())["config"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return json.dumps({**config, "seed": None}, sort_keys=True)
+
+    wanted = {without_seed(d) for d in run_dirs} - {None}
+    siblings = {p.parent for d in run_dirs for p in d.parent.glob(f"{same_configuration(d.name)}*/summary.json")}
+    return sorted(p.name for p in siblings if p not in run_dirs and without_seed(p) in wanted)
 
 
 def _stamp(book_root: Path, name: str) -> Path:

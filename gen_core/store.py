@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+SHARED_LOCKS = ".locks"          # under a runs folder that tasks on several machines share
+
 
 def progress_stream():
     """Where progress bars and warnings go: the terminal, also from inside a notebook kernel.
@@ -86,13 +88,13 @@ def file_lock(path: Path):
 
 
 def lock_path(runs_dir, name: str) -> Path:
-    """The lock file of one run of `runs_dir`: under the system's temp folder, so the runs folder
-    holds only results (and is not created before the data has loaded). $GEN_LOCK_DIR moves the
-    locks where every process that shares the runs folder sees them: the launcher's tasks set it
-    to <runs>/.locks, so tasks on different cluster nodes wait for each other."""
-    shared = os.environ.get("GEN_LOCK_DIR")
-    if shared:
-        return Path(shared) / f"{name}.lock"
+    """The lock file of one run of `runs_dir`. Where the launcher made <runs>/.locks (gen_core/launch.py),
+    there: every process that shares the runs folder, on any cluster node, sees those locks.
+    Otherwise under the system's temp folder, so the runs folder holds only results (and is not
+    created before the data has loaded)."""
+    shared = Path(runs_dir) / SHARED_LOCKS
+    if shared.is_dir():
+        return shared / f"{name}.lock"
     key = hashlib.sha256(str(Path(runs_dir).resolve()).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / "gen_core-locks" / key / f"{name}.lock"
 

@@ -105,22 +105,28 @@ def test_changed_runs_execute_their_chapter_and_the_comparison_only(env):
 
 def test_another_seed_landing_in_the_runs_folder_executes_its_chapter_again(env):
     """A cluster finished seed 1 of a configuration the chapter used: its chapter and the comparison
-    run again; an unfinished folder (no summary.json yet) changes nothing."""
+    run again. Not a change: an unfinished folder (no summary.json yet), or a finished one of the
+    same name prefix with another learning rate (another experiment, another profile)."""
     runs = env["ctx"].runs_dir
+
+    def folder(name, finished=True, **config):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "config.json").write_text(json.dumps({"config": {"lr": 0.001, "seed": 0, **config}}))
+        if finished:
+            (runs / name / "summary.json").write_text("{}")
+
     for chapter in book.CHAPTERS:
         name = f"{chapter.replace('_', '-')}-mlpa-z100-00000000000{len(chapter) % 10}"
-        (runs / name).mkdir(parents=True)
-        (runs / name / "summary.json").write_text("{}")
+        folder(name, chapter=chapter)
         manifest.record(runs, "smoke", chapter, [name])
     for name in book.NOTEBOOKS:
         assert run(env, name)
-    (runs / "gan-mnist-mlpa-z100-111111111111").mkdir()               # in flight: no summary yet
+    folder("gan-mnist-mlpa-z100-111111111111", finished=False, chapter="gan_mnist", seed=1)      # in flight
+    folder("gan-mnist-mlpa-z100-222222222222", chapter="gan_mnist", seed=1, lr=0.5)             # other lr
     assert not any(run(env, name) for name in book.NOTEBOOKS)
     (runs / "gan-mnist-mlpa-z100-111111111111" / "summary.json").write_text("{}")
     assert [name for name in book.NOTEBOOKS if run(env, name)] == ["gan_mnist", "comparison"]
-    (runs / "gan-mnist-mlpa-z200-222222222222").mkdir()                # another configuration: not its concern
-    (runs / "gan-mnist-mlpa-z200-222222222222" / "summary.json").write_text("{}")
-    assert not any(run(env, name) for name in book.NOTEBOOKS)
+    assert book.other_seeds([runs / "gan-mnist-mlpa-z100-000000000009"]) == ["gan-mnist-mlpa-z100-111111111111"]
 
 
 def test_the_up_to_date_path_never_imports_torch(tmp_path):

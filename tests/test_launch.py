@@ -56,6 +56,9 @@ def results_without_timings(run_dir: Path) -> dict:
     (["--launcher", "local", "--mem", "8"], "error: --mem is only used with --launcher slurm"),
     (["--parallelism", "4"], "error: --parallelism is only used with --launcher local or slurm"),
     (["--time", "30"], "error: --time is only used with --launcher local or slurm"),
+    (["--cpus-per-task", "2"], "error: --cpus-per-task is only used with --launcher local or slurm"),
+    (["--launcher", "local", "--device", "cuda"], "error: --device cuda is not allowed with --launcher local, whose "
+                                                  "workers train on the CPU"),
     (["--launcher", "local", "--cpus-per-task", "0"],
      "error: --cpus-per-task 0 is not allowed; expected a whole number >= 1"),
     (["--launcher", "slurm", "--gpus-per-task", "-1"],
@@ -194,3 +197,139 @@ def test_a_killed_task_resumes_from_its_checkpoint_and_finished_runs_are_kept(tm
     summary = json.loads((runs / long.run_name() / "summary.json").read_text())
     assert summary["status"] == "complete" and summary["epochs_done"] == 6
     assert (runs / short.run_name() / "summary.json").stat().st_mtime_ns == finished
+
+
+# ---- the state machine against a stand-in squeue ----------------------------------------------
+
+def fake_squeue(tmp_path, monkeypatch, script: str) -> None:
+    """Put an executable `squeue` running `script` (sh) first on the PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "squeue").write_text("#!/bin/sh\n" + script + "\n")
+    (bin_dir / "squeue").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+class FakeJob:
+    def __init__(self, job_id, folder: Path):
+        self.job_id = job_id
+        self.paths = type("Paths", (), {"result_pickle": folder / f"{job_id}_result.pkl",
+                                        "stderr": folder / f"{job_id}_log.err"})()
+
+
+def test_poll_follows_squeue_and_fails_a_task_gone_without_result(tmp_path, monkeypatch):
+    """PENDING (and why) -> RUNNING -> (squeue down: no news) -> CANCELLED: failed only on the third
+    poll without a result, since the result may reach a shared file system late."""
+    monkeypatch.setitem(launch.GONE_SECONDS, "slurm", 0.0)
+    state = tmp_path / "state"
+    fake_squeue(tmp_path, monkeypatch, f'if [ "$(cat {state})" = down ]; then echo "Unable to contact slurm '
+                                      f'controller" >&2; exit 1; fi; echo "7_0 $(cat {state})"; echo "7_1 RUNNING"')
+    task = launch.Task(mlp_a_runs()[0], FakeJob("7_0", tmp_path), "submitted")
+    said = []
+
+    def step(squeue_says):
+        state.write_text(squeue_says)
+        launch.poll("slurm", [task], lambda t, text: said.append(text), tmp_path / "runs")
+        return task.state
+
+    assert step("PENDING Priority") == "PENDING" and said == ["pending (Priority)"]
+    assert step("PENDING Priority") == "PENDING" and said == ["pending (Priority)"]        # no change, no line
+    assert step("PENDING Resources") == "PENDING" and said[-1] == "pending (Resources)"
+    assert step("RUNNING None") == "RUNNING" and said[-1] == "running"
+    assert step("down") == "RUNNING" and len(said) == 3
+    assert step("CANCELLED") == "RUNNING" and step("CANCELLED") == "RUNNING"
+    assert step("CANCELLED") == "failed"
+    assert said[-1] == (f"failed: it ended without a result (cancelled: cancelled, killed or out of memory); "
+                        f"log {tmp_path / '7_0_log.err'}")
+
+
+def test_a_requeued_or_stopped_task_is_still_in_flight(tmp_path, monkeypatch):
+    monkeypatch.setitem(launch.GONE_SECONDS, "slurm", 0.0)
+    for state in ("REQUEUED", "STOPPED"):
+        fake_squeue(tmp_path, monkeypatch, f'echo "8 {state} None"')
+        task = launch.Task(mlp_a_runs()[0], FakeJob("8", tmp_path), "RUNNING")
+        said = []
+        for _ in range(5):
+            launch.poll("slurm", [task], lambda t, text: said.append(text), tmp_path / "runs")
+        assert task.state == state and said == [state.lower()]
+
+
+def test_a_task_gone_without_result_whose_run_is_complete_on_disk_is_done(tmp_path, monkeypatch):
+    """The result pickle has not reached this machine, but the run folder is complete: done."""
+    monkeypatch.setitem(launch.GONE_SECONDS, "slurm", 0.0)
+    fake_squeue(tmp_path, monkeypatch, 'exit 0')
+    cfg = mlp_a_runs()[0]
+    run = load_or_train(cfg, DATA_DIR, tmp_path / "runs", "cpu", progress=False)
+    task = launch.Task(cfg, FakeJob("9_1", tmp_path), "RUNNING")
+    said = []
+    for _ in range(3):
+        launch.poll("slurm", [task], lambda t, text: said.append(text), tmp_path / "runs")
+    assert task.state == "done"
+    assert said == [f"done, complete, {run.summary['train_seconds']:.0f} s of training"]     # not measured: no FD
+
+
+def test_a_task_is_failed_only_after_the_grace_period(tmp_path, monkeypatch):
+    monkeypatch.setitem(launch.GONE_SECONDS, "slurm", 3600.0)
+    fake_squeue(tmp_path, monkeypatch, 'exit 0')
+    task = launch.Task(mlp_a_runs()[0], FakeJob("9_2", tmp_path), "RUNNING")
+    for _ in range(10):
+        launch.poll("slurm", [task], lambda t, text: None, tmp_path / "runs")
+    assert task.state == "RUNNING"
+
+
+def test_squeue_answers_per_job_and_skips_purged_ones(tmp_path, monkeypatch):
+    """One call per job id; a purged job ("Invalid job id") is left out, an unreachable controller is None."""
+    fake_squeue(tmp_path, monkeypatch, 'case "$*" in *" 5") echo "5_0 RUNNING None"; echo "5_1 PENDING Priority";; '
+                                       '*" 6") echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1;; '
+                                       '*) echo "Unable to contact slurm controller" >&2; exit 1;; esac')
+    assert launch.slurm_queue(["5_0", "6_2", "5_1"]) == {"5_0": "RUNNING", "5_1": "PENDING"}
+    assert launch.slurm_queue(["5_0", "9_0"]) is None
+    assert launch.slurm_queue([]) == {}
+
+
+def test_nothing_is_submitted_when_squeue_cannot_say_what_is_in_flight(tmp_path, monkeypatch):
+    fake_squeue(tmp_path, monkeypatch, 'echo "Unable to contact slurm controller" >&2; exit 1')
+    cfg = mlp_a_runs()[0]
+    launch.record_submissions(tmp_path / "runs", {cfg.run_name(): "12_0"})
+    with pytest.raises(ConfigError, match="^squeue did not answer, so the runs still in flight are unknown"):
+        launch.in_flight([cfg], tmp_path / "runs")
+
+
+def test_task_device_keeps_cpu_tasks_off_gpus():
+    cpu_only, with_gpu = launch.Resources(), launch.Resources(gpus_per_task=1)
+    assert launch.task_device("slurm", None, cpu_only) == "cpu"           # a node's GPUs it did not ask for
+    assert launch.task_device("slurm", None, with_gpu) is None             # the node's default: cuda
+    assert launch.task_device("slurm", "cuda:1", with_gpu) == "cuda:1"
+    assert launch.task_device("local", None, cpu_only) == "cpu"
+    with pytest.raises(ConfigError, match="^--device cuda is not allowed with --launcher local"):
+        launch.task_device("local", "cuda", cpu_only)
+
+
+def test_a_requeued_task_resumes_and_is_not_requeued_without_progress(tmp_path):
+    """checkpoint() requeues a copy that resumes (never forced) and remembers the epoch it
+    resumes from; with no epoch finished since, it declines (None), so a task whose epoch
+    outlasts --time cannot loop."""
+    import torch
+
+    cfg = mlp_a_runs()[0]
+    task = launch.TrainTask(cfg, "smoke", DATA_DIR, tmp_path / "runs", "cpu", True, 1, force=True)
+    assert task.checkpoint() is None                                        # no epoch finished at all
+    (tmp_path / "runs" / cfg.run_name()).mkdir(parents=True)
+    torch.save({"epoch": 2}, tmp_path / "runs" / cfg.run_name() / "checkpoint.pt")
+    again = task.checkpoint().function
+    assert (again.resumed_from, again.force, again.config, again.threads) == (2, False, task.config, 1)
+    assert again.checkpoint() is None                                       # still epoch 2
+    torch.save({"epoch": 3}, tmp_path / "runs" / cfg.run_name() / "checkpoint.pt")
+    assert again.checkpoint().function.resumed_from == 3
+
+
+def test_force_trains_complete_runs_again(tmp_path):
+    cfg = mlp_a_runs()[0]
+    runs = tmp_path / "runs"
+    load_or_train(cfg, DATA_DIR, runs, "cpu", progress=False)
+    before = (runs / cfg.run_name() / "summary.json").stat().st_mtime_ns
+    out = io.StringIO()
+    assert launch.launch([cfg], "smoke", "local", DATA_DIR, runs, launch.Resources(), measure=False, force=True,
+                         out=out) == 0
+    assert out.getvalue().splitlines()[0] == "local: 1 runs selected, 0 already complete, 0 in flight, 1 to submit"
+    assert (runs / cfg.run_name() / "summary.json").stat().st_mtime_ns != before

@@ -53,3 +53,10 @@ def test_file_lock_makes_a_second_holder_wait(tmp_path):
 def test_lock_path_is_outside_the_runs_folder_and_per_runs_folder(tmp_path):
     a, b = store.lock_path(tmp_path / "runs", "x"), store.lock_path(tmp_path / "other", "x")
     assert a != b and a.name == "x.lock" and tmp_path not in a.parents
+
+
+def test_locks_go_to_the_shared_folder_once_the_launcher_made_it(tmp_path):
+    runs = tmp_path / "runs"
+    assert store.lock_path(runs, "x").parent != runs / store.SHARED_LOCKS
+    (runs / store.SHARED_LOCKS).mkdir(parents=True)
+    assert store.lock_path(runs, "x") == runs / ".locks" / "x.lock"

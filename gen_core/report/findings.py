@@ -100,7 +100,8 @@ def seeds_sentence(profile: str, n_seeds: int, fewest: int | None = None) -> str
     and where seeds beyond the profile's came from."""
     fewest = n_seeds if fewest is None else fewest
     trained = profile_seeds(profile)
-    found = (f" The {profile} profile trains {trained}; the others were found in the runs folder "
+    found = (f" The {profile} profile trains {trained} seed{'s' if trained > 1 else ''} per configuration; the "
+             f"others were found in the runs folder "
              f"(`python -m gen_core --seeds N` trains them, here or on a cluster)." if n_seeds > trained else "")
     if n_seeds > 1:
         count = f"{n_seeds} seeds" if fewest == n_seeds else f"{fewest} to {n_seeds} seeds (the seeds column gives each)"

@@ -80,8 +80,8 @@ def run_models(run: Run, ctx: Context) -> dict:
 # ---- which runs each chapter used: written by the chapter, read by the comparison ----------------
 
 def with_seeds_on_disk(configs: list[RunConfig], runs_dir: Path) -> list[RunConfig]:
-    """`configs` and, after each configuration's, its other seeds finished in the runs folder
-    (more than the profile trains: `python -m gen_core --seeds N`), so tables use every seed."""
+    """`configs`, then the other seeds of their configurations finished in the runs folder (more
+    than the profile trains: `python -m gen_core --seeds N`), so tables use every seed."""
     out = list(configs)
     for cfg in configs:
         out += [found for found in seeds_on_disk(cfg, runs_dir) if found not in out]

@@ -53,15 +53,16 @@ def test_seed_sentence_counts_the_seeds_found_in_the_runs():
     runs = [fake_run(cfg, fd, seed=s) for s, fd in enumerate((1.0, 2.0))]
     text = findings.chapter_findings(runs, fake_reference("mnist"), "quick")
     assert ("Every configuration ran with 2 seeds; tables show mean ± standard deviation and, in brackets, the "
-            "95% interval of the mean. The quick profile trains 1; the others were found in the runs folder "
-            "(`python -m gen_core --seeds N` trains them, here or on a cluster).") in text
+            "95% interval of the mean. The quick profile trains 1 seed per configuration; the others were found "
+            "in the runs folder (`python -m gen_core --seeds N` trains them, here or on a cluster).") in text
 
 
 def test_seed_sentence_says_when_configurations_have_different_counts_and_when_none_were_found():
     assert findings.seeds_sentence("quick", 3, 1) == (
         "Every configuration ran with 1 to 3 seeds (the seeds column gives each); tables show mean ± standard "
-        "deviation and, in brackets, the 95% interval of the mean. The quick profile trains 1; the others were "
-        "found in the runs folder (`python -m gen_core --seeds N` trains them, here or on a cluster).")
+        "deviation and, in brackets, the 95% interval of the mean. The quick profile trains 1 seed per "
+        "configuration; the others were found in the runs folder (`python -m gen_core --seeds N` trains them, "
+        "here or on a cluster).")
     assert findings.seeds_sentence("full", 3) == (          # full trains 3 itself: nothing was found
         "Every configuration ran with 3 seeds; tables show mean ± standard deviation and, in brackets, the 95% "
         "interval of the mean.")

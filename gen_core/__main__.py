@@ -60,11 +60,11 @@ def _parse(argv):
     launch.add_argument("--time", type=int, dest="time_min", metavar="MINUTES",
                         help=f"time limit per task; near it a task checkpoints and is requeued "
                              f"(default: {SLURM_TIME_MIN} on Slurm, none locally)")
-    launch.add_argument("--cpus-per-task", type=int, help="CPUs (torch threads) per task (default 1)")
-    launch.add_argument("--gpus-per-task", type=int, default=0, help="slurm: GPUs per task (default 0)")
+    launch.add_argument("--cpus-per-task", type=int, metavar="N", help="CPUs (torch threads) per task (default 1)")
+    launch.add_argument("--gpus-per-task", type=int, default=0, metavar="N", help="slurm: GPUs per task (default 0)")
     launch.add_argument("--mem", type=int, dest="mem_gb", metavar="GB", help="slurm: memory per task in GB "
                                                                              "(default: the partition's)")
-    launch.add_argument("--parallelism", type=int, help=f"tasks running at once (default: Slurm schedules up to "
+    launch.add_argument("--parallelism", type=int, metavar="N", help=f"tasks running at once (default: Slurm schedules up to "
                                                         f"{ARRAY_LIMIT}; locally the CPUs / --cpus-per-task)")
     return p.parse_args(argv)
 

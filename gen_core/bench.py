@@ -2,6 +2,7 @@
 
     python -m gen_core.bench                    # every family, one MLP and one conv model
     python -m gen_core.bench --amp --compile    # also time the loop with bf16 autocast / torch.compile
+    python -m gen_core.bench --amp-quality      # fp32 against bf16, same seed, judged by the yardstick
 
 For each family, one MLP and one conv row of the profile's grid (quick on CPU, full on CUDA)
 train in one process, on the same model, optimizer settings and data files, two ways:
@@ -282,6 +283,49 @@ def run_bench(profile: str, data_dir: str, device: torch.device, amp: bool, comp
     return results
 
 
+# ---- bf16 against fp32: the same seed trained both ways, judged by the yardstick ------------------
+
+def amp_representatives(profile: str) -> list[RunConfig]:
+    """Seed 0 of the first row of each family x dataset x architecture, and of both variants a
+    family compares side by side (the WGAN's weight clipping and gradient penalty)."""
+    seen, out = set(), []
+    for cfg in full_grid(profile):
+        paired = cfg.variant in (families.get(cfg.family).variant_pair or ())
+        key = (cfg.family, cfg.dataset, cfg.arch, cfg.variant if paired else "")
+        if cfg.seed == 0 and key not in seen:
+            seen.add(key)
+            out.append(cfg)
+    return out
+
+
+def amp_quality(profile: str, data_dir, runs_dir, device, out=None) -> list[dict]:
+    """Train each representative run in fp32 and with bf16 autocast (same seed), measure both with
+    the yardstick, and print FD with its interval, whether the intervals overlap, and the
+    training-time ratio. What grid.BF16 records per profile comes from this table."""
+    from .report.session import Context, measured_run
+
+    out = out or sys.stdout
+    ctx = Context(profile, Path(data_dir), Path(runs_dir), False, str(device))
+    rows = []
+    print(f"bf16 against fp32 at the {profile} profile on {device} (seed 0 each; FD [95% interval]):", file=out,
+          flush=True)
+    for cfg in amp_representatives(profile):
+        fp32, bf16 = (measured_run(replace(cfg, amp=a), ctx) for a in (False, True))
+        row = {"family": cfg.family, "dataset": cfg.dataset, "arch": cfg.arch, "variant": cfg.variant,
+               "speedup": fp32.summary["train_seconds"] / bf16.summary["train_seconds"]}
+        for name, run in (("fp32", fp32), ("bf16", bf16)):
+            row[name] = {k: run.yardstick.get(k) for k in ("fd", "fd_ci", "precision", "recall")}
+        lo = max(row["fp32"]["fd_ci"][0], row["bf16"]["fd_ci"][0])
+        hi = min(row["fp32"]["fd_ci"][1], row["bf16"]["fd_ci"][1])
+        row["overlap"] = lo <= hi
+        rows.append(row)
+        print(f"  {cfg.family} {cfg.dataset} {cfg.variant}: fp32 FD {row['fp32']['fd']:.4g} "
+              f"[{row['fp32']['fd_ci'][0]:.4g}, {row['fp32']['fd_ci'][1]:.4g}], bf16 FD {row['bf16']['fd']:.4g} "
+              f"[{row['bf16']['fd_ci'][0]:.4g}, {row['bf16']['fd_ci'][1]:.4g}], "
+              f"{'overlap' if row['overlap'] else 'APART'}; training {row['speedup']:.2f}x", file=out, flush=True)
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m gen_core.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -291,6 +335,11 @@ def main(argv=None) -> int:
     p.add_argument("--device", default=None, help="cpu, cuda ... (default: cuda if available)")
     p.add_argument("--amp", action="store_true", help="also time the project loop with bf16 autocast")
     p.add_argument("--compile", action="store_true", help="also time the project loop with torch.compile")
+    p.add_argument("--amp-quality", action="store_true",
+                   help="instead: train one run per family, dataset and architecture in fp32 and in bf16 (same "
+                        "seed), measure both with the yardstick and print whether their FD intervals overlap")
+    p.add_argument("--runs-dir", default=os.environ.get("GEN_RUNS_DIR", "runs"),
+                   help="where --amp-quality keeps its runs (cached like any run)")
     p.add_argument("--seconds", type=float, default=4.0, help="target length of one timed round (default 4)")
     p.add_argument("--estimate-profile", default="quick",
                    help="whose report to estimate from timed steps on this device (default quick)")
@@ -302,6 +351,9 @@ def main(argv=None) -> int:
         profile = resolve_profile(args.profile, cuda.is_cuda(device))
         if not args.seconds > 0:
             raise ConfigError(f"--seconds={args.seconds} is not allowed; expected a number > 0")
+        if args.amp_quality:
+            amp_quality(profile, args.data_dir, args.runs_dir, device)
+            return 0
         run_bench(profile, args.data_dir, device, args.amp, args.compile, args.seconds,
                   estimate_profile=resolve_profile(args.estimate_profile, cuda.is_cuda(device)),
                   flops_profile=resolve_profile(args.flops_profile, cuda.is_cuda(device)))

@@ -98,8 +98,25 @@ def execute_notebook(name: str, book_root: Path, parameters: dict) -> Path:
                         f"(the executed notebook with the traceback is {partial})") from None
     finally:
         unexecuted.unlink(missing_ok=True)
+    fold_parameter_cells(partial)
     os.replace(partial, out)                       # a failed run never replaces a good notebook
     return out
+
+
+FOLDED = ("parameters", "injected-parameters")     # the notebook's defaults and what papermill set
+
+
+def fold_parameter_cells(path: Path) -> None:
+    """Tag the parameters cell and the cell papermill injects "hide-cell": the book folds them
+    behind a toggle. Their values stay visible in the page's reproduce box."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if any(t in FOLDED for t in tags) and "hide-cell" not in tags:
+            tags.append("hide-cell")
+    nbformat.write(nb, str(path))
 
 
 def _announcement(book_root: Path) -> str:

@@ -102,3 +102,15 @@ def test_step_flops_counts_the_gradient_penalty_rows(tiny_cfg):
     for row in ("DC-WGAN-GP",):                          # the grid's rows themselves, at smoke widths
         cfg = next(c for c in grid("wgan", "mnist", "smoke") if c.variant == row)
         assert bench.step_flops(cfg) > 0
+
+
+def test_amp_representatives_are_one_run_per_family_dataset_architecture_and_wgan_variant():
+    from gen_core.bench import amp_representatives
+
+    picked = [(c.family, c.dataset, c.variant, c.seed) for c in amp_representatives("quick")]
+    assert picked == [
+        ("vae", "mnist", "MLP A", 0), ("gan", "mnist", "MLP A", 0), ("gan", "mnist", "DCGAN", 0),
+        ("wgan", "mnist", "MLP A", 0), ("wgan", "mnist", "DC-WGAN", 0), ("wgan", "mnist", "DC-WGAN-GP", 0),
+        ("vae", "cifar10", "MLP", 0), ("vae", "cifar10", "Conv", 0), ("gan", "cifar10", "MLP", 0),
+        ("gan", "cifar10", "DCGAN", 0), ("wgan", "cifar10", "MLP", 0), ("wgan", "cifar10", "DC-WGAN", 0),
+        ("wgan", "cifar10", "DC-WGAN-GP", 0)]

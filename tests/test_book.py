@@ -154,6 +154,43 @@ def test_plot_code_is_folded_and_every_page_says_how_to_reproduce_it(smoke_book)
         assert "Reproduce this page" in page and f"make report-{name} PROFILE=smoke" in page, name
 
 
+def test_parameter_cells_are_folded_and_their_values_stay_in_the_reproduce_box(smoke_book):
+    html_dir = smoke_book["root"] / "_build" / "html" / "book" / "experiments"
+    for name in NOTEBOOKS:
+        nb = nbformat.read(smoke_book["root"] / "book" / "experiments" / f"{name}.ipynb", as_version=4)
+        tagged = [cell.metadata.get("tags", []) for cell in nb.cells
+                  if {"parameters", "injected-parameters"} & set(cell.metadata.get("tags", []))]
+        assert len(tagged) == 2 and all("hide-cell" in tags for tags in tagged), (name, tagged)
+        page = (html_dir / f"{name}.html").read_text()
+        assert page.count("tag_hide-cell") >= 2, name
+        assert "Reproduce this page" in page and "PROFILE=smoke" in page, name
+
+
+def test_every_page_renders_in_a_browser_offline(smoke_book):
+    """Headless Chromium loads every page over HTTP from the built book alone: every formula is
+    typeset by the MathJax the book serves itself, every image loads, no raw TeX is left."""
+    import browser
+
+    if browser.chromium() is None:
+        if os.environ.get("GEN_REQUIRE_BROWSER") == "1":
+            pytest.fail("GEN_REQUIRE_BROWSER=1 but chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    html_dir = smoke_book["root"] / "_build" / "html"
+    assert (html_dir / "_static" / "mathjax" / "tex-chtml.js").exists()
+    pages = browser.pages(html_dir)
+    assert len(pages) == 3 + len(NOTEBOOKS), pages                  # intro, methods, references + notebooks
+    seen = {}
+    with browser.serve(html_dir) as url:
+        for page in pages:
+            seen[page] = browser.probe(html_dir, page, url)
+    for page, found in seen.items():
+        assert "error" not in found, (page, found)
+        assert found["broken"] == [] and found["raw_tex"] == 0, (page, found)
+        assert found["typeset"] == found["formulas"], (page, found)
+    assert seen["book/methods.html"]["formulas"] > 50 and seen["book/methods.html"]["mathjax"]
+    assert all(seen[f"book/experiments/{name}.html"]["images"] > 0 for name in NOTEBOOKS)
+
+
 def test_chapters_and_comparison_link_to_each_other(smoke_book):
     html_dir = smoke_book["root"] / "_build" / "html" / "book" / "experiments"
     comparison = (html_dir / "comparison.html").read_text()

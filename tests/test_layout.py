@@ -59,9 +59,9 @@ def test_the_layout_shows_the_flow():
     assert {p.stem for p in (PACKAGE / "families").glob("*.py")} >= {"__init__", "base", "vae", "gan", "wgan"}
     assert {p.stem for p in (PACKAGE / "report").glob("*.py")} >= {
         "session", "experiment", "provenance", "runsets", "tables", "findings", "weights", "plots", "manifest"}
-    # the commands on top: the book, `python -m gen_core` and its launcher's tasks (which measure
-    # each run as a page would, through report.session)
-    commands = ("book.py", "__main__.py", "launch.py")
+    # the commands on top: the book, `python -m gen_core` and its launcher's tasks, and the bench's
+    # bf16 check (they measure each run as a page would, through report.session)
+    commands = ("book.py", "__main__.py", "launch.py", "bench.py")
     library = [p for p in SOURCES if "report" not in p.parts and p.name not in commands
                and p != PACKAGE / "__init__.py"]                           # its docstring names the report
     for path in library:

@@ -8,6 +8,10 @@
     python -m gen_core --family gan --dataset mnist --seeds 3   # seeds 0, 1, 2 of each configuration
     python -m gen_core --launcher slurm --partition gpu --gpus-per-task 1 --seeds 5   # one Slurm job array
     python -m gen_core --launcher local                      # the same tasks in local worker processes
+    python -m gen_core --workers 1                           # one run after another in this process
+
+On a CPU the runs are spread over one single-thread worker process per core (gen_core/workers.py),
+the costliest first; on a GPU they train one after another in this process.
 
 Results land in --runs-dir (default $GEN_RUNS_DIR or runs/), keyed by config hash, so a
 later `make report` finds them cached and only renders. Each run is also measured by the
@@ -27,6 +31,7 @@ from .data import DataError
 from .grid import full_grid, grid, override, resolve_profile
 from .launch import ARRAY_LIMIT, FLAGS, SLURM_TIME_MIN, Resources, check_launcher, launch, task_device
 from .launch import slots as launch_slots
+from .workers import check_workers, default_workers, train_in_pool
 
 
 def _parse(argv):
@@ -48,6 +53,9 @@ def _parse(argv):
     p.add_argument("--estimate", action="store_true",
                    help="time a few training steps of every selected configuration on this device, print the "
                         "expected training time per run and in total, and exit without training")
+    p.add_argument("--workers", metavar="N", help="single-thread worker processes training runs side by side "
+                                                  "(default: $GEN_WORKERS, else one per CPU core on a CPU and "
+                                                  "1 on a GPU; 1 trains in this process)")
     p.add_argument("--no-measure", action="store_true",
                    help="skip the yardstick (classifier training and FD, precision/recall, coverage)")
     launch = p.add_argument_group("launcher (gen_core/launch.py): one task per run, through submitit")
@@ -81,6 +89,9 @@ def _resources(args) -> Resources | None:
         for key in SLURM_ONLY:
             if getattr(args, key) != defaults.get(key):
                 raise ConfigError(f"{flags[key]} is only used with --launcher slurm")
+    if args.launcher is not None and args.workers is not None:
+        raise ConfigError("--workers is only used without --launcher (a launcher's tasks run side by side: "
+                          "--parallelism and --cpus-per-task)")
     if args.launcher is None:
         for key in ("time_min", "parallelism", "cpus_per_task"):
             if getattr(args, key) is not None:
@@ -181,11 +192,21 @@ def main(argv=None) -> int:
         if resources is not None:
             return launch(runs, profile, args.launcher, Path(args.data_dir), Path(args.runs_dir), resources,
                           args.device, measure=not args.no_measure, no_wait=args.no_wait, force=args.force)
-        from .report.session import Context, measured_run
         from .cuda import default_device
+        device = args.device or str(default_device())
+        workers = default_workers(device) if args.workers is None else check_workers(args.workers)
+        if workers > 1:
+            if device.split(":")[0] != "cpu":
+                raise ConfigError(f"--workers {workers} is not allowed with --device {device}: the workers train on "
+                                  f"the CPU; on a GPU use --workers 1")
+            from .data import ensure_downloaded
+            for dataset in sorted({c.dataset for c in runs}):
+                ensure_downloaded(dataset, args.data_dir)      # one line here, not one per worker
+            return train_in_pool(runs, profile, args.data_dir, args.runs_dir, workers, measure=not args.no_measure,
+                                 force=args.force)
+        from .report.session import Context, measured_run
         from .results import load_or_train
-        ctx = Context(profile, Path(args.data_dir), Path(args.runs_dir), args.force,
-                      args.device or str(default_device()))
+        ctx = Context(profile, Path(args.data_dir), Path(args.runs_dir), args.force, device)
         for i, cfg in enumerate(runs, 1):
             start = time.perf_counter()
             if args.no_measure:

@@ -223,13 +223,17 @@ def step_flops(cfg: RunConfig) -> float:
     return counter.get_total_flops() / len(split)
 
 
+TRAIN_IMAGES = {"mnist": 60000, "cifar10": 50000}     # the whole training sets (train_size=0)
+
+
+def run_flops(cfg: RunConfig, per_image: float | None = None) -> float:
+    """FLOPs to train one run: `step_flops` (or `per_image`, when known) times the images it trains on."""
+    per_image = step_flops(cfg) if per_image is None else per_image
+    return per_image * steps_per_run(cfg, cfg.train_size or TRAIN_IMAGES[cfg.dataset]) * cfg.batch_size
+
+
 def grid_flops(profile: str) -> float:
-    sizes = {"mnist": 60000, "cifar10": 50000}
-    total = 0.0
-    for cfg in full_grid(profile):
-        train_images = cfg.train_size or sizes[cfg.dataset]
-        total += step_flops(cfg) * steps_per_run(cfg, train_images) * cfg.batch_size
-    return total
+    return sum(run_flops(cfg) for cfg in full_grid(profile))
 
 
 # ---- the command ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ DATASETS = ("mnist", "cifar10")
 ARCHS = ("mlp", "conv")
 OPTIMIZERS = ("adam", "rmsprop")
 CRITIC_NORMS = ("batch", "layer", "none")
-PROFILES = ("full", "quick", "smoke")
+PROFILES = ("full", "long", "quick", "smoke")
 
 # (channels, height, width) of each dataset as stored; conv models pad MNIST to 32x32 inside.
 IMAGE_SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}

@@ -89,6 +89,8 @@ class TrainTask:
         self.data_dir, self.runs_dir = str(Path(data_dir).resolve()), str(Path(runs_dir).resolve())
         self.device, self.measure, self.threads, self.force = device, measure, threads, force
         self.resumed_from = None        # the checkpoint's epoch when it was last requeued
+        self.progress = True            # its epoch bar (a worker pool reports epochs instead)
+        self.on_epoch = None            # called with each epoch it trains (set inside a pool worker)
 
     @property
     def run_dir(self) -> Path:
@@ -106,9 +108,10 @@ class TrainTask:
         device = self.device or str(default_device())
         if self.measure:
             ctx = Context(self.profile, Path(self.data_dir), Path(self.runs_dir), self.force, device)
-            run = measured_run(cfg, ctx)
+            run = measured_run(cfg, ctx, progress=self.progress, on_epoch=self.on_epoch)
         else:
-            run = load_or_train(cfg, self.data_dir, self.runs_dir, device, force=self.force)
+            run = load_or_train(cfg, self.data_dir, self.runs_dir, device, force=self.force, progress=self.progress,
+                                on_epoch=self.on_epoch)
         return {"run": run.dir.name, "status": run.summary["status"], "fd": run.yardstick.get("fd"),
                 "train_seconds": run.summary["train_seconds"]}
 

@@ -157,11 +157,12 @@ def _measure(cfg: RunConfig, result: TrainResult, test: Split, reference: Split,
 
 
 def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=None,
-                   progress: bool = True, resume: bool = True) -> Run:
+                   progress: bool = True, resume: bool = True, on_epoch=None) -> Run:
     """Train (from the last checkpoint when `resume` and there is one) and write the run folder.
 
     Each epoch's checkpoint replaces the last one atomically; once summary.json, written last,
     is in place the run is finished and its checkpoint is deleted (model.pt has the weights).
+    `on_epoch(epoch)` follows each finished epoch's snapshot (a worker pool's progress).
     """
     device = torch.device(device) if device is not None else default_device()
     cuda.prepare(device)
@@ -173,8 +174,15 @@ def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=N
     (run_dir / "yardstick.json").unlink(missing_ok=True)          # measured on the weights it replaces
     if state is None:
         shutil.rmtree(run_dir / SNAPSHOTS, ignore_errors=True)    # a fresh start writes its own
-    result = train(cfg, train_split, device, progress=progress, resume=state,
-                   on_epoch=snapshot_saver(cfg, run_dir), on_checkpoint=lambda s: save_torch_atomic(s, run_dir / CHECKPOINT))
+    save_snapshot = snapshot_saver(cfg, run_dir)
+
+    def after_epoch(epoch: int, result: TrainResult) -> None:
+        save_snapshot(epoch, result)
+        if on_epoch is not None:
+            on_epoch(epoch)
+
+    result = train(cfg, train_split, device, progress=progress, resume=state, on_epoch=after_epoch,
+                   on_checkpoint=lambda s: save_torch_atomic(s, run_dir / CHECKPOINT))
     run_dir.mkdir(parents=True, exist_ok=True)       # a run that diverged at once has no images
     for epoch, grid in result.sample_grids.items():
         save_png_atomic(grid, run_dir / "samples" / f"epoch_{epoch:03d}.png")
@@ -191,7 +199,7 @@ def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=N
 
 
 def load_or_train(cfg: RunConfig, data_dir: str | Path = "data", runs_dir: str | Path = "runs",
-                  device=None, force: bool = False, progress: bool = True) -> Run:
+                  device=None, force: bool = False, progress: bool = True, on_epoch=None) -> Run:
     """The run's saved results if its config hash is on disk, else train it and save them."""
     run_dir = Path(runs_dir) / cfg.run_name()
     if not force and (cached := load_run(run_dir)) is not None:
@@ -200,7 +208,7 @@ def load_or_train(cfg: RunConfig, data_dir: str | Path = "data", runs_dir: str |
         # another process may have finished this run while we waited for the lock
         if not force and (cached := load_run(run_dir, report=False)) is not None:
             return cached
-        return train_and_save(cfg, data_dir, run_dir, device, progress, resume=not force)
+        return train_and_save(cfg, data_dir, run_dir, device, progress, resume=not force, on_epoch=on_epoch)
 
 
 def labeller_accuracy(dataset: str, data_dir: str | Path, test_size: int, device=None) -> float:

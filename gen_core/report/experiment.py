@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from ..config import PROFILES, ConfigError, RunConfig
-from ..grid import override, row_config, rows, seeds
+from ..grid import override, row_config, row_seeds, rows
 
 COMMON = ("profile", "data_dir", "runs_dir", "force")
 EXPERIMENT = ("epochs", "overrides")
@@ -91,7 +91,7 @@ class Experiment:
             if self.epochs is not None:
                 changes["epochs"] = self.epochs
             for z in self.latents.get(row.variant, row.latents):
-                for seed in range(seeds(profile)):
+                for seed in range(row_seeds(profile, self.family, self.dataset, row.arch)):
                     base = row_config(self.family, self.dataset, row, z, seed, profile)
                     try:
                         changed = override(base, **changes)

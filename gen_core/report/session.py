@@ -57,9 +57,12 @@ def _retrain(cfg: RunConfig, ctx: Context, err: Exception) -> Run:
     return load_or_train(cfg, ctx.data_dir, ctx.runs_dir, ctx.device, force=True)
 
 
-def measured_run(cfg: RunConfig, ctx: Context, force: bool | None = None) -> Run:
-    """One run, loaded or trained (`force` defaults to the context's), measured by the yardstick."""
-    run = load_or_train(cfg, ctx.data_dir, ctx.runs_dir, ctx.device, force=ctx.force if force is None else force)
+def measured_run(cfg: RunConfig, ctx: Context, force: bool | None = None, progress: bool = True,
+                 on_epoch=None) -> Run:
+    """One run, loaded or trained (`force` defaults to the context's), measured by the yardstick.
+    `progress`: its epoch bar on the terminal; `on_epoch(epoch)` after each epoch it trains."""
+    run = load_or_train(cfg, ctx.data_dir, ctx.runs_dir, ctx.device, force=ctx.force if force is None else force,
+                        progress=progress, on_epoch=on_epoch)
     ref = reference(cfg.dataset, ctx)
     try:
         run.yardstick = measure_run(run, ref, ctx.device)

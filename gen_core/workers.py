@@ -1,0 +1,206 @@
+"""A pool of single-thread worker processes that trains and measures runs of the grid: what
+`python -m gen_core` and `make report` do on a CPU.
+
+Two single-thread processes side by side train more images per second than one process with two
+threads (small matrices leave a second thread idle much of the time; `make bench` measures it).
+So on a CPU the runs are spread over as many long-lived workers as the machine has cores, each
+with one torch thread. A worker imports torch and loads the data once, then takes runs until
+none are left, longest first so that no long run starts last.
+
+Each task is a `launch.TrainTask`, the same one the Slurm path runs: `measured_run` under the
+run's lock, one checkpoint per epoch. Stopping the pool (Ctrl-C, a killed worker) loses at most
+each running run's current epoch; the same command again resumes them. The terminal shows one
+bar for the epochs of all runs, the runs in flight, and one line per finished run.
+
+On a GPU there is one worker: this process (runs on one device do not overlap well).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from .config import ConfigError, RunConfig
+
+WORKER_THREADS = 1           # torch threads per worker
+POLL_SECONDS = 0.5           # how often the terminal is updated
+MIN_WORKERS = 1
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (a Slurm allocation or taskset can give fewer than the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:                        # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_workers(device: str) -> int:
+    """As many workers as CPUs when training on the CPU; one (this process) on a GPU. GEN_WORKERS
+    overrides it (`make report GEN_WORKERS=1` trains inside the notebooks, as before the pool)."""
+    if "GEN_WORKERS" in os.environ:
+        return check_workers(os.environ["GEN_WORKERS"], "GEN_WORKERS")
+    return cpu_count() if str(device).split(":")[0] == "cpu" else 1
+
+
+def check_workers(value, name: str = "--workers") -> int:
+    try:
+        count = int(str(value).strip())
+    except ValueError:
+        count = None
+    if count is None or count < MIN_WORKERS or isinstance(value, bool):
+        raise ConfigError(f"{name}={value!r} is not allowed; expected a whole number of worker processes >= 1 "
+                          f"(1 trains in this process)")
+    return count
+
+
+def pending(runs: list[RunConfig], runs_dir: Path, measure: bool, force: bool) -> list[RunConfig]:
+    """The runs a pool has work for: not complete (all, with `force`), or complete and not yet measured.
+    Reads only the run folders' files, without torch."""
+    if force:
+        return list(runs)
+
+    def done(cfg: RunConfig) -> bool:
+        run_dir = Path(runs_dir) / cfg.run_name()
+        return (run_dir / "summary.json").exists() and (not measure or (run_dir / "yardstick.json").exists())
+
+    return [c for c in runs if not done(c)]
+
+
+def longest_first(runs: list[RunConfig]) -> list[RunConfig]:
+    """The runs ordered by their FLOPs (per image, times images and epochs), the costliest first."""
+    from .bench import run_flops, step_flops
+
+    per_image: dict = {}                       # seeds share one count
+
+    def cost(cfg: RunConfig) -> float:
+        key = (cfg.family, cfg.dataset, cfg.variant, cfg.latent_dim)
+        if key not in per_image:
+            per_image[key] = step_flops(cfg)
+        return run_flops(cfg, per_image[key])
+
+    return sorted(runs, key=cost, reverse=True)
+
+
+# ---- inside a worker -----------------------------------------------------------------------
+
+_events = None               # the worker's end of the progress queue
+
+
+def _start_worker(events, threads: int) -> None:
+    import torch
+
+    global _events
+    _events = events
+    torch.set_num_threads(threads)
+
+
+def _run_task(task) -> dict:
+    """One TrainTask in a worker, reporting its start and each epoch it trains to the pool."""
+    name = task.run_dir.name
+    start = time.perf_counter()
+    _events.put((name, 0))
+    task.progress = False
+    task.on_epoch = lambda epoch: _events.put((name, epoch))
+    return {**task(), "seconds": time.perf_counter() - start}
+
+
+# ---- the pool ------------------------------------------------------------------------------
+
+def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, workers: int, measure: bool = True,
+                  force: bool = False, out=None) -> int:
+    """Train (or resume) and measure `runs` in `workers` single-thread processes. One line per
+    finished run and a summary; returns 1 if any run failed, else 0."""
+    from tqdm import tqdm
+
+    from .launch import TrainTask
+    from .store import progress_stream
+
+    out = out or sys.stdout
+    todo = pending(runs, runs_dir, measure, force)
+    print(f"workers: {len(runs)} runs selected, {len(runs) - len(todo)} already done, {len(todo)} to train or "
+          f"measure in {min(workers, len(todo)) if todo else 0} single-thread worker processes", file=out, flush=True)
+    if not todo:
+        return 0
+    todo = longest_first(todo)
+    epochs = {c.run_name(): c.epochs for c in todo}
+    seen = dict.fromkeys(epochs, 0)          # last epoch reported per run
+    bar = tqdm(total=sum(epochs.values()), unit="epoch", desc="training", file=progress_stream(),
+               dynamic_ncols=True)
+    failed, finished, started = [], 0, {}      # started: the runs in flight, in start order
+    context = multiprocessing.get_context("spawn")          # no fork after torch made its threads
+    events = context.Queue()
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
+                               initializer=_start_worker, initargs=(events, WORKER_THREADS))
+    try:
+        futures = {pool.submit(_run_task, TrainTask(c, profile, data_dir, runs_dir, "cpu", measure, WORKER_THREADS,
+                                                    force)): c for c in todo}
+        remaining = set(futures)
+        while remaining:
+            done, remaining = wait(remaining, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            _drain(events, seen, started, bar)
+            for future in done:
+                cfg = futures[future]
+                name = cfg.run_name()
+                finished += 1
+                bar.update(epochs[name] - seen[name])
+                seen[name] = epochs[name]
+                started.pop(name, None)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    raise
+                except Exception as err:             # the run's own error: report it, keep the others going
+                    failed.append(name)
+                    line = f"failed: {type(err).__name__}: {err}"
+                else:
+                    fd = result.get("fd")
+                    line = (result["status"] + ("" if fd is None else f", FD {fd:.3g}")
+                            + f" ({result['seconds']:.0f} s)")
+                bar.write(f"[{finished}/{len(todo)}] {name}: {line}", file=out)
+            bar.set_postfix_str(", ".join(f"{n.rsplit('-', 1)[0]} {seen[n]}/{epochs[n]}" for n in started))
+    except BrokenProcessPool:
+        bar.close()
+        print(f"error: a worker process died (killed, or out of memory); {len(todo) - finished} runs did not finish. "
+              f"Run the same command again: finished runs are kept and interrupted ones resume from their last "
+              f"epoch", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        bar.close()
+        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_workers(pool)
+        print("interrupted: finished runs are kept; the same command resumes the others from their last epoch",
+              file=sys.stderr, flush=True)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    bar.close()
+    print(f"summary: {len(runs)} runs, {len(runs) - len(todo)} already done, {finished - len(failed)} finished now, "
+          f"{len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""), file=out, flush=True)
+    return 1 if failed else 0
+
+
+def _drain(events, seen: dict, started: dict, bar) -> None:
+    """Apply the workers' (run, epoch) reports: epoch 0 means it started."""
+    while True:
+        try:
+            name, epoch = events.get_nowait()
+        except queue.Empty:
+            return
+        if epoch == 0:
+            started[name] = True
+        elif epoch > seen[name]:
+            bar.update(epoch - seen[name])
+            seen[name] = epoch
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Ctrl-C reaches the workers too, but one deep inside a torch kernel may not stop at once."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        if process.is_alive():
+            process.terminate()

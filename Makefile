@@ -25,11 +25,12 @@ REPORT := $(PY) -m gen_core.book
 # tell "up to date" without importing torch
 RESOLVED := PROFILE=$$(cat _build/profile) $(REPORT)
 
-.PHONY: help setup report book train test data clean bench notebook-prepare \
+.PHONY: help setup report book train test data clean bench notebook-prepare notebook-train \
 	$(addprefix notebook-,$(NOTEBOOKS)) $(addprefix report-,$(NOTEBOOKS))
 
 help:
-	@echo "make report        set up .venv, train (or load) every run, execute the notebooks that changed, build the book"
+	@echo "make report        set up .venv, train (or load) every run, execute the notebooks that changed, build the book;"
+	@echo "                   on a CPU the runs train side by side, one single-thread worker per core (GEN_WORKERS=N)"
 	@echo "make -j N report   the same, N chapter notebooks at a time"
 	@echo "make report-NAME   one notebook, then the comparison if its runs changed, then the book; NAME is one of"
 	@echo "                   $(NOTEBOOKS)"
@@ -43,9 +44,10 @@ help:
 	@echo "make test          the test suite (what CI runs)"
 	@echo "make setup         create .venv with the pinned requirements"
 	@echo "make clean         remove _build and runs"
-	@echo "Variables: PROFILE=auto|full|quick|smoke ($(PROFILE))  GEN_DATA_DIR ($(GEN_DATA_DIR))  GEN_RUNS_DIR ($(GEN_RUNS_DIR))"
+	@echo "Variables: PROFILE=auto|full|long|quick|smoke ($(PROFILE))  GEN_DATA_DIR ($(GEN_DATA_DIR))  GEN_RUNS_DIR ($(GEN_RUNS_DIR))"
 	@echo "           FORCE=0|1 (retrain cached runs)  PARAMS (report-NAME only)  GEN_SMOKE_DIR (where smoke stages its book)"
 	@echo "           TRAIN_ARGS, LAUNCHER=local|slurm (make train)  BENCH_ARGS (make bench)"
+	@echo "           GEN_WORKERS=N (worker processes training runs side by side; default: CPU cores, 1 on a GPU)"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -67,7 +69,11 @@ notebook-prepare: setup
 		then echo "error: PARAMS sets one notebook's parameters; use make report-NAME PARAMS=..." >&2; exit 2; fi
 	$(REPORT) prepare
 
-$(addprefix notebook-,$(CHAPTERS)): notebook-%: notebook-prepare
+# every chapter's runs, side by side in single-thread worker processes on a CPU (gen_core/workers.py)
+notebook-train: notebook-prepare
+	$(RESOLVED) train
+
+$(addprefix notebook-,$(CHAPTERS)): notebook-%: notebook-train
 	$(RESOLVED) notebook $*
 
 notebook-comparison: $(addprefix notebook-,$(CHAPTERS))
@@ -75,6 +81,7 @@ notebook-comparison: $(addprefix notebook-,$(CHAPTERS))
 
 # one notebook with PARAMS, then the comparison (if that chapter's runs changed), then the book
 $(addprefix report-,$(CHAPTERS)): report-%: notebook-prepare
+	$(RESOLVED) train $*
 	$(RESOLVED) notebook $*
 	PARAMS= $(RESOLVED) notebook comparison
 	$(RESOLVED) finish

@@ -31,7 +31,7 @@ from .data import DataError
 from .grid import full_grid, grid, override, resolve_profile
 from .launch import ARRAY_LIMIT, FLAGS, SLURM_TIME_MIN, Resources, check_launcher, launch, task_device
 from .launch import slots as launch_slots
-from .workers import check_workers, default_workers, train_in_pool
+from .workers import check_workers, default_workers, pending, train_in_pool, wall_time
 
 
 def _parse(argv):
@@ -150,14 +150,6 @@ def print_estimate(runs, data_dir, device, steps: int = 8, warmup: int = 3, out=
     return total
 
 
-def wall_time(seconds: list[float], slots: int) -> float:
-    """Makespan of tasks taking `seconds`, started longest first, each on the first free slot."""
-    free = [0.0] * max(1, min(slots, len(seconds) or 1))
-    for s in sorted(seconds, reverse=True):
-        free[free.index(min(free))] += s
-    return max(free)
-
-
 def _duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -183,6 +175,11 @@ def main(argv=None) -> int:
                 device = task_device(args.launcher, args.device, resources) or device
                 torch.set_num_threads(resources.cpus_per_task)
                 slots = launch_slots(args.launcher, resources, len(runs))
+            else:                          # the worker pool: one thread per worker
+                workers = default_workers(device) if args.workers is None else check_workers(args.workers)
+                if workers > 1 and device == "cpu":
+                    torch.set_num_threads(1)
+                    slots = workers
             print_estimate(runs, args.data_dir, torch.device(device), slots=slots)
             return 0
         if args.list:
@@ -195,10 +192,11 @@ def main(argv=None) -> int:
         from .cuda import default_device
         device = args.device or str(default_device())
         workers = default_workers(device) if args.workers is None else check_workers(args.workers)
-        if workers > 1:
-            if device.split(":")[0] != "cpu":
-                raise ConfigError(f"--workers {workers} is not allowed with --device {device}: the workers train on "
-                                  f"the CPU; on a GPU use --workers 1")
+        if workers > 1 and device.split(":")[0] != "cpu":
+            raise ConfigError(f"--workers {workers} is not allowed with --device {device}: the workers train on "
+                              f"the CPU; on a GPU use --workers 1")
+        # one run to do trains faster here, with every thread, than in one single-thread worker
+        if workers > 1 and len(pending(runs, Path(args.runs_dir), not args.no_measure, args.force)) > 1:
             from .data import ensure_downloaded
             for dataset in sorted({c.dataset for c in runs}):
                 ensure_downloaded(dataset, args.data_dir)      # one line here, not one per worker

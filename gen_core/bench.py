@@ -1,7 +1,7 @@
 """`make bench`: the project's training loop against a pytorch/examples-style loop, side by side.
 
     python -m gen_core.bench                    # every family, one MLP and one conv model
-    python -m gen_core.bench --amp --compile    # also time the loop with bf16 autocast / torch.compile
+    python -m gen_core.bench --compile          # also time the loop under torch.compile
     python -m gen_core.bench --amp-quality      # fp32 against bf16, same seed, judged by the yardstick
 
 For each family, one MLP and one conv row of the profile's grid (quick on CPU, full on CUDA)
@@ -13,8 +13,12 @@ train in one process, on the same model, optimizer settings and data files, two 
   DataLoader with shuffle, `.to(device)` per batch, `loss.item()` every step.
 
 Rounds alternate between the two so drift hits both alike; the ratio is reference time over
-project time for the same number of images. Then it estimates the quick report's time on this
-machine and the full grid's FLOPs against an H100's peak. Speed is measured here, never in tests.
+project time for the same number of images. Two more columns measure the speed switches the grid
+uses: the project loop with bf16 autocast (alternating with the fp32 rounds; `grid` says whether
+the profile trains that row in bf16, from BF16_EVIDENCE in gen_core/grid.py), and, on a CPU, one
+single-thread process per core running the loop side by side (gen_core/workers.py), against the
+one process with every thread. Then it estimates the quick report's time on this machine both
+ways and the full grid's FLOPs against an H100's peak. Speed is measured here, never in tests.
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from .config import ConfigError, RunConfig
 from .data import DataError, Split
 from .grid import full_grid, grid, resolve_profile
 from .train import build_models, collect, make_optimizer, memory_format
+from .workers import wall_time
 
 
 def cases() -> list[tuple[str, str, str]]:
@@ -126,8 +131,11 @@ def time_reference(cfg: RunConfig, loader, steps: int, device, state) -> float:
 class Comparison:
     cfg: RunConfig
     steps: int
-    project_s: float
+    project_s: float                 # the project loop in fp32, one process with every thread
     reference_s: float
+    bf16_s: float | None = None      # the project loop with bf16 autocast, same steps
+    workers: int = 0                 # single-thread processes timed side by side (0: not timed)
+    workers_rate: float | None = None  # their images/s, summed
 
     @property
     def images(self) -> int:
@@ -137,21 +145,74 @@ class Comparison:
     def ratio(self) -> float:
         return self.reference_s / self.project_s
 
+    @property
+    def bf16_speedup(self) -> float | None:
+        return None if self.bf16_s is None else self.project_s / self.bf16_s
 
-def compare(cfg: RunConfig, split: Split, data_dir: str, device, seconds: float = 4.0, rounds: int = 3) -> Comparison:
-    """Alternate project and reference rounds of equal step counts, sized to ~`seconds` each."""
+    @property
+    def workers_speedup(self) -> float | None:
+        return None if self.workers_rate is None else self.workers_rate / (self.images / self.project_s)
+
+
+def compare(cfg: RunConfig, split: Split, data_dir: str, device, seconds: float = 4.0, rounds: int = 3,
+            bf16: bool = True) -> Comparison:
+    """Alternate project, bf16 and reference rounds of equal step counts, sized to ~`seconds` each."""
     project, reference = _fresh(cfg, device, project=True), _fresh(cfg, device, project=False)
+    bf16_cfg = replace(cfg, amp=True)
+    autocast = _fresh(bf16_cfg, device, project=True) if bf16 else None
     loader = reference_loader(cfg, data_dir, device)
     warm = max(3, cfg.n_critic)
     time_project(cfg, split, warm, device, project)            # first calls pay allocation / compile
+    if bf16:
+        time_project(bf16_cfg, split, warm, device, autocast)
     per_step = time_reference(cfg, loader, warm, device, reference) / warm
     steps = max(cfg.n_critic, int(seconds / per_step) // cfg.n_critic * cfg.n_critic)
     steps = min(steps, len(loader) // cfg.n_critic * cfg.n_critic)   # a round stays within one epoch
-    project_s = reference_s = 0.0
+    project_s = reference_s = bf16_s = 0.0
     for r in range(rounds):
         project_s += time_project(cfg, split, steps, device, project, first_step=warm + r * steps)
+        if bf16:
+            bf16_s += time_project(bf16_cfg, split, steps, device, autocast, first_step=warm + r * steps)
         reference_s += time_reference(cfg, loader, steps, device, reference)
-    return Comparison(cfg, steps * rounds, project_s, reference_s)
+    return Comparison(cfg, steps * rounds, project_s, reference_s, bf16_s if bf16 else None)
+
+
+# ---- worker processes side by side (gen_core/workers.py) --------------------------------------------
+
+def _time_in_worker(config: dict, data_dir: str, steps: int, barrier) -> tuple[int, float]:
+    """In one single-thread worker: warm up, wait for the others, then time `steps` project steps."""
+    torch.set_num_threads(1)
+    cfg, cpu = RunConfig.from_dict(config), torch.device("cpu")
+    split = data.cached_split(cfg.dataset, data_dir, True, "cpu", cfg.train_size)
+    state = _fresh(cfg, cpu, project=True)
+    warm = max(3, cfg.n_critic)
+    time_project(cfg, split, warm, cpu, state)
+    barrier.wait()                                  # every worker times the same stretch of wall time
+    return steps * cfg.batch_size, time_project(cfg, split, steps, cpu, state, first_step=warm)
+
+
+class WorkerTimer:
+    """`workers` spawned single-thread processes, kept for every case (they start once)."""
+
+    def __init__(self, workers: int, data_dir: str):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("spawn")
+        self.workers, self.data_dir = workers, data_dir
+        self.manager = context.Manager()
+        self.pool = ProcessPoolExecutor(workers, mp_context=context)
+
+    def rate(self, cfg: RunConfig, steps: int) -> float:
+        """Images/s of the workers together, each running the project loop (fp32) for `steps` steps."""
+        barrier = self.manager.Barrier(self.workers)
+        futures = [self.pool.submit(_time_in_worker, cfg.to_dict(), self.data_dir, steps, barrier)
+                   for _ in range(self.workers)]
+        return sum(images / seconds for images, seconds in (f.result() for f in futures))
+
+    def close(self) -> None:
+        self.pool.shutdown()
+        self.manager.shutdown()
 
 
 # ---- estimates --------------------------------------------------------------------------------
@@ -242,42 +303,73 @@ def _fmt_rate(images: int, seconds: float) -> str:
     return f"{images / seconds:,.0f}"
 
 
-def run_bench(profile: str, data_dir: str, device: torch.device, amp: bool, compile_: bool,
-              seconds: float, out=sys.stdout, estimate_profile: str = "quick",
-              flops_profile: str = "full") -> list[Comparison]:
+def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool, seconds: float,
+              out=sys.stdout, estimate_profile: str = "quick", flops_profile: str = "full",
+              workers: int | None = None) -> list[Comparison]:
+    """The table: per case, the project loop against the reference loop, then with bf16 autocast, then
+    (on a CPU) in `workers` single-thread processes side by side; then the estimates."""
+    from .grid import uses_bf16
+    from .workers import cpu_count
+
     root = str(Path(data_dir).resolve())
 
     def splits(cfg):
         return data.cached_split(cfg.dataset, root, True, str(device), cfg.train_size)
 
+    workers = (cpu_count() if device.type == "cpu" else 0) if workers is None else workers
+    timer = WorkerTimer(workers, root) if workers > 1 else None
     print(f"make bench: device {device} ({torch.get_num_threads()} CPU threads), profile {profile}, "
           f"torch {torch.__version__}", file=out, flush=True)
-    print(f"{'model':32s} {'steps':>6s} {'project img/s':>14s} {'reference img/s':>16s} {'ratio':>6s}  goal",
+    head = f"{workers} workers" if timer else "workers"
+    print(f"{'model':32s} {'steps':>6s} {'project img/s':>14s} {'reference img/s':>16s} {'ratio':>6s} {'goal':>10s} "
+          f"{'bf16 img/s':>11s} {'x fp32':>6s} {'grid':>5s} {head + ' img/s':>16s} {'x 1 proc':>8s}",
           file=out, flush=True)
     results = []
-    variants = [dict()] + ([dict(amp=True)] if amp else []) + ([dict(compile=True)] if compile_ else [])
-    for family, dataset, variant in cases():
-        base = case_config(family, dataset, variant, profile)
-        for switches in variants:
-            if switches.get("compile") and base.gp:
-                continue                                 # no double backward under torch.compile
-            cfg = replace(base, **switches)
-            c = compare(cfg, splits(cfg), root, device, seconds)
-            results.append(c)
-            goal = families.get(family).bench_goals.get(device.type, {}).get(cfg.arch)
-            verdict = "" if goal is None else f">= {goal:g} {'met' if c.ratio >= goal else 'MISSED'}"
-            name = f"{family} {dataset} {variant} z={cfg.latent_dim}" + "".join(f" +{k}" for k in switches)
-            print(f"{name:32s} {c.steps:6d} {_fmt_rate(c.images, c.project_s):>14s} "
-                  f"{_fmt_rate(c.images, c.reference_s):>16s} {c.ratio:6.2f}  {verdict}", file=out, flush=True)
+    try:
+        for family, dataset, variant in cases():
+            base = case_config(family, dataset, variant, profile)
+            for switches in [dict(amp=False)] + ([dict(amp=False, compile=True)] if compile_ and not base.gp else []):
+                cfg = replace(base, **switches)          # (no double backward under torch.compile)
+                c = compare(cfg, splits(cfg), root, device, seconds, bf16=not cfg.compile)
+                if timer and not cfg.compile:
+                    c.workers, c.workers_rate = timer.workers, timer.rate(cfg, max(1, c.steps // 3))
+                results.append(c)
+                goal = families.get(family).bench_goals.get(device.type, {}).get(cfg.arch)
+                verdict = "" if goal is None else f">= {goal:g} {'met' if c.ratio >= goal else 'MISSED'}"
+                name = f"{family} {dataset} {variant} z={cfg.latent_dim}" + (" +compile" if cfg.compile else "")
+                used = "bf16" if uses_bf16(profile, family, dataset, cfg.arch, variant) else "fp32"
+                bf16 = (f"{_fmt_rate(c.images, c.bf16_s):>11s} {c.bf16_speedup:6.2f} {used:>5s}"
+                        if c.bf16_s else f"{'-':>11s} {'-':>6s} {'':>5s}")
+                pool = (f"{c.workers_rate:16,.0f} {c.workers_speedup:8.2f}" if c.workers_rate
+                        else f"{'-':>16s} {'-':>8s}")
+                print(f"{name:32s} {c.steps:6d} {_fmt_rate(c.images, c.project_s):>14s} "
+                      f"{_fmt_rate(c.images, c.reference_s):>16s} {c.ratio:6.2f} {verdict:>10s} {bf16} {pool}",
+                      file=out, flush=True)
+    finally:
+        if timer:
+            timer.close()
+    print("x fp32: bf16 autocast over fp32 in one process; grid: what the profile trains this row with "
+          "(gen_core/grid.py BF16_EVIDENCE); x 1 proc: the workers' images/s together over one process with "
+          f"{torch.get_num_threads()} threads (fp32 both)", file=out, flush=True)
 
     train_s = estimate_training(estimate_profile, splits, device)
     clf_s = estimate_classifiers(estimate_profile, root, device)
     slowest = sorted(train_s.items(), key=lambda kv: -kv[1])[:3]
-    print(f"\n{estimate_profile} report on this machine, estimated from 30 timed steps of each of its {len(train_s)} runs: "
-          f"training {sum(train_s.values()) / 60:.1f} min + classifiers {clf_s / 60:.1f} min = "
-          f"{(sum(train_s.values()) + clf_s) / 60:.1f} min, before measuring, the 7 notebooks and the book "
-          f"(about 3 min on 2 CPU cores). Slowest runs: "
+    print(f"\n{estimate_profile} report on this machine, estimated from 30 timed steps of each of its {len(train_s)} runs "
+          f"(bf16 where the grid uses it): training {sum(train_s.values()) / 60:.1f} min + classifiers "
+          f"{clf_s / 60:.1f} min = {(sum(train_s.values()) + clf_s) / 60:.1f} min in one process, before measuring, "
+          f"the 7 notebooks and the book. Slowest runs: "
           + ", ".join(f"{name} {s:.0f} s" for name, s in slowest), file=out, flush=True)
+    if workers > 1:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            single = estimate_training(estimate_profile, splits, device)
+        finally:
+            torch.set_num_threads(threads)
+        print(f"The same runs timed in one thread: {sum(single.values()) / 60:.1f} min in all; in {workers} workers, "
+              f"longest first and each as fast as alone: {wall_time(list(single.values()), workers) / 60:.1f} min "
+              f"of training", file=out, flush=True)
     flops = grid_flops(flops_profile)
     print(f"{flops_profile} grid: {flops / 1e15:.3g} PFLOP of matmuls and convolutions to train all "
           f"{len(full_grid(flops_profile))} runs; at an H100's dense peak that is "
@@ -337,7 +429,9 @@ def main(argv=None) -> int:
                                                      "full | quick | smoke")
     p.add_argument("--data-dir", default=os.environ.get("GEN_DATA_DIR", "data"))
     p.add_argument("--device", default=None, help="cpu, cuda ... (default: cuda if available)")
-    p.add_argument("--amp", action="store_true", help="also time the project loop with bf16 autocast")
+    p.add_argument("--workers", type=int, default=None, help="single-thread processes side by side in the workers "
+                                                             "column (default: one per CPU core on a CPU; 0 or 1: "
+                                                             "leave the column out)")
     p.add_argument("--compile", action="store_true", help="also time the project loop with torch.compile")
     p.add_argument("--amp-quality", action="store_true",
                    help="instead: train one run per family, dataset and architecture in fp32 and in bf16 (same "
@@ -358,7 +452,9 @@ def main(argv=None) -> int:
         if args.amp_quality:
             amp_quality(profile, args.data_dir, args.runs_dir, device)
             return 0
-        run_bench(profile, args.data_dir, device, args.amp, args.compile, args.seconds,
+        if args.workers is not None and args.workers < 0:
+            raise ConfigError(f"--workers {args.workers} is not allowed; expected a whole number >= 0")
+        run_bench(profile, args.data_dir, device, args.compile, args.seconds, workers=args.workers,
                   estimate_profile=resolve_profile(args.estimate_profile, cuda.is_cuda(device)),
                   flops_profile=resolve_profile(args.flops_profile, cuda.is_cuda(device)))
     except (ConfigError, DataError) as err:

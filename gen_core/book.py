@@ -387,6 +387,63 @@ def run_notebook(name: str, ctx, book_root: Path, params: dict | None = None) ->
     return out
 
 
+def notebook_defaults(name: str) -> dict:
+    """The experiment parameters as notebooks/<name>.py's parameters cell sets them (edited there or
+    not): each `key = <literal>` line of the cell; a value that is not a literal is left out."""
+    import ast
+
+    import jupytext
+    from .report import experiment
+
+    cell = next((c for c in jupytext.read(NOTEBOOK_DIR / f"{name}.py").cells
+                 if "parameters" in c.metadata.get("tags", [])), None)
+    own = set(experiment.parameter_names(name)) - set(experiment.COMMON)
+    out = {}
+    for node in ast.parse(cell.source if cell else "").body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and node.targets[0].id in own:
+            try:
+                out[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
+    return out
+
+
+def chapter_configs(name: str, profile: str, params: dict | None = None) -> list:
+    """The runs notebook `name` shows at `profile`: its parameters cell, then `params` over it (the
+    comparison has none of its own)."""
+    from .report import experiment
+
+    if name == "comparison":
+        return []
+    family, _, dataset = name.rpartition("_")
+    return experiment.chapter(family, dataset, **{**notebook_defaults(name), **(params or {})}).configs(profile)
+
+
+def train_runs(ctx, names, params: dict | None = None, workers: int | None = None) -> int:
+    """Before the notebooks execute: every run they will show, trained and measured side by side in
+    the worker pool (gen_core/workers.py), so the notebooks only read results. With one worker (a GPU,
+    GEN_WORKERS=1) or FORCE=1 the notebooks train their runs in their kernels instead. Returns 1
+    if a run failed."""
+    from .workers import default_workers, pending, train_in_pool
+
+    params = params or {}
+    for name in names:
+        if name not in NOTEBOOKS:
+            raise ConfigError(f"notebook {name!r} is not allowed; expected one of {', '.join(NOTEBOOKS)}")
+        if params:
+            check_params(name, params)
+    workers = default_workers(ctx.device) if workers is None else workers
+    if workers == 1 or ctx.force:
+        print(f"train: the notebooks train their runs ({'FORCE=1' if ctx.force else 'one worker'})", flush=True)
+        return 0
+    configs = list(dict.fromkeys(c for name in names for c in chapter_configs(name, ctx.profile, params)))
+    if len(pending(configs, ctx.runs_dir, measure=True, force=False)) == 1:
+        print("train: one run to train: its notebook trains it, with every thread", flush=True)
+        return 0
+    return train_in_pool(configs, ctx.profile, ctx.data_dir, ctx.runs_dir, workers)
+
+
 def report(profile: str, data_dir: str, runs_dir: str, force, notebooks=None,
            smoke_dir: Path = ROOT / "_build" / "smoke") -> Path:
     names = notebooks or NOTEBOOKS
@@ -394,6 +451,8 @@ def report(profile: str, data_dir: str, runs_dir: str, force, notebooks=None,
     if unknown:
         raise ConfigError(f"notebook {unknown[0]!r} is not allowed; expected one of {', '.join(NOTEBOOKS)}")
     ctx, book_root = prepare(profile, data_dir, runs_dir, force, smoke_dir)
+    if train_runs(ctx, names):
+        raise BookError("some runs failed to train (their errors are above); fix them and run the same command again")
     for name in names:
         run_notebook(name, ctx, book_root)
     html = build_book(book_root)
@@ -426,6 +485,11 @@ def main(argv=None) -> int:
     one.add_argument("--params", default=os.environ.get("PARAMS", ""),
                      help="a mapping of the notebook's parameters, e.g. '{mlp_a_latents: [17]}' (make's PARAMS)")
     _report_args(one)
+    trn = sub.add_parser("train", help="train and measure the notebooks' runs in the worker pool (after prepare)")
+    trn.add_argument("names", nargs="*", help="notebooks whose runs to train (default: all)")
+    trn.add_argument("--params", default=os.environ.get("PARAMS", ""),
+                     help="the parameters of the one notebook named (make's PARAMS)")
+    _report_args(trn)
     _report_args(sub.add_parser("finish", help="build the profile's book from its executed notebooks"))
     bld = sub.add_parser("build", help="build the HTML from the executed notebooks already there")
     bld.add_argument("--allow-warnings", action="store_true", help="build even if Sphinx warns")
@@ -449,6 +513,11 @@ def main(argv=None) -> int:
             book_root = book_root_for(ctx.profile, args.smoke_dir)
             if args.command == "notebook":
                 run_notebook(args.name, ctx, book_root, extra)
+            elif args.command == "train":
+                extra = parse_params(None, args.params)
+                if extra and len(args.names) != 1:
+                    raise ConfigError("PARAMS sets one notebook's parameters; name exactly one notebook to train")
+                return train_runs(ctx, args.names or NOTEBOOKS, extra)
             else:
                 print(f"book: {build_book(book_root) / 'index.html'}", flush=True)
     except (ConfigError, DataError, BookError) as err:

@@ -162,6 +162,13 @@ def seeds(profile: str) -> int:
     return max([sizes["seeds"], *sizes.get("more_seeds", {}).values()])
 
 
+def fewest_seeds(profile: str) -> int:
+    """The fewest seeds any row of the profile trains."""
+    _check_choice("profile", profile, PROFILES)
+    sizes = _PROFILE_SIZES[profile]
+    return min([sizes["seeds"], *sizes.get("more_seeds", {}).values()])
+
+
 def eval_samples(profile: str) -> int:
     """N: images each run generates for the yardstick, and real held-out images of its floor."""
     _check_choice("profile", profile, PROFILES)

@@ -87,6 +87,14 @@ def longest_first(runs: list[RunConfig]) -> list[RunConfig]:
     return sorted(runs, key=cost, reverse=True)
 
 
+def wall_time(seconds: list[float], slots: int) -> float:
+    """Makespan of tasks taking `seconds`, started longest first, each on the first free slot."""
+    free = [0.0] * max(1, min(slots, len(seconds) or 1))
+    for s in sorted(seconds, reverse=True):
+        free[free.index(min(free))] += s
+    return max(free)
+
+
 # ---- inside a worker -----------------------------------------------------------------------
 
 _events = None               # the worker's end of the progress queue
@@ -145,12 +153,7 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
             done, remaining = wait(remaining, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             _drain(events, seen, started, bar)
             for future in done:
-                cfg = futures[future]
-                name = cfg.run_name()
-                finished += 1
-                bar.update(epochs[name] - seen[name])
-                seen[name] = epochs[name]
-                started.pop(name, None)
+                name = futures[future].run_name()
                 try:
                     result = future.result()
                 except BrokenProcessPool:
@@ -162,11 +165,17 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
                     fd = result.get("fd")
                     line = (result["status"] + ("" if fd is None else f", FD {fd:.3g}")
                             + f" ({result['seconds']:.0f} s)")
+                finished += 1
+                bar.update(epochs[name] - seen[name])
+                seen[name] = epochs[name]
+                started.pop(name, None)
                 bar.write(f"[{finished}/{len(todo)}] {name}: {line}", file=out)
             bar.set_postfix_str(", ".join(f"{n.rsplit('-', 1)[0]} {seen[n]}/{epochs[n]}" for n in started))
     except BrokenProcessPool:
         bar.close()
-        print(f"error: a worker process died (killed, or out of memory); {len(todo) - finished} runs did not finish. "
+        left = len(todo) - finished
+        print(f"error: a worker process died (killed, or out of memory); {left} run{'s' if left != 1 else ''} did "
+              f"not finish. "
               f"Run the same command again: finished runs are kept and interrupted ones resume from their last "
               f"epoch", file=sys.stderr, flush=True)
         return 1

@@ -36,6 +36,9 @@ def make(repo: Path, *args, timeout: int = 1500) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def repo(tmp_path_factory) -> Path:
     """The repository's files in a temporary folder, sharing this checkout's .venv."""
+    # .venv up to date here first: else `make` in the copy would reinstall gen_core from the copy,
+    # and the shared .venv would import it from a temporary folder after the tests
+    subprocess.run(["make", "setup"], cwd=ROOT, check=True, capture_output=True, timeout=1200)
     dest = tmp_path_factory.mktemp("repo") / "repo"
     shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(".git", ".venv", "data", "runs", "_build", "__pycache__",
                                                               ".pytest_cache", "*.egg-info", "device_data"))
@@ -59,6 +62,17 @@ def smoke_book(repo, tmp_path_factory):
 def _outputs(book_root: Path, name: str) -> str:
     nb = nbformat.read(book_root / "book" / "experiments" / f"{name}.ipynb", as_version=4)
     return json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
+
+
+def test_report_trains_every_run_in_the_worker_pool_before_the_notebooks(smoke_book):
+    out, err = smoke_book["stdout"], smoke_book["stderr"]
+    assert re.search(r"^workers: 29 runs selected, 0 already done, 29 to train or measure in \d+ single-thread "
+                     r"worker processes$", out, re.M), out[:2000]
+    assert len(re.findall(r"^\[\d+/29\] \S+: complete, FD [\d.e+-]+ \(\d+ s\)$", out, re.M)) == 29
+    assert "summary: 29 runs, 0 already done, 29 finished now, 0 failed" in out
+    assert out.index("summary: 29 runs") < min(out.index(f"{name}: running") for name in NOTEBOOKS)
+    # the notebooks trained nothing: no run's own epoch bar ("gan mnist MLP A, z=100: ...") on the terminal
+    assert not re.search(r"(vae|gan|wgan) (mnist|cifar10) [^:]+, z=\d+:", err), err[-2000:]
 
 
 def test_report_prints_a_line_per_notebook(smoke_book):
@@ -349,6 +363,8 @@ def test_an_edited_notebook_parameter_executes_that_chapter_and_the_comparison(s
     assert "\nmlp_a_latents = None" in source
     notebook.write_text(source.replace("\nmlp_a_latents = None", "\nmlp_a_latents = [17]", 1))
     proc = make(repo, "report", *smoke_book["variables"])
+    # the pool read the edited parameters cell: one new run, which the notebook trains with every thread
+    assert "train: one run to train: its notebook trains it, with every thread" in proc.stdout
     assert re.findall(r"\] (\w+): running", proc.stdout) == ["gan_mnist", "comparison"]
     assert sorted(re.findall(r"\] (\w+): up to date", proc.stdout)) == sorted(set(CHAPTERS) - {"gan_mnist"})
     assert len(list(smoke_book["runs"].glob("gan-mnist-mlpa-z17-*/summary.json"))) == 1
@@ -365,6 +381,7 @@ def test_make_report_name_with_params_and_the_same_with_p(smoke_book):
     repo, book = smoke_book["repo"], smoke_book["root"]
     proc = make(repo, "report-vae_mnist", "PARAMS={mlp_b_latents: [3], overrides: {lr: 0.002}}",
                 *smoke_book["variables"])
+    assert "workers: 6 runs selected, 0 already done, 6 to train or measure" in proc.stdout
     assert re.findall(r"\] (\w+): running", proc.stdout) == ["vae_mnist", "comparison"]
     assert "book: " in proc.stdout
     text = _outputs(book, "vae_mnist")
@@ -399,6 +416,42 @@ def test_a_bad_notebook_parameter_is_one_line_before_anything_runs(args, line, t
                           cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 2 and proc.stderr.strip() == line and proc.stdout == ""
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_pool_steps_aside_for_force_and_for_one_worker(tmp_path, monkeypatch, capsys):
+    """FORCE=1 and a single worker (a GPU, GEN_WORKERS=1) leave training to the notebooks; PARAMS
+    names one notebook."""
+    from gen_core import book, workers
+    from gen_core.report import session
+
+    monkeypatch.setattr(workers, "train_in_pool", lambda *a, **k: pytest.fail("the pool ran"))
+    forced = session.setup("smoke", DATA_DIR, str(tmp_path / "runs"), force=True)
+    assert book.train_runs(forced, NOTEBOOKS) == 0
+    assert book.train_runs(session.setup("smoke", DATA_DIR, str(tmp_path / "runs")), NOTEBOOKS, workers=1) == 0
+    assert capsys.readouterr().out.splitlines() == ["train: the notebooks train their runs (FORCE=1)",
+                                                    "train: the notebooks train their runs (one worker)"]
+    code = book.main(["train", "gan_mnist", "vae_mnist", "--params", "{epochs: 2}", "--profile", "smoke",
+                      "--runs-dir", str(tmp_path / "runs")])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == ("error: PARAMS sets one notebook's parameters; name exactly one "
+                                               "notebook to train")
+
+
+def test_the_pool_reads_the_notebooks_parameters_cell(tmp_path, monkeypatch):
+    from gen_core import book
+
+    assert book.notebook_defaults("gan_mnist") == {"mlp_a_latents": None, "mlp_b_latents": None,
+                                                   "dcgan_latents": None, "epochs": None, "overrides": {}}
+    nb = tmp_path / "gan_mnist.py"
+    nb.write_text((book.NOTEBOOK_DIR / "gan_mnist.py").read_text()
+                  .replace("\nmlp_a_latents = None", "\nmlp_a_latents = [17, 3]", 1)
+                  .replace("\nepochs = None", "\nepochs = 2 * 3", 1))          # not a literal: left to the notebook
+    monkeypatch.setattr(book, "NOTEBOOK_DIR", tmp_path)
+    assert book.notebook_defaults("gan_mnist")["mlp_a_latents"] == [17, 3]
+    assert "epochs" not in book.notebook_defaults("gan_mnist")
+    labels = [c.label for c in book.chapter_configs("gan_mnist", "smoke", {"dcgan_latents": [8]})]
+    assert labels == ["MLP A, z=17", "MLP A, z=3", "MLP B, z=200", "DCGAN, z=8"]
+    assert book.chapter_configs("comparison", "smoke") == []
 
 
 def test_params_with_make_report_is_refused():

@@ -169,6 +169,7 @@ def test_estimate_times_each_configuration_once_and_trains_nothing(tmp_path, cap
     from conftest import make_split
 
     timed = []
+    monkeypatch.setenv("GEN_WORKERS", "1")                # in this process: no wall-time line
     monkeypatch.setattr(bench, "estimate_run", lambda cfg, split, device, steps, warmup: timed.append(cfg) or 60.0)
     monkeypatch.setattr("gen_core.data.cached_split", lambda name, root, train, device, size: make_split(32, name))
     argv = ["--profile", "full", "--family", "gan", "--dataset", "mnist", "--variant", "DCGAN", "--estimate",
@@ -181,7 +182,7 @@ def test_estimate_times_each_configuration_once_and_trains_nothing(tmp_path, cap
     assert not (tmp_path / "runs").exists()
 
 
-def test_estimate_under_a_launcher_adds_the_wall_time(tmp_path, capsys, monkeypatch):
+def test_estimate_under_a_launcher_or_workers_adds_the_wall_time(tmp_path, capsys, monkeypatch):
     """6 runs of 60 s (2 configurations x 3 seeds): 4 local workers take 2 rounds, 2 min of wall time;
     Slurm with no parallelism limit runs all 6 at once, 60 s."""
     import gen_core.bench as bench
@@ -197,6 +198,9 @@ def test_estimate_under_a_launcher_adds_the_wall_time(tmp_path, capsys, monkeypa
     assert main(argv + ["--launcher", "slurm"]) == 0
     assert capsys.readouterr().out.rstrip().endswith("wall time with 6 tasks at once: 60 s (longest first; each "
                                                      "task as fast as here)")
+    assert main(argv + ["--workers", "3"]) == 0                 # the worker pool: 3 slots of 60 s runs, twice
+    assert capsys.readouterr().out.rstrip().endswith("wall time with 3 tasks at once: 2.0 min (longest first; "
+                                                     "each task as fast as here)")
     assert not (tmp_path / "runs").exists()
 
 

@@ -7,9 +7,10 @@ from collections import Counter
 import pytest
 
 from gen_core import ConfigError
-from gen_core.grid import data_dir_from_env, full_grid, grid, override, resolve_profile
+from gen_core.grid import (BF16_EVIDENCE, Bf16Evidence, bf16_evidence, data_dir_from_env, full_grid, grid,
+                           override, resolve_profile, row_seeds, seeds, uses_bf16)
 
-PROFILES = ("full", "quick", "smoke")
+PROFILES = ("full", "long", "quick", "smoke")
 
 # Runs per chapter = sum over the reference rows of their latent sizes:
 #   vae/mnist:   MLP A z{50,100} + MLP B z{100} + MLP C z{2,32,128}  = 2 + 1 + 3 = 6
@@ -48,7 +49,7 @@ def test_full_grid_has_the_reference_rows(profile):
     assert len({c.run_name() for c in full_grid(profile)}) == len(full_grid(profile))
 
 
-@pytest.mark.parametrize("profile, n_seeds", [("full", 3), ("quick", 1), ("smoke", 1)])
+@pytest.mark.parametrize("profile, n_seeds", [("full", 3), ("quick", 1), ("smoke", 1)])     # long: below
 def test_full_profile_repeats_every_configuration_over_three_seeds(profile, n_seeds):
     runs = full_grid(profile)
     assert len(runs) == 29 * n_seeds
@@ -188,3 +189,70 @@ def test_data_dir_from_env(monkeypatch):
     assert data_dir_from_env() == "data"
     monkeypatch.setenv("GEN_DATA_DIR", "/somewhere/else")
     assert data_dir_from_env() == "/somewhere/else"
+
+
+# ---- long: the reports' training on a CPU with hours ----------------------------------------------
+
+def test_long_profile_trains_as_the_reports_with_conv_widths_capped():
+    full = {(c.family, c.dataset, c.variant, c.latent_dim): c for c in full_grid("full") if c.seed == 0}
+    for c in full_grid("long"):
+        f = full[(c.family, c.dataset, c.variant, c.latent_dim)]
+        # the whole training and test sets, the reports' epochs, every MLP width and optimizer setting
+        for key in ("train_size", "test_size", "epochs", "hidden", "d_hidden", "dropout", "lr", "optimizer", "betas",
+                    "clip", "gp", "n_critic", "batch_size", "critic_norm"):
+            assert getattr(c, key) == getattr(f, key), (c.label, key)
+        assert (c.train_size, c.test_size, c.n_eval_samples) == (0, 0, 5000)
+        assert max(c.channels + c.d_channels, default=0) <= 64
+    # the reports' epochs, by hand from DESIGN.md: MNIST VAE/GAN 15, MNIST WGAN 25, CIFAR-10 VAE 20, GANs 25
+    assert {(c.family, c.dataset, c.epochs) for c in full_grid("long")} == {
+        ("vae", "mnist", 15), ("gan", "mnist", 15), ("wgan", "mnist", 25),
+        ("vae", "cifar10", 20), ("gan", "cifar10", 25), ("wgan", "cifar10", 25)}
+    # DCGAN 512..64 divided by 512 // 64 = 8 -> 64, 32, 16, 8; the conv VAE's 32..128 by 2 -> 16, 32, 64
+    assert find(grid("gan", "mnist", "long"), "DCGAN", 64).channels == (64, 32, 16, 8)
+    assert find(grid("vae", "cifar10", "long"), "Conv", 2).channels == (16, 32, 64)
+
+
+def test_long_profile_repeats_the_mnist_mlp_vae_and_gan_rows_over_two_seeds():
+    runs = full_grid("long")
+    per_config = Counter((c.family, c.dataset, c.variant, c.latent_dim) for c in runs)
+    twice = {k for k, n in per_config.items() if n == 2}
+    assert twice == {(f, "mnist", v, z) for f, v, z in [("vae", "MLP A", 50), ("vae", "MLP A", 100),
+                                                        ("vae", "MLP B", 100), ("vae", "MLP C", 2),
+                                                        ("vae", "MLP C", 32), ("vae", "MLP C", 128),
+                                                        ("gan", "MLP A", 100), ("gan", "MLP A", 200),
+                                                        ("gan", "MLP B", 200)]}
+    assert set(per_config.values()) == {1, 2}
+    assert len(runs) == 29 + 9
+    assert seeds("long") == 2 and row_seeds("long", "wgan", "mnist", "mlp") == 1
+    assert row_seeds("long", "gan", "mnist", "mlp") == 2 and row_seeds("long", "gan", "cifar10", "mlp") == 1
+
+
+def test_auto_stays_quick_on_a_cpu_and_long_is_chosen_by_name():
+    assert resolve_profile("auto", cuda_available=False) == "quick"
+    assert resolve_profile("long", cuda_available=False) == "long"
+
+
+# ---- bf16: on where measured faster and indistinguishable, per row -----------------------------------
+
+def test_bf16_needs_overlapping_intervals_and_a_speedup():
+    assert Bf16Evidence((10, 9, 11), (10.5, 10.9, 12), 1.2).use               # 10.9 <= 11: they overlap
+    assert Bf16Evidence((10, 9, 11), (10.5, 11, 12), 1.2).use                 # touching counts as overlapping
+    assert not Bf16Evidence((10, 9, 11), (12, 11.1, 13), 1.2).use             # apart
+    assert not Bf16Evidence((10, 9, 11), (8, 7, 8.9), 1.2).use                # apart, lower: still not the same
+    assert not Bf16Evidence((10, 9, 11), (10, 9, 11), 0.95).use               # the same, but slower
+
+
+def test_bf16_decisions_follow_the_recorded_measurements():
+    # by hand from BF16_EVIDENCE: the rows whose fp32 and bf16 FD intervals are apart stay fp32
+    apart = {("gan", "mnist", "DCGAN"), ("wgan", "mnist", "DC-WGAN"), ("gan", "cifar10", "MLP"),
+             ("gan", "cifar10", "DCGAN"), ("wgan", "cifar10", "DC-WGAN")}
+    for profile in ("long", "quick", "smoke"):
+        for c in full_grid(profile):
+            assert c.amp == ((c.family, c.dataset, c.variant) not in apart), (profile, c.label)
+            assert c.amp == uses_bf16(profile, c.family, c.dataset, c.arch, c.variant)
+    assert not any(c.amp for c in full_grid("full"))        # never measured on a GPU
+    # every row of every family is covered: rows not named follow their architecture's measurement
+    assert all(bf16_evidence(c.family, c.dataset, c.arch, c.variant) is not None for c in full_grid("quick"))
+    assert bf16_evidence("vae", "mnist", "mlp", "MLP C") is BF16_EVIDENCE[("vae", "mnist", "mlp", None)]
+    assert bf16_evidence("wgan", "mnist", "conv", "DC-WGAN-GP") is BF16_EVIDENCE[("wgan", "mnist", "conv", "DC-WGAN-GP")]
+    assert bf16_evidence("vae", "mnist", "conv", "Conv") is None

@@ -10,6 +10,7 @@ import math
 from .. import families
 from ..config import DATASETS
 from ..data import DATASET_TITLES
+from ..grid import fewest_seeds
 from ..grid import seeds as profile_seeds
 from ..results import Run
 from ..yardstick import COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, COUNTED_MIN, ON_DATA_MIN, Reference
@@ -99,15 +100,17 @@ def seeds_sentence(profile: str, n_seeds: int, fewest: int | None = None) -> str
     """How many seeds the numbers average over (the most and the `fewest` of any configuration),
     and where seeds beyond the profile's came from."""
     fewest = n_seeds if fewest is None else fewest
-    trained = profile_seeds(profile)
-    found = (f" The {profile} profile trains {trained} seed{'s' if trained > 1 else ''} per configuration; the "
+    trained, least = profile_seeds(profile), fewest_seeds(profile)
+    per = f"{trained} seed{'s' if trained > 1 else ''}" if least == trained else f"{least} to {trained} seeds"
+    found = (f" The {profile} profile trains {per} per configuration; the "
              f"others were found in the runs folder "
              f"(`python -m gen_core --seeds N` trains them, here or on a cluster)." if n_seeds > trained else "")
     if n_seeds > 1:
         count = f"{n_seeds} seeds" if fewest == n_seeds else f"{fewest} to {n_seeds} seeds (the seeds column gives each)"
         return (f"Every configuration ran with {count}; tables show mean ± standard deviation and, in "
                 f"brackets, the 95% interval of the mean.{found}")
-    return (f"The {profile} profile trains each configuration once (seed 0). Each number carries its 95% bootstrap "
+    return (f"Every configuration here ran once (seed 0), as the {profile} profile trains it. Each number carries its "
+            f"95% bootstrap "
             f"interval over the samples (in brackets), which leaves out seed-to-seed variation; where two intervals "
             f"overlap the text calls the difference a tie.")
 

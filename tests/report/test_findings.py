@@ -63,10 +63,15 @@ def test_seed_sentence_says_when_configurations_have_different_counts_and_when_n
         "deviation and, in brackets, the 95% interval of the mean. The quick profile trains 1 seed per "
         "configuration; the others were found in the runs folder (`python -m gen_core --seeds N` trains them, "
         "here or on a cluster).")
+    assert findings.seeds_sentence("long", 3, 1).endswith(
+        "The long profile trains 1 to 2 seeds per configuration; the others were found in the runs folder "
+        "(`python -m gen_core --seeds N` trains them, here or on a cluster).")
+    assert findings.seeds_sentence("long", 2, 1).endswith("the 95% interval of the mean.")   # nothing found
     assert findings.seeds_sentence("full", 3) == (          # full trains 3 itself: nothing was found
         "Every configuration ran with 3 seeds; tables show mean ± standard deviation and, in brackets, the 95% "
         "interval of the mean.")
-    assert findings.seeds_sentence("smoke", 1).startswith("The smoke profile trains each configuration once")
+    assert findings.seeds_sentence("smoke", 1).startswith("Every configuration here ran once (seed 0), as the smoke "
+                                                          "profile trains it.")
 
 
 @pytest.mark.parametrize("fds, half, trend", [
@@ -230,7 +235,7 @@ def test_prose_imports_nothing_that_loads_trains_or_measures():
         ("runsets", "nearest_point"), ("runsets", "point_estimate"), ("runsets", "still_improving"),
         ("runsets", "seeds_per_configuration"), ("runsets", "seed_range"), ("runsets", "value"),
         ("runsets", "variant_pair"),
-        ("grid", "seeds"),              # a profile's seed count: a constant of the grid
+        ("grid", "seeds"), ("grid", "fewest_seeds"),   # a profile's seed counts: constants of the grid
         # the collapse rule's constants, and the pure interval arithmetic
         ("yardstick", "COLLAPSE_STATES"), ("yardstick", "COLLAPSED_MAX"), ("yardstick", "CONFIDENT"),
         ("yardstick", "COUNTED_MIN"),

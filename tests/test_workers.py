@@ -1,0 +1,181 @@
+"""gen_core.workers: the grid's runs in single-thread worker processes. Results bitwise those
+of training in this process, one line per finished run, nothing done twice, a failing run
+reported while the others finish, a killed worker resumed by the same command, bad input
+refused in one line."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from gen_core import workers
+from gen_core.__main__ import main
+from gen_core.config import ConfigError
+from gen_core.grid import grid, override
+from gen_core.results import load_or_train
+
+from test_launch import DATA_DIR, mlp_a_runs, results_without_timings
+
+
+def finished_lines(text: str) -> dict[str, str]:
+    """run name -> what its "[k/n] <run>: ..." line says."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("[") and "] " in line:
+            name, _, said = line.split("] ", 1)[1].partition(": ")
+            out[name] = said
+    return out
+
+
+def test_workers_match_training_in_process_and_do_nothing_twice(tmp_path):
+    configs = mlp_a_runs()
+    out = io.StringIO()
+    assert workers.train_in_pool(configs, "smoke", DATA_DIR, tmp_path / "runs", 2, out=out) == 0, out.getvalue()
+    lines = out.getvalue().splitlines()
+    assert lines[0] == ("workers: 2 runs selected, 0 already done, 2 to train or measure in 2 single-thread "
+                        "worker processes")
+    said = finished_lines(out.getvalue())
+    assert sorted(said) == sorted(c.run_name() for c in configs)
+    for cfg in configs:
+        fd = json.loads((tmp_path / "runs" / cfg.run_name() / "yardstick.json").read_text())["measures"]["fd"]
+        assert said[cfg.run_name()].startswith(f"complete, FD {fd:.3g} ("), said
+    assert lines[-1] == "summary: 2 runs, 0 already done, 2 finished now, 0 failed"
+
+    from gen_core.report.session import Context, measured_run
+    ctx = Context("smoke", DATA_DIR, tmp_path / "here", False, "cpu")
+    for cfg in configs:                                     # this process: torch threads = 1 (conftest)
+        here = measured_run(cfg, ctx).dir
+        assert results_without_timings(tmp_path / "runs" / cfg.run_name()) == results_without_timings(here)
+
+    stamps = {c: (tmp_path / "runs" / c.run_name() / "summary.json").stat().st_mtime_ns for c in configs}
+    again = io.StringIO()
+    assert workers.train_in_pool(configs, "smoke", DATA_DIR, tmp_path / "runs", 2, out=again) == 0
+    assert again.getvalue().splitlines() == [
+        "workers: 2 runs selected, 2 already done, 0 to train or measure in 0 single-thread worker processes"]
+    assert stamps == {c: (tmp_path / "runs" / c.run_name() / "summary.json").stat().st_mtime_ns for c in configs}
+
+
+def test_a_complete_run_without_its_yardstick_is_measured_not_retrained(tmp_path):
+    cfg = mlp_a_runs()[0]
+    run = load_or_train(cfg, DATA_DIR, tmp_path, "cpu", progress=False)
+    assert workers.pending([cfg], tmp_path, measure=False, force=False) == []
+    assert workers.pending([cfg], tmp_path, measure=True, force=False) == [cfg]
+    assert workers.pending([cfg], tmp_path, measure=False, force=True) == [cfg]
+    stamp = (run.dir / "summary.json").stat().st_mtime_ns
+    assert workers.train_in_pool([cfg], "smoke", DATA_DIR, tmp_path, 2, out=io.StringIO()) == 0
+    assert (run.dir / "yardstick.json").exists()
+    assert (run.dir / "summary.json").stat().st_mtime_ns == stamp
+
+
+def test_a_failing_run_is_reported_and_the_others_finish(tmp_path):
+    good, bad = mlp_a_runs()
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / bad.run_name()).write_text("not a folder")
+    out = io.StringIO()
+    assert workers.train_in_pool([good, bad], "smoke", DATA_DIR, tmp_path / "runs", 2, measure=False, out=out) == 1
+    said = finished_lines(out.getvalue())
+    assert said[good.run_name()].startswith("complete (")
+    assert said[bad.run_name()].startswith("failed: NotADirectoryError") or \
+        said[bad.run_name()].startswith("failed: FileExistsError"), said
+    assert out.getvalue().splitlines()[-1] == f"summary: 2 runs, 0 already done, 1 finished now, 1 failed: {bad.run_name()}"
+
+
+def test_longest_first_orders_by_training_flops():
+    short = mlp_a_runs()[0]
+    longer = override(short, epochs=3)
+    dcgan = next(c for c in grid("gan", "mnist", "smoke") if c.variant == "DCGAN")
+    from gen_core.bench import run_flops
+    assert run_flops(longer) == 3 * run_flops(short)             # 3x the epochs, 3x the images
+    ordered = workers.longest_first([short, dcgan, longer])
+    assert ordered.index(longer) < ordered.index(short)
+    expected = sorted([short, dcgan, longer], key=run_flops, reverse=True)
+    assert ordered == expected
+
+
+def _spawned_workers() -> list[int]:
+    """This process's children that are multiprocessing's spawned workers (not its resource tracker)."""
+    pids = subprocess.run(["pgrep", "-P", str(os.getpid())], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in pids if "spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")]
+
+
+def test_a_killed_worker_is_reported_and_the_same_command_resumes(tmp_path, capfd):
+    short = mlp_a_runs()[0]
+    long = override(grid("gan", "mnist", "smoke")[-1], epochs=6, train_size=4096)    # DCGAN, ~2 s per epoch
+    runs = tmp_path / "runs"
+    load_or_train(short, DATA_DIR, runs, "cpu", progress=False)
+    finished = (runs / short.run_name() / "summary.json").stat().st_mtime_ns
+    codes, out = [], io.StringIO()
+    pool = threading.Thread(target=lambda: codes.append(workers.train_in_pool(
+        [short, long], "smoke", DATA_DIR, runs, 2, measure=False, out=out)))
+    pool.start()
+    checkpoint = runs / long.run_name() / "checkpoint.pt"
+    deadline = time.time() + 120
+    while not checkpoint.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    assert checkpoint.exists(), out.getvalue()
+    for pid in _spawned_workers():
+        os.kill(pid, signal.SIGKILL)
+    pool.join(120)
+    assert codes == [1], out.getvalue()
+    err = capfd.readouterr().err
+    assert "error: a worker process died (killed, or out of memory); 1 run did not finish. Run the same command " \
+           "again" in err
+    assert not (runs / long.run_name() / "summary.json").exists()
+
+    again = io.StringIO()
+    assert workers.train_in_pool([short, long], "smoke", DATA_DIR, runs, 2, measure=False, out=again) == 0
+    assert again.getvalue().splitlines()[0].startswith("workers: 2 runs selected, 1 already done, 1 to train")
+    assert f"resuming {long.run_name()} after epoch" in capfd.readouterr().err
+    summary = json.loads((runs / long.run_name() / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["epochs_done"] == 6
+    assert (runs / short.run_name() / "summary.json").stat().st_mtime_ns == finished
+
+
+# ---- how many workers, and bad input -----------------------------------------------------------
+
+def test_default_workers_one_per_cpu_on_a_cpu_one_on_a_gpu(monkeypatch):
+    monkeypatch.delenv("GEN_WORKERS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert workers.default_workers("cpu") == 3
+    assert workers.default_workers("cuda") == 1 and workers.default_workers("cuda:1") == 1
+    monkeypatch.setenv("GEN_WORKERS", "5")
+    assert workers.default_workers("cpu") == 5
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5", ""])
+def test_bad_worker_counts_are_one_line(value, monkeypatch):
+    monkeypatch.setenv("GEN_WORKERS", value)
+    with pytest.raises(ConfigError, match=r"^GEN_WORKERS='.*' is not allowed; expected a whole number of worker "
+                                          r"processes >= 1 \(1 trains in this process\)$"):
+        workers.default_workers("cpu")
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--workers", "0"], "error: --workers='0' is not allowed; expected a whole number of worker processes >= 1"),
+    (["--workers", "2", "--launcher", "local"], "error: --workers is only used without --launcher"),
+    (["--workers", "2", "--device", "cuda"], "error: --workers 2 is not allowed with --device cuda: the workers "
+                                             "train on the CPU; on a GPU use --workers 1"),
+])
+def test_bad_worker_options_are_one_line(args, expected, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(["--profile", "smoke", "--family", "gan", "--dataset", "mnist", "--runs-dir", str(runs), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(expected), err
+    assert not runs.exists()
+
+
+def test_the_cli_trains_in_the_pool_by_default_on_a_cpu(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("GEN_WORKERS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert main(["--profile", "smoke", "--family", "gan", "--dataset", "mnist", "--variant", "MLP A",
+                 "--runs-dir", str(tmp_path), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("workers: 2 runs selected, 0 already done, 2 to train or measure in 2 single-thread")
+    assert len(finished_lines(out)) == 2

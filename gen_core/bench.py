@@ -15,7 +15,7 @@ train in one process, on the same model, optimizer settings and data files, two 
 Rounds alternate between the two so drift hits both alike; the ratio is reference time over
 project time for the same number of images. Two more columns measure the speed switches the grid
 uses: the project loop with bf16 autocast (alternating with the fp32 rounds; `grid` says whether
-the profile trains that row in bf16, from BF16_EVIDENCE in gen_core/grid.py), and, on a CPU, one
+the profile trains that row in bf16, from the family's `bf16` measurements), and, on a CPU, one
 single-thread process per core running the loop side by side (gen_core/workers.py), against the
 one process with every thread. Then it estimates the quick report's time on this machine both
 ways and the full grid's FLOPs against an H100's peak. Speed is measured here, never in tests.
@@ -35,8 +35,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from . import cuda, data, families
 from .config import ConfigError, RunConfig
 from .data import DataError, Split
-from .grid import full_grid, grid, resolve_profile
+from .grid import DATASET_SIZES, full_grid, grid, resolve_profile
 from .train import build_models, collect, make_optimizer, memory_format
+from .numerics import flush_subnormals
 from .workers import wall_time
 
 
@@ -92,6 +93,7 @@ def reference_steps(cfg: RunConfig, models: dict, opts: dict, batches, device) -
 # ---- timing ---------------------------------------------------------------------------------------
 
 def _fresh(cfg: RunConfig, device, project: bool):
+    flush_subnormals()                          # every timing runs as training does (numerics.py)
     torch.manual_seed(cfg.seed)
     fmt = memory_format(cfg) if project else torch.contiguous_format
     models = {k: m.to(device, memory_format=fmt) for k, m in build_models(cfg).items()}
@@ -284,13 +286,10 @@ def step_flops(cfg: RunConfig) -> float:
     return counter.get_total_flops() / len(split)
 
 
-TRAIN_IMAGES = {"mnist": 60000, "cifar10": 50000}     # the whole training sets (train_size=0)
-
-
 def run_flops(cfg: RunConfig, per_image: float | None = None) -> float:
     """FLOPs to train one run: `step_flops` (or `per_image`, when known) times the images it trains on."""
     per_image = step_flops(cfg) if per_image is None else per_image
-    return per_image * steps_per_run(cfg, cfg.train_size or TRAIN_IMAGES[cfg.dataset]) * cfg.batch_size
+    return per_image * steps_per_run(cfg, cfg.train_size or DATASET_SIZES[cfg.dataset]) * cfg.batch_size
 
 
 def grid_flops(profile: str) -> float:
@@ -349,7 +348,7 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
         if timer:
             timer.close()
     print("x fp32: bf16 autocast over fp32 in one process; grid: what the profile trains this row with "
-          "(gen_core/grid.py BF16_EVIDENCE); x 1 proc: the workers' images/s together over one process with "
+          "(the family's bf16 measurements, gen_core/families); x 1 proc: the workers' images/s together over one process with "
           f"{torch.get_num_threads()} threads (fp32 both)", file=out, flush=True)
 
     train_s = estimate_training(estimate_profile, splits, device)

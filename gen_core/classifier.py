@@ -26,9 +26,10 @@ from .config import DATASETS, PROFILES, ConfigError
 from .errors import DataError
 from .data import Split, epoch_batches, to_unit
 from .models.classifier import LeNet, SmallResNet
+from .numerics import flush_subnormals
 from .store import file_lock, lock_path, progress_stream, write_json_atomic
 
-_SOURCES = ("classifier.py", "data.py", "models/classifier.py")
+_SOURCES = ("classifier.py", "data.py", "numerics.py", "models/classifier.py")
 
 # Accuracy each profile's classifier must reach on the real test set for the comparison to
 # trust it (the issue's floors at full; below it the book says so in red).
@@ -145,6 +146,7 @@ def _optimizer(cfg: ClassifierConfig, model, steps: int):
 
 def train_classifier(cfg: ClassifierConfig, train: Split, device, progress: bool = True):
     """Cross-entropy training on index slices of the uint8 training tensor; returns the model."""
+    flush_subnormals()
     torch.manual_seed(cfg.seed)
     model = build_classifier(cfg).to(device)
     perm_gen = torch.Generator(device=train.images.device).manual_seed(cfg.seed)

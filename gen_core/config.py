@@ -21,7 +21,7 @@ IMAGE_SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 
 # Source files whose behaviour changes trained results: their digest joins the run hash,
 # so editing a model or a loop retrains instead of silently reusing stale results.
-_TRAINING_SOURCES = ("config.py", "data.py", "losses.py", "train.py", "metrics.py", "cuda.py",
+_TRAINING_SOURCES = ("config.py", "data.py", "losses.py", "train.py", "metrics.py", "cuda.py", "numerics.py",
                      "models/vae.py", "models/gan.py")
 
 

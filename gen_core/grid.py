@@ -8,7 +8,6 @@ module is the single source of the defaults that chapter notebooks start from.
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
 
 from . import families
 from .config import DATASETS, PROFILES, ConfigError, RunConfig
@@ -16,67 +15,23 @@ from .config import DATASETS, PROFILES, ConfigError, RunConfig
 # Per profile: training images, test images, epochs (None = the reports'), a cap on the widest
 # conv layer (the whole stack is divided so its widest layer fits; None = as in the reports),
 # N generated images behind the yardstick, how many seeds each run repeats over (and, in
-# `more_seeds`, rows that repeat over more: (family, dataset, arch) -> seeds), and the speed
-# switches of RunConfig: bf16 autocast ("measured": where BF16_EVIDENCE allows it, else off) and
+# `finding_seeds`, how many the rows that test a reports' finding repeat over), and the speed
+# switches of RunConfig: bf16 autocast ("measured": where the family's measurement allows it, see
+# Family.bf16; quick, long and smoke share the decision, since long trains quick's very networks
+# longer and smoke runs the quick report's code path; full: off, never measured on a GPU) and
 # torch.compile (off: 0.7-0.8x on CPU, and unmeasured on a GPU).
 _PROFILE_SIZES = {
     "full": dict(train_size=0, test_size=0, epochs=None, conv_cap=None, n_eval_samples=10000, seeds=3,
                  amp=False, compile=False),
     # the reports' data, epochs and MLP widths on a CPU with hours to spend: conv stacks at quick's
-    # cap, 2 seeds where the reports' findings lean on differences between MLP rows
+    # cap; 2 seeds for the rows that test a reports' finding (finding_rows)
     "long": dict(train_size=0, test_size=0, epochs=None, conv_cap=64, n_eval_samples=5000, seeds=1,
-                 more_seeds={("vae", "mnist", "mlp"): 2, ("gan", "mnist", "mlp"): 2},
-                 amp="measured", compile=False),
+                 finding_seeds=2, amp="measured", compile=False),
     "quick": dict(train_size={"mnist": 40000, "cifar10": 20000}, test_size=2000, epochs=3, conv_cap=64,
                   n_eval_samples=1000, seeds=1, amp="measured", compile=False),
     "smoke": dict(train_size=256, test_size=128, epochs=1, conv_cap=32, n_eval_samples=128, seeds=1,
                   amp="measured", compile=False),
 }
-
-
-class Bf16Evidence(NamedTuple):
-    """fp32 against bf16 autocast on one run (seed 0 at quick), judged by the yardstick's FD."""
-    fp32: tuple                  # FD and its 95% bootstrap interval (fd, low, high)
-    bf16: tuple
-    speedup: float               # training images/s with bf16 over fp32, side by side
-
-    @property
-    def overlap(self) -> bool:
-        return max(self.fp32[1], self.bf16[1]) <= min(self.fp32[2], self.bf16[2])
-
-    @property
-    def use(self) -> bool:
-        """bf16 only where it is faster and the yardstick cannot tell the two apart."""
-        return self.overlap and self.speedup > 1
-
-
-# `python -m gen_core.bench --amp-quality` (FD intervals) and `--amp` (speed-ups; where --amp does
-# not time a row, the training-time ratio of --amp-quality) at quick, on a 2-core Xeon with
-# AVX-512, 2026-11-21. Keyed (family, dataset, arch, variant); variant None stands for every row of
-# that family, dataset and architecture not listed by name. Quick, long and smoke share the
-# decision: long trains quick's very networks (same widths and conv cap) longer on more data, and
-# smoke runs the code path the quick report runs. Where bf16 moved FD outside fp32's interval it
-# stays off, even where it moved it down: a different result is not the same result.
-BF16_EVIDENCE = {
-    ("vae", "mnist", "mlp", None): Bf16Evidence((517, 497, 537), (525, 503, 547), 1.06),
-    ("gan", "mnist", "mlp", None): Bf16Evidence((823, 802, 842), (844, 819, 867), 1.29),
-    ("gan", "mnist", "conv", None): Bf16Evidence((183, 169, 197), (148, 134, 162), 1.33),
-    ("wgan", "mnist", "mlp", None): Bf16Evidence((1410, 1385, 1438), (1387, 1363, 1415), 1.07),
-    ("wgan", "mnist", "conv", "DC-WGAN"): Bf16Evidence((981, 958, 1002), (855, 831, 874), 1.39),
-    ("wgan", "mnist", "conv", "DC-WGAN-GP"): Bf16Evidence((1077, 1055, 1100), (1081, 1057, 1104), 1.33),
-    ("vae", "cifar10", "mlp", None): Bf16Evidence((24.1, 23.6, 24.8), (23.5, 23.0, 24.1), 1.50),
-    ("vae", "cifar10", "conv", None): Bf16Evidence((28.6, 28.0, 29.2), (28.4, 27.8, 28.9), 1.33),
-    ("gan", "cifar10", "mlp", None): Bf16Evidence((16.1, 15.7, 16.5), (13.6, 13.1, 14.0), 1.40),
-    ("gan", "cifar10", "conv", None): Bf16Evidence((15.7, 15.1, 16.3), (8.78, 8.37, 9.18), 1.38),
-    ("wgan", "cifar10", "mlp", None): Bf16Evidence((18.3, 17.8, 18.8), (18.0, 17.5, 18.5), 1.16),
-    ("wgan", "cifar10", "conv", "DC-WGAN"): Bf16Evidence((14.7, 14.2, 15.1), (16.0, 15.4, 16.5), 1.37),
-    ("wgan", "cifar10", "conv", "DC-WGAN-GP"): Bf16Evidence((12.4, 12.0, 12.9), (13.2, 12.8, 13.7), 1.33),
-}
-
-
-def bf16_evidence(family: str, dataset: str, arch: str, variant: str) -> Bf16Evidence | None:
-    """The measurement behind a row's bf16 decision (None: never measured, so fp32)."""
-    return BF16_EVIDENCE.get((family, dataset, arch, variant), BF16_EVIDENCE.get((family, dataset, arch, None)))
 
 
 def uses_bf16(profile: str, family: str, dataset: str, arch: str, variant: str) -> bool:
@@ -85,7 +40,7 @@ def uses_bf16(profile: str, family: str, dataset: str, arch: str, variant: str) 
     amp = _PROFILE_SIZES[profile]["amp"]
     if amp != "measured":
         return bool(amp)
-    evidence = bf16_evidence(family, dataset, arch, variant)
+    evidence = families.get(family).bf16_evidence(dataset, arch, variant)
     return evidence is not None and evidence.use
 
 
@@ -148,31 +103,49 @@ def grid(family: str, dataset: str, profile: str) -> list[RunConfig]:
             for seed in range(row_seeds(profile, family, dataset, row.arch))]
 
 
+def tests_a_finding(family: str, dataset: str, arch: str) -> bool:
+    """The MNIST MLP rows whose chapter tests one of the reports' findings on them: the collapse the
+    reports saw in their MLP GAN, and latent size against sharpness (the VAE's latent question)."""
+    fam = families.get(family)
+    return dataset == "mnist" and arch == "mlp" and (fam.reports_collapse or bool(fam.latent_questions))
+
+
 def row_seeds(profile: str, family: str, dataset: str, arch: str) -> int:
     """Seeds 0..n-1 each configuration of a row trains (full: 3, for mean +- std)."""
     _check_choice("profile", profile, PROFILES)
     sizes = _PROFILE_SIZES[profile]
-    return sizes.get("more_seeds", {}).get((family, dataset, arch), sizes["seeds"])
+    return sizes.get("finding_seeds", sizes["seeds"]) if tests_a_finding(family, dataset, arch) else sizes["seeds"]
 
 
 def seeds(profile: str) -> int:
     """The most seeds any row of the profile trains."""
     _check_choice("profile", profile, PROFILES)
     sizes = _PROFILE_SIZES[profile]
-    return max([sizes["seeds"], *sizes.get("more_seeds", {}).values()])
+    return max(sizes["seeds"], sizes.get("finding_seeds", 0))
 
 
 def fewest_seeds(profile: str) -> int:
     """The fewest seeds any row of the profile trains."""
     _check_choice("profile", profile, PROFILES)
     sizes = _PROFILE_SIZES[profile]
-    return min([sizes["seeds"], *sizes.get("more_seeds", {}).values()])
+    return min(sizes["seeds"], sizes.get("finding_seeds", sizes["seeds"]))
 
 
 def eval_samples(profile: str) -> int:
     """N: images each run generates for the yardstick, and real held-out images of its floor."""
     _check_choice("profile", profile, PROFILES)
     return _PROFILE_SIZES[profile]["n_eval_samples"]
+
+
+# The whole training sets (train_size=0)
+DATASET_SIZES = {"mnist": 60000, "cifar10": 50000}
+
+
+def reports_config(cfg: RunConfig) -> RunConfig | None:
+    """The run as the reports trained it: its grid row and latent size at the full profile (None for
+    a variant the grid does not have)."""
+    row = next((r for r in rows(cfg.family, cfg.dataset) if r.variant == cfg.variant), None)
+    return None if row is None else row_config(cfg.family, cfg.dataset, row, cfg.latent_dim, cfg.seed, "full")
 
 
 def full_grid(profile: str) -> list[RunConfig]:

@@ -24,6 +24,7 @@ from . import cuda, families
 from .config import RunConfig
 from .data import Split, epoch_batches
 from .families.base import memory_format
+from .numerics import flush_subnormals
 from .store import progress_stream
 
 
@@ -139,6 +140,7 @@ def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
     """
     device = torch.device(device)
     cuda.prepare(device)
+    flush_subnormals()
     torch.manual_seed(cfg.seed)
     models = {k: m.to(device, memory_format=memory_format(cfg)) for k, m in build_models(cfg).items()}
     opts = {k: make_optimizer(cfg, m.parameters()) for k, m in models.items()}

@@ -31,6 +31,7 @@ import torch
 from . import data, metrics
 from .classifier import Classifier, features_and_logits, held_out_indices, load_or_train_classifier
 from .data import Split, to_unit
+from .numerics import flush_subnormals
 from .store import write_json_atomic
 
 K_PRECISION = 3          # Kynkaanniemi et al. 2019
@@ -259,6 +260,7 @@ def _source_digest() -> str:
 def build_reference(dataset: str, profile: str, n_samples: int, test_size: int, data_dir, runs_dir,
                     device, progress: bool = True) -> Reference:
     """Train or load the classifier; embed the test set and the N held-out training images."""
+    flush_subnormals()
     clf = load_or_train_classifier(dataset, profile, data_dir, runs_dir, device, progress)
     root = str(Path(data_dir).resolve())
     test: Split = data.cached_split(dataset, root, False, str(device), test_size)
@@ -337,6 +339,7 @@ def measure_run(run, reference: Reference, device) -> dict:
 
     "over_training" lists the numbers at every snapshot epoch and, last, at the end, all measured
     alike (`over_training`); "over_training_seconds" is what those points cost to measure."""
+    flush_subnormals()
     path = run.dir / "yardstick.json"
     try:
         cached = json.loads(path.read_text())

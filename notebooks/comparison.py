@@ -51,7 +51,7 @@ force = False          # accepted for symmetry; this page never forces a retrain
 from IPython.display import HTML, Markdown, display
 
 from gen_core.data import CLASS_NAMES, DATASET_TITLES
-from gen_core.report import findings, plots, provenance, runsets, session, tables, weights
+from gen_core.report import experiment, findings, plots, provenance, runsets, session, tables, weights
 
 ctx = session.setup(profile, data_dir, runs_dir, force)
 display(Markdown(provenance.banner(provenance.provenance(ctx))))
@@ -64,6 +64,15 @@ refs = {ds: session.reference(ds, ctx) for ds in ("mnist", "cifar10")}
 fd_floors = {ds: ref.floor["fd"] for ds, ref in refs.items()}
 frame = tables.comparison_frame(runs, fd_floors)
 floors = {DATASET_TITLES[ds]: ref.floor for ds, ref in refs.items()}
+
+# %% [markdown]
+# ## How these runs were trained
+#
+# Against the reports' settings, per dataset: data, epochs, and which rows ran at the reports' widths.
+
+# %% tags=["remove-input"]
+display(Markdown("\n\n".join(findings.settings_sentence(ctx.profile, experiment.with_reports(
+    [r.config for r in runsets.first_seed(runs) if r.config.dataset == ds])) for ds in ("mnist", "cifar10"))))
 
 # %% [markdown]
 # ## The yardstick itself

@@ -44,6 +44,7 @@ exp = experiment.chapter(FAMILY, DATASET, epochs=epochs, overrides=overrides,
 configs = exp.configs(ctx.profile)     # every run of this chapter: the grid's rows, changed as above
 display(Markdown(provenance.banner(provenance.provenance(ctx))))
 display(HTML(provenance.reproduce_box(ctx, exp.name, exp.parameters())))
+display(Markdown(findings.settings_sentence(ctx.profile, experiment.with_reports(configs))))
 
 # %% [markdown]
 # ## The runs

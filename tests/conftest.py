@@ -124,7 +124,7 @@ def tiny_config(family: str, dataset: str = "mnist", arch: str = "mlp", **change
     rows = grid(family, dataset, "smoke") + [override(c, dataset=dataset) for c in full_smoke_rows(family, dataset)]
     base = next(c for c in rows if c.arch == arch)
     widths = _TINY_WIDTHS[("vae" if family == "vae" else "gan", arch)]
-    defaults = dict(latent_dim=4, epochs=1, batch_size=8, n_samples=4, n_eval_samples=8)
+    defaults = dict(latent_dim=4, epochs=1, batch_size=8, n_samples=4, n_eval_samples=8, amp=False)   # fp32 unless asked
     return override(base, **{**widths, **defaults, **changes})
 
 

@@ -6,9 +6,10 @@ from collections import Counter
 
 import pytest
 
-from gen_core import ConfigError
-from gen_core.grid import (BF16_EVIDENCE, Bf16Evidence, bf16_evidence, data_dir_from_env, full_grid, grid,
-                           override, resolve_profile, row_seeds, seeds, uses_bf16)
+from gen_core import ConfigError, families
+from gen_core.families.base import Bf16Evidence
+from gen_core.grid import (data_dir_from_env, full_grid, grid, override, resolve_profile, row_seeds, seeds,
+                           uses_bf16)
 
 PROFILES = ("full", "long", "quick", "smoke")
 
@@ -243,7 +244,7 @@ def test_bf16_needs_overlapping_intervals_and_a_speedup():
 
 
 def test_bf16_decisions_follow_the_recorded_measurements():
-    # by hand from BF16_EVIDENCE: the rows whose fp32 and bf16 FD intervals are apart stay fp32
+    # by hand from the families' bf16 measurements: the rows whose fp32 and bf16 FD intervals are apart stay fp32
     apart = {("gan", "mnist", "DCGAN"), ("wgan", "mnist", "DC-WGAN"), ("gan", "cifar10", "MLP"),
              ("gan", "cifar10", "DCGAN"), ("wgan", "cifar10", "DC-WGAN")}
     for profile in ("long", "quick", "smoke"):
@@ -252,7 +253,9 @@ def test_bf16_decisions_follow_the_recorded_measurements():
             assert c.amp == uses_bf16(profile, c.family, c.dataset, c.arch, c.variant)
     assert not any(c.amp for c in full_grid("full"))        # never measured on a GPU
     # every row of every family is covered: rows not named follow their architecture's measurement
-    assert all(bf16_evidence(c.family, c.dataset, c.arch, c.variant) is not None for c in full_grid("quick"))
-    assert bf16_evidence("vae", "mnist", "mlp", "MLP C") is BF16_EVIDENCE[("vae", "mnist", "mlp", None)]
-    assert bf16_evidence("wgan", "mnist", "conv", "DC-WGAN-GP") is BF16_EVIDENCE[("wgan", "mnist", "conv", "DC-WGAN-GP")]
-    assert bf16_evidence("vae", "mnist", "conv", "Conv") is None
+    evidence = {name: families.get(name) for name in families.names()}
+    assert all(evidence[c.family].bf16_evidence(c.dataset, c.arch, c.variant) is not None for c in full_grid("quick"))
+    vae, wgan = evidence["vae"], evidence["wgan"]
+    assert vae.bf16_evidence("mnist", "mlp", "MLP C") is vae.bf16[("mnist", "mlp", None)]
+    assert wgan.bf16_evidence("mnist", "conv", "DC-WGAN-GP") is wgan.bf16[("mnist", "conv", "DC-WGAN-GP")]
+    assert vae.bf16_evidence("mnist", "conv", "Conv") is None

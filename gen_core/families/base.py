@@ -28,6 +28,25 @@ class Row(NamedTuple):
     full_epochs: int             # the reports' epochs (the full profile)
 
 
+class Bf16Evidence(NamedTuple):
+    """fp32 against bf16 autocast on one run (seed 0), judged by the yardstick's FD: what decides
+    whether the quick, long and smoke profiles train a row with bf16 (gen_core/grid.py)."""
+    fp32: tuple                  # FD and its 95% bootstrap interval (fd, low, high)
+    bf16: tuple
+    speedup: float               # training images/s with bf16 over fp32, side by side
+
+    @property
+    def overlap(self) -> bool:
+        return max(self.fp32[1], self.bf16[1]) <= min(self.fp32[2], self.bf16[2])
+
+    @property
+    def use(self) -> bool:
+        """bf16 only where it is faster and the yardstick cannot tell the two apart. Where bf16 moved
+        FD outside fp32's interval it stays off, even if it moved it down: a different result is
+        not the same result."""
+        return self.overlap and self.speedup > 1
+
+
 class Question(NamedTuple):
     """A number whose trend over latent size a chapter reports, besides FD."""
     key: str                     # a summary or yardstick key
@@ -90,6 +109,9 @@ class Family:
     variant_pair: tuple = ()             # two variants its chapter compares side by side at equal z
     bench_cases: tuple = ()              # (dataset, variant) rows `make bench` times, an MLP and a conv
     bench_goals: dict = {}               # {device type: {arch: the project/reference ratio to reach}}
+    # bf16 measured against fp32 (`python -m gen_core.bench --amp-quality`): (dataset, arch, variant) ->
+    # Bf16Evidence; variant None stands for the rows of that dataset and architecture not named
+    bf16: dict[tuple, Bf16Evidence] = {}
     latent_questions: list[Question] = []  # trends over latent size its chapter reports besides FD
     sampler_models: tuple = ()           # the networks `generate` needs: what a training snapshot keeps
     checks_collapse: bool = False        # its chapter reports mode collapse per run
@@ -100,6 +122,10 @@ class Family:
     def title_of(self, cfg: RunConfig) -> str:
         """The family as a table names it (a variant of the family may name itself)."""
         return self.title
+
+    def bf16_evidence(self, dataset: str, arch: str, variant: str) -> Bf16Evidence | None:
+        """The measurement behind a row's bf16 decision (None: never measured, so fp32)."""
+        return self.bf16.get((dataset, arch, variant), self.bf16.get((dataset, arch, None)))
 
     def validate(self, cfg: RunConfig) -> None:
         """Family rules on a config (ConfigError); the generic ones are in config.py."""

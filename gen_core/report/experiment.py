@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from ..config import PROFILES, ConfigError, RunConfig
-from ..grid import override, row_config, row_seeds, rows
+from ..grid import override, reports_config, row_config, row_seeds, rows
 
 COMMON = ("profile", "data_dir", "runs_dir", "force")
 EXPERIMENT = ("epochs", "overrides")
@@ -111,6 +111,11 @@ class Experiment:
         if self.overrides:
             out["overrides"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.overrides.items()}
         return out
+
+
+def with_reports(configs: list[RunConfig]) -> list[tuple[RunConfig, RunConfig | None]]:
+    """Each run beside its row as the reports trained it (for findings.settings_sentence)."""
+    return [(c, reports_config(c)) for c in configs]
 
 
 def chapter(family: str, dataset: str, epochs=None, overrides=None, **latents) -> Experiment:

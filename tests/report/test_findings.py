@@ -235,7 +235,7 @@ def test_prose_imports_nothing_that_loads_trains_or_measures():
         ("runsets", "nearest_point"), ("runsets", "point_estimate"), ("runsets", "still_improving"),
         ("runsets", "seeds_per_configuration"), ("runsets", "seed_range"), ("runsets", "value"),
         ("runsets", "variant_pair"),
-        ("grid", "seeds"), ("grid", "fewest_seeds"),   # a profile's seed counts: constants of the grid
+        ("grid", "seeds"), ("grid", "fewest_seeds"), ("grid", "DATASET_SIZES"),   # a profile's seed counts: constants of the grid
         # the collapse rule's constants, and the pure interval arithmetic
         ("yardstick", "COLLAPSE_STATES"), ("yardstick", "COLLAPSED_MAX"), ("yardstick", "CONFIDENT"),
         ("yardstick", "COUNTED_MIN"),
@@ -263,3 +263,44 @@ def test_prose_is_pure(monkeypatch):
     refs = {ds: fake_reference(ds) for ds in ("mnist", "cifar10")}
     assert findings.chapter_findings(wgan_runs(30.0, 20.0), refs["mnist"], "quick")
     assert findings.comparison_findings(runs, refs, "quick")
+
+
+def _sharp(run, ratio, half=0.01):
+    run.summary.update(sharpness_ratio=ratio, sharpness_ratio_ci=[ratio - half, ratio + half])
+    return run
+
+
+def test_against_the_reports_point_by_point():
+    vae = {(c.variant, c.latent_dim): c for c in grid("vae", "mnist", "quick")}
+    gan = grid("gan", "mnist", "quick")
+    wgan = {c.variant: c for c in grid("wgan", "mnist", "quick")}
+    cifar = grid("gan", "cifar10", "quick")
+    runs = [
+        # MLP C sharpens with z (0.5, 0.7, 0.9: each nearer 1, intervals +-0.01 apart); MLP A does not change
+        _sharp(fake_run(vae[("MLP C", 2)], 30.0), 0.5), _sharp(fake_run(vae[("MLP C", 32)], 30.0), 0.7),
+        _sharp(fake_run(vae[("MLP C", 128)], 30.0), 0.9),
+        _sharp(fake_run(vae[("MLP A", 50)], 30.0), 0.9), _sharp(fake_run(vae[("MLP A", 100)], 30.0), 0.9),
+        fake_run(gan[0], 12.5, covered=4),                          # the MLP GAN collapsed onto 4 classes
+        fake_run(wgan["MLP A"], 40.0),
+        fake_run(wgan["DC-WGAN-GP"], 5.0),                          # beyond the reports: left out of point 4
+        fake_run(cifar[0], 3.0), fake_run(cifar[1], 1.5),            # CIFAR-10: the DCGAN beats the MLP
+    ]
+    lines = findings.against_reports(runs)
+    assert lines[0] == "**Against the reports, point by point.**"
+    text = "\n".join(lines)
+    assert ("In 1 of 2 architectures with several latent sizes it improves outside the noise with every step up in "
+            "z, in 0 it gets worse, in 1 it does not change outside the noise") in text
+    assert ("2. **MLP GAN collapse.** The reports saw their MNIST MLP GAN produce only 3 or 4 digit classes. By the "
+            "one collapse rule, 1 run collapsed, which agrees with the reports' collapse onto 3 or 4 digits.") in text
+    assert "the convolutional model has the lower FD outside the noise in 1 of 1 families, which agrees with the " \
+           "reports" in text
+    assert ("on MNIST, GAN (MLP A, z=100) FD 12.5 [12.4, 12.6], WGAN (MLP A, z=200) FD 40 [39.9, 40.1]. GAN (MLP A, "
+            "z=100) has the lowest FD, and its interval overlaps no other's.") in text
+    assert "DC-WGAN-GP" not in text.split("4. ")[1]
+    # no MLP GAN on the data and convolution losing: the evidence says otherwise, in words
+    runs[5] = fake_run(gan[0], 12.5, on_data=0.1)
+    runs[-1] = fake_run(cifar[1], 6.0)
+    text = "\n".join(findings.against_reports(runs))
+    assert "none is on the data yet, so this grid cannot say whether they collapse" in text
+    assert "in 0 of 1 families, which does not reproduce it" in text
+    assert findings.against_reports([]) == []

@@ -38,7 +38,7 @@ def _parse(argv):
     p = argparse.ArgumentParser(prog="python -m gen_core", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default=os.environ.get("PROFILE", "auto"),
-                   help="auto | full | quick | smoke (default: $PROFILE or auto)")
+                   help="auto | full | long | quick | smoke (default: $PROFILE or auto)")
     p.add_argument("--family", choices=families.names())
     p.add_argument("--dataset", choices=DATASETS)
     p.add_argument("--variant", help='a row label such as "MLP A" or "DCGAN"')

@@ -425,7 +425,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m gen_core.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default="auto", help="whose model sizes: auto (quick on CPU, full on CUDA) | "
-                                                     "full | quick | smoke")
+                                                     "full | long | quick | smoke")
     p.add_argument("--data-dir", default=os.environ.get("GEN_DATA_DIR", "data"))
     p.add_argument("--device", default=None, help="cpu, cuda ... (default: cuda if available)")
     p.add_argument("--workers", type=int, default=None, help="single-thread processes side by side in the workers "

@@ -42,7 +42,7 @@
 
 # %% tags=["parameters"]
 # Flat parameters; papermill overrides them (see `make report`).
-profile = "auto"       # auto | full | quick | smoke
+profile = "auto"       # auto | full | long | quick | smoke
 data_dir = "data"      # torchvision layout; $GEN_DATA_DIR in the Makefile
 runs_dir = "runs"      # run results, keyed by config hash
 force = False          # accepted for symmetry; this page never forces a retrain

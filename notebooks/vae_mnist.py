@@ -20,7 +20,7 @@
 # %% tags=["parameters"]
 # Flat parameters: edit them here, or set them for one run with
 # `make report-vae_mnist PARAMS='{mlp_a_latents: [17], epochs: 2}'`.
-profile = "auto"       # auto | full | quick | smoke
+profile = "auto"       # auto | full | long | quick | smoke
 data_dir = "data"      # torchvision layout; $GEN_DATA_DIR in the Makefile
 runs_dir = "runs"      # run results, keyed by config hash
 force = False          # retrain even when results are cached

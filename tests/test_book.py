@@ -233,11 +233,11 @@ def test_bad_profile_is_one_line_without_traceback():
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("error: PROFILE='bogus' is not allowed; expected one of "
-                                   "auto, full, quick, smoke")
+                                   "auto, full, long, quick, smoke")
 
 
 @pytest.mark.parametrize("variable, line", [
-    ("PROFILE=bogus", "error: PROFILE='bogus' is not allowed; expected one of auto, full, quick, smoke"),
+    ("PROFILE=bogus", "error: PROFILE='bogus' is not allowed; expected one of auto, full, long, quick, smoke"),
     ("FORCE=maybe", "error: force='maybe' is not allowed; expected true/false or 1/0"),
     ("GEN_DATA_DIR=", "error: data_dir='' is not allowed; expected a directory path"),
     ("GEN_RUNS_DIR=", "error: runs_dir='' is not allowed; expected a directory path"),

@@ -39,7 +39,7 @@ help:
 	@echo "make train         train the grid without Jupyter (TRAIN_ARGS='--family gan --dataset mnist ...')"
 	@echo "                   LAUNCHER=slurm: one Slurm job array (TRAIN_ARGS='--partition gpu --seeds 5 ...');"
 	@echo "                   LAUNCHER=local: the same tasks in local worker processes"
-	@echo "make bench         images/s of the training loop against a pytorch/examples loop (BENCH_ARGS='--amp ...')"
+	@echo "make bench         images/s of the training loop against a pytorch/examples loop (BENCH_ARGS='--profile quick ...')"
 	@echo "make data          write the offline MNIST and CIFAR-10 copies into GEN_DATA_DIR (development and CI)"
 	@echo "make test          the test suite (what CI runs)"
 	@echo "make setup         create .venv with the pinned requirements"

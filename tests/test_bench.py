@@ -52,6 +52,9 @@ def test_compare_times_both_loops_on_the_same_number_of_batches(family, arch, ti
     assert result.steps % (2 * cfg.n_critic) == 0 and result.steps >= 2 * cfg.n_critic
     assert result.images == result.steps * 16
     assert result.project_s > 0 and result.reference_s > 0
+    # the bf16 column: the same steps with autocast, and its speed-up over fp32
+    assert result.bf16_s > 0 and result.bf16_speedup == result.project_s / result.bf16_s
+    assert result.workers_speedup is None                       # the workers column is separate
 
 
 def test_reference_dataset_reads_a_cifar_copy_whose_md5s_differ(tiny_cfg, cifar_root):
@@ -114,3 +117,18 @@ def test_amp_representatives_are_one_run_per_family_dataset_architecture_and_wga
         ("vae", "cifar10", "MLP", 0), ("vae", "cifar10", "Conv", 0), ("gan", "cifar10", "MLP", 0),
         ("gan", "cifar10", "DCGAN", 0), ("wgan", "cifar10", "MLP", 0), ("wgan", "cifar10", "DC-WGAN", 0),
         ("wgan", "cifar10", "DC-WGAN-GP", 0)]
+
+
+def test_the_workers_column_sums_the_workers_images_per_second(tiny_cfg, mnist_root):
+    """Two spawned single-thread workers each time the same steps; the column is their rates added,
+    and its speed-up divides by the one-process rate of the same comparison."""
+    cfg = tiny_cfg("gan", batch_size=16)
+    timer = bench.WorkerTimer(2, str(mnist_root))
+    try:
+        rate = timer.rate(cfg, 4)
+    finally:
+        timer.close()
+    assert rate > 0
+    c = bench.Comparison(cfg, steps=10, project_s=2.0, reference_s=3.0, bf16_s=1.0, workers=2, workers_rate=120.0)
+    # one process: 10 steps x 16 images in 2 s = 80 img/s; the workers 120 img/s together: 1.5x
+    assert c.images == 160 and c.ratio == 1.5 and c.bf16_speedup == 2.0 and c.workers_speedup == 1.5

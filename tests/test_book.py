@@ -487,13 +487,25 @@ def test_make_train_trains_and_measures_the_selected_runs(repo, tmp_path):
     assert len(list((tmp_path / "runs").glob("vae-mnist-mlpa-z50-*/yardstick.json"))) == 1
 
 
+def bench_case_arch(family: str, dataset: str, variant: str) -> str:
+    from gen_core.grid import rows
+    return next(r.arch for r in rows(family, dataset) if r.variant == variant)
+
+
 def test_make_bench_runs_every_case_and_counts_flops(repo):
     proc = make(repo, "bench", f"GEN_DATA_DIR={DATA_DIR}",
                 "BENCH_ARGS=--profile smoke --seconds 0.02 --estimate-profile smoke --flops-profile smoke")
     from gen_core.bench import cases
 
+    from gen_core.grid import uses_bf16
+
+    assert re.search(r"bf16 img/s +x fp32 +grid +\d+ workers img/s +x 1 proc$", proc.stdout, re.M), proc.stdout[:1500]
     for family, dataset, variant in cases():
-        assert re.search(rf"^{family} {dataset} {variant} z=\d+ +\d+ ", proc.stdout, re.M), (family, variant)
+        arch = bench_case_arch(family, dataset, variant)
+        used = "bf16" if uses_bf16("smoke", family, dataset, arch, variant) else "fp32"
+        # steps, project, reference, ratio, [goal], bf16 img/s, x fp32, grid, workers img/s, x 1 proc
+        assert re.search(rf"^{family} {dataset} {variant} z=\d+ +\d+ .* [\d,]+ +[\d.]+ +{used} +[\d,]+ +[\d.]+$",
+                         proc.stdout, re.M), (family, variant, proc.stdout[:3000])
     assert "smoke report on this machine, estimated from 30 timed steps of each of its 29 runs" in proc.stdout
     assert re.search(r"smoke grid: [\d.e+-]+ PFLOP of matmuls and convolutions to train all 29 runs", proc.stdout)
 

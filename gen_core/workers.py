@@ -181,8 +181,8 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
         return 1
     except KeyboardInterrupt:
         bar.close()
+        _stop_workers(pool)                      # before shutdown(), which forgets the processes
         pool.shutdown(wait=False, cancel_futures=True)
-        _stop_workers(pool)
         print("interrupted: finished runs are kept; the same command resumes the others from their last epoch",
               file=sys.stderr, flush=True)
         raise
@@ -210,6 +210,6 @@ def _drain(events, seen: dict, started: dict, bar) -> None:
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """Ctrl-C reaches the workers too, but one deep inside a torch kernel may not stop at once."""
-    for process in list(getattr(pool, "_processes", {}).values()):
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
         if process.is_alive():
             process.terminate()

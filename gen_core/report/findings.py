@@ -138,7 +138,7 @@ def settings_sentence(profile: str, pairs: list) -> str:
     if all(e == full for e, full in epochs):
         when = f"the reports' {' and '.join(str(e) for e in sorted({e for e, _ in epochs}))} epochs"
     else:
-        when = ", ".join(f"{e} epochs (the reports: {full})" for e, full in epochs)
+        when = ", ".join(f"{plural(e, 'epoch')} (the reports: {full})" for e, full in epochs)
     same, capped = [], []
     for variant in dict.fromkeys(c.variant for c, _ in pairs):
         cfg, full = next((c, r) for c, r in pairs if c.variant == variant)

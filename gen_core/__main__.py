@@ -31,7 +31,7 @@ from .data import DataError
 from .grid import full_grid, grid, override, resolve_profile
 from .launch import ARRAY_LIMIT, FLAGS, SLURM_TIME_MIN, Resources, check_launcher, launch, task_device
 from .launch import slots as launch_slots
-from .workers import check_workers, default_workers, pending, train_in_pool, wall_time
+from .workers import INTERRUPTED, check_workers, default_workers, pending, train_in_pool, wall_time
 
 
 def _parse(argv):
@@ -218,6 +218,9 @@ def main(argv=None) -> int:
     except (ConfigError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr, flush=True)
+        return 130
     return 0
 
 

@@ -181,15 +181,22 @@ def compare(cfg: RunConfig, split: Split, data_dir: str, device, seconds: float 
 
 # ---- worker processes side by side (gen_core/workers.py) --------------------------------------------
 
+BARRIER_SECONDS = 900        # a worker that never reaches the barrier (killed) breaks it after this
+
+
 def _time_in_worker(config: dict, data_dir: str, steps: int, barrier) -> tuple[int, float]:
     """In one single-thread worker: warm up, wait for the others, then time `steps` project steps."""
     torch.set_num_threads(1)
     cfg, cpu = RunConfig.from_dict(config), torch.device("cpu")
-    split = data.cached_split(cfg.dataset, data_dir, True, "cpu", cfg.train_size)
-    state = _fresh(cfg, cpu, project=True)
-    warm = max(3, cfg.n_critic)
-    time_project(cfg, split, warm, cpu, state)
-    barrier.wait()                                  # every worker times the same stretch of wall time
+    try:
+        split = data.cached_split(cfg.dataset, data_dir, True, "cpu", cfg.train_size)
+        state = _fresh(cfg, cpu, project=True)
+        warm = max(3, cfg.n_critic)
+        time_project(cfg, split, warm, cpu, state)
+    except BaseException:
+        barrier.abort()                             # the others stop waiting (BrokenBarrierError), not hang
+        raise
+    barrier.wait(BARRIER_SECONDS)                   # every worker times the same stretch of wall time
     return steps * cfg.batch_size, time_project(cfg, split, steps, cpu, state, first_step=warm)
 
 

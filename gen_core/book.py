@@ -38,6 +38,7 @@ from pathlib import Path
 # Light imports only: deciding that a notebook is up to date must not pay for importing torch.
 from .config import PROFILES, parse_force
 from .errors import ConfigError, DataError
+from .workers import INTERRUPTED
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -389,24 +390,36 @@ def run_notebook(name: str, ctx, book_root: Path, params: dict | None = None) ->
 
 def notebook_defaults(name: str) -> dict:
     """The experiment parameters as notebooks/<name>.py's parameters cell sets them (edited there or
-    not): each `key = <literal>` line of the cell; a value that is not a literal is left out."""
-    import ast
+    not): each `key = <literal>` line of the cell. See `notebook_expressions` for the others."""
+    return _parameters_cell(name)[0]
 
+
+def notebook_expressions(name: str) -> list[str]:
+    """The experiment parameters that notebooks/<name>.py's parameters cell sets to something other
+    than a literal (`list(range(2, 9))`): only the notebook's kernel can tell their values."""
+    return _parameters_cell(name)[1]
+
+
+def _parameters_cell(name: str) -> tuple[dict, list[str]]:
     import jupytext
     from .report import experiment
 
     cell = next((c for c in jupytext.read(NOTEBOOK_DIR / f"{name}.py").cells
                  if "parameters" in c.metadata.get("tags", [])), None)
     own = set(experiment.parameter_names(name)) - set(experiment.COMMON)
-    out = {}
-    for node in ast.parse(cell.source if cell else "").body:
+    literals, expressions = {}, []
+    try:
+        body = ast.parse(cell.source if cell else "").body
+    except SyntaxError:          # the notebook itself will say where
+        return {}, sorted(own)
+    for node in body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
                 and node.targets[0].id in own:
             try:
-                out[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError:
-                pass
-    return out
+                literals[node.targets[0].id] = ast.literal_eval(node.value)
+            except Exception:    # ValueError, TypeError, RecursionError, ... : not a plain literal
+                expressions.append(node.targets[0].id)
+    return literals, expressions
 
 
 def chapter_configs(name: str, profile: str, params: dict | None = None) -> list:
@@ -437,6 +450,13 @@ def train_runs(ctx, names, params: dict | None = None, workers: int | None = Non
     if workers == 1 or ctx.force:
         print(f"train: the notebooks train their runs ({'FORCE=1' if ctx.force else 'one worker'})", flush=True)
         return 0
+    names = list(names)
+    for name in list(names):
+        unknown = [key for key in notebook_expressions(name) if key not in params]
+        if unknown:
+            print(f"train: notebooks/{name}.py sets {', '.join(unknown)} with an expression; its notebook trains "
+                  f"its runs", flush=True)
+            names.remove(name)
     configs = list(dict.fromkeys(c for name in names for c in chapter_configs(name, ctx.profile, params)))
     if len(pending(configs, ctx.runs_dir, measure=True, force=False)) == 1:
         print("train: one run to train: its notebook trains it, with every thread", flush=True)
@@ -523,6 +543,9 @@ def main(argv=None) -> int:
     except (ConfigError, DataError, BookError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr, flush=True)
+        return 130
     return 0
 
 

@@ -7,7 +7,9 @@ module is the single source of the defaults that chapter notebooks start from.
 """
 from __future__ import annotations
 
+import functools
 import os
+from pathlib import Path
 
 from . import families
 from .config import DATASETS, PROFILES, ConfigError, RunConfig
@@ -17,7 +19,7 @@ from .config import DATASETS, PROFILES, ConfigError, RunConfig
 # N generated images behind the yardstick, how many seeds each run repeats over (and, in
 # `finding_seeds`, how many the rows that test a reports' finding repeat over), and the speed
 # switches of RunConfig: bf16 autocast ("measured": where the family's measurement allows it, see
-# Family.bf16; quick, long and smoke share the decision, since long trains quick's very networks
+# Family.bf16, and on a CPU that computes bf16 natively, see cpu_has_native_bf16; quick, long and smoke share the decision, since long trains quick's very networks
 # longer and smoke runs the quick report's code path; full: off, never measured on a GPU) and
 # torch.compile (off: 0.7-0.8x on CPU, and unmeasured on a GPU).
 _PROFILE_SIZES = {
@@ -41,7 +43,32 @@ def uses_bf16(profile: str, family: str, dataset: str, arch: str, variant: str) 
     if amp != "measured":
         return bool(amp)
     evidence = families.get(family).bf16_evidence(dataset, arch, variant)
-    return evidence is not None and evidence.use
+    return evidence is not None and evidence.use and cpu_has_native_bf16()
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """Whether this machine's CPU has a fast bf16 path: the families' measurements were made on
+    one. Torch's oneDNN kernels need AVX-512 (avx512_core: F, BW, VL, DQ; or the newer avx512_bf16,
+    amx_bf16); on an AVX2-only CPU bf16 is emulated, and a long run's first epoch took 12 times its
+    float32 time (AMD EPYC), so there every row trains in float32."""
+    try:
+        return native_bf16(Path("/proc/cpuinfo").read_text())
+    except OSError:                   # not Linux: no way to tell, so the safe choice
+        return False
+
+
+AVX512_CORE = {"avx512f", "avx512bw", "avx512vl", "avx512dq"}
+
+
+def native_bf16(cpuinfo: str) -> bool:
+    """From /proc/cpuinfo's text: whether a `flags` line has AVX-512 core, avx512_bf16 or amx_bf16."""
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.partition(":")[2].split())
+            if AVX512_CORE <= flags or flags & {"avx512_bf16", "amx_bf16"}:
+                return True
+    return False
 
 
 def resolve_profile(profile: str, cuda_available: bool | None = None) -> str:

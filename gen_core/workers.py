@@ -16,10 +16,13 @@ On a GPU there is one worker: this process (runs on one device do not overlap we
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import queue
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -30,6 +33,7 @@ from .config import ConfigError, RunConfig
 WORKER_THREADS = 1           # torch threads per worker
 POLL_SECONDS = 0.5           # how often the terminal is updated
 MIN_WORKERS = 1
+INTERRUPTED = "interrupted: finished runs are kept; the same command resumes the others from their last epoch"
 
 
 def cpu_count() -> int:
@@ -41,11 +45,13 @@ def cpu_count() -> int:
 
 
 def default_workers(device: str) -> int:
-    """As many workers as CPUs when training on the CPU; one (this process) on a GPU. GEN_WORKERS
-    overrides it (`make report GEN_WORKERS=1` trains inside the notebooks, as before the pool)."""
+    """As many workers as CPUs when training on the CPU; one (this process) on a GPU. On the CPU
+    GEN_WORKERS overrides it (`make report GEN_WORKERS=1` trains inside the notebooks, as before the pool)."""
+    if str(device).split(":")[0] != "cpu":
+        return 1                                 # the workers train on the CPU: not what a GPU user wants
     if "GEN_WORKERS" in os.environ:
         return check_workers(os.environ["GEN_WORKERS"], "GEN_WORKERS")
-    return cpu_count() if str(device).split(":")[0] == "cpu" else 1
+    return cpu_count()
 
 
 def check_workers(value, name: str = "--workers") -> int:
@@ -79,7 +85,7 @@ def longest_first(runs: list[RunConfig]) -> list[RunConfig]:
     per_image: dict = {}                       # seeds share one count
 
     def cost(cfg: RunConfig) -> float:
-        key = (cfg.family, cfg.dataset, cfg.variant, cfg.latent_dim)
+        key = dataclasses.replace(cfg, seed=0)
         if key not in per_image:
             per_image[key] = step_flops(cfg)
         return run_flops(cfg, per_image[key])
@@ -102,15 +108,22 @@ _events = None               # the worker's end of the progress queue
 
 def _start_worker(events, threads: int) -> None:
     import torch
+    from tqdm import tqdm
 
     global _events
     _events = events
+    # Ctrl-C goes to the whole process group: the pool stops the workers itself, so a worker's
+    # KeyboardInterrupt would only print a traceback per process
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # tqdm otherwise makes a multiprocessing lock here (even for a disabled bar) that a stopped
+    # worker leaves behind: "resource_tracker: ... leaked semaphore objects" at exit
+    tqdm.set_lock(threading.RLock())
     torch.set_num_threads(threads)
 
 
-def _run_task(task) -> dict:
-    """One TrainTask in a worker, reporting its start and each epoch it trains to the pool."""
-    name = task.run_dir.name
+def _run_task(task, name: str) -> dict:
+    """One TrainTask in a worker, reporting its start and each epoch it trains to the pool under
+    `name`, the run's name as the pool computed it."""
     start = time.perf_counter()
     _events.put((name, 0))
     task.progress = False
@@ -136,7 +149,11 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
     if not todo:
         return 0
     todo = longest_first(todo)
-    epochs = {c.run_name(): c.epochs for c in todo}
+    # names once: a training source edited while the pool runs would change them
+    names = [c.run_name() for c in todo]
+    epochs = {name: c.epochs for name, c in zip(names, todo)}
+    # in the bar: the name without its hash, and the seed where there are several
+    shown = {name: name.rsplit("-", 1)[0] + (f" seed {c.seed}" if c.seed else "") for name, c in zip(names, todo)}
     seen = dict.fromkeys(epochs, 0)          # last epoch reported per run
     bar = tqdm(total=sum(epochs.values()), unit="epoch", desc="training", file=progress_stream(),
                dynamic_ncols=True)
@@ -147,13 +164,13 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
                                initializer=_start_worker, initargs=(events, WORKER_THREADS))
     try:
         futures = {pool.submit(_run_task, TrainTask(c, profile, data_dir, runs_dir, "cpu", measure, WORKER_THREADS,
-                                                    force)): c for c in todo}
+                                                    force), name): name for name, c in zip(names, todo)}
         remaining = set(futures)
         while remaining:
             done, remaining = wait(remaining, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             _drain(events, seen, started, bar)
             for future in done:
-                name = futures[future].run_name()
+                name = futures[future]
                 try:
                     result = future.result()
                 except BrokenProcessPool:
@@ -170,7 +187,7 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
                 seen[name] = epochs[name]
                 started.pop(name, None)
                 bar.write(f"[{finished}/{len(todo)}] {name}: {line}", file=out)
-            bar.set_postfix_str(", ".join(f"{n.rsplit('-', 1)[0]} {seen[n]}/{epochs[n]}" for n in started))
+            bar.set_postfix_str(", ".join(f"{shown[n]} {seen[n]}/{epochs[n]}" for n in started))
     except BrokenProcessPool:
         bar.close()
         left = len(todo) - finished
@@ -183,9 +200,7 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
         bar.close()
         _stop_workers(pool)                      # before shutdown(), which forgets the processes
         pool.shutdown(wait=False, cancel_futures=True)
-        print("interrupted: finished runs are kept; the same command resumes the others from their last epoch",
-              file=sys.stderr, flush=True)
-        raise
+        raise                                    # the caller says INTERRUPTED
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     bar.close()

@@ -132,3 +132,15 @@ def test_the_workers_column_sums_the_workers_images_per_second(tiny_cfg, mnist_r
     c = bench.Comparison(cfg, steps=10, project_s=2.0, reference_s=3.0, bf16_s=1.0, workers=2, workers_rate=120.0)
     # one process: 10 steps x 16 images in 2 s = 80 img/s; the workers 120 img/s together: 1.5x
     assert c.images == 160 and c.ratio == 1.5 and c.bf16_speedup == 2.0 and c.workers_speedup == 1.5
+
+
+def test_a_worker_that_fails_before_timing_breaks_the_barrier_instead_of_hanging_the_others(tmp_path):
+    import threading
+
+    cfg = grid("gan", "mnist", "smoke")[0]
+    barrier = threading.Barrier(2)
+    with pytest.raises(Exception):                  # no data there: the worker's own error
+        bench._time_in_worker(cfg.to_dict(), str(tmp_path / "no-data"), 2, barrier)
+    assert barrier.broken                           # the other worker's wait raises at once
+    with pytest.raises(threading.BrokenBarrierError):
+        barrier.wait(1)

@@ -452,9 +452,32 @@ def test_the_pool_reads_the_notebooks_parameters_cell(tmp_path, monkeypatch):
     monkeypatch.setattr(book, "NOTEBOOK_DIR", tmp_path)
     assert book.notebook_defaults("gan_mnist")["mlp_a_latents"] == [17, 3]
     assert "epochs" not in book.notebook_defaults("gan_mnist")
+    assert book.notebook_expressions("gan_mnist") == ["epochs"]
     labels = [c.label for c in book.chapter_configs("gan_mnist", "smoke", {"dcgan_latents": [8]})]
     assert labels == ["MLP A, z=17", "MLP A, z=3", "MLP B, z=200", "DCGAN, z=8"]
     assert book.chapter_configs("comparison", "smoke") == []
+
+
+def test_a_parameter_set_by_an_expression_leaves_its_chapter_to_its_notebook(tmp_path, monkeypatch, capsys):
+    """The pool cannot know what `epochs = 2 * 3` trains, so it must not train (wrong) runs for that chapter."""
+    from gen_core import book, workers
+    from gen_core.report import session
+
+    for name in ("gan_mnist", "vae_mnist"):
+        (tmp_path / f"{name}.py").write_text((book.NOTEBOOK_DIR / f"{name}.py").read_text())
+    nb = tmp_path / "gan_mnist.py"
+    nb.write_text(nb.read_text().replace("\nepochs = None", "\nepochs = 2 * 3", 1))
+    monkeypatch.setattr(book, "NOTEBOOK_DIR", tmp_path)
+    trained = []
+    monkeypatch.setattr(workers, "train_in_pool", lambda configs, *a, **k: trained.extend(configs) or 0)
+    ctx = session.setup("smoke", DATA_DIR, str(tmp_path / "runs"))
+    assert book.train_runs(ctx, ["gan_mnist", "vae_mnist"], workers=2) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "train: notebooks/gan_mnist.py sets epochs with an expression; its notebook trains its runs"]
+    assert trained and {c.family for c in trained} == {"vae"}
+    trained.clear()                             # PARAMS setting it makes it known again
+    assert book.train_runs(ctx, ["gan_mnist"], {"epochs": 1}, workers=2) == 0
+    assert {c.family for c in trained} == {"gan"} and {c.epochs for c in trained} == {1}
 
 
 def test_params_with_make_report_is_refused():

@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 
 from gen_core import ConfigError, families
+from gen_core import grid as grid_module
 from gen_core.families.base import Bf16Evidence
 from gen_core.grid import (data_dir_from_env, full_grid, grid, override, resolve_profile, row_seeds, seeds,
                            uses_bf16)
@@ -243,7 +244,13 @@ def test_bf16_needs_overlapping_intervals_and_a_speedup():
     assert not Bf16Evidence((10, 9, 11), (10, 9, 11), 0.95).use               # the same, but slower
 
 
-def test_bf16_decisions_follow_the_recorded_measurements():
+@pytest.fixture
+def native_bf16(monkeypatch):
+    """A CPU with bf16 in hardware, as the families' measurements were made on."""
+    monkeypatch.setattr(grid_module, "cpu_has_native_bf16", lambda: True)
+
+
+def test_bf16_decisions_follow_the_recorded_measurements(native_bf16):
     # by hand from the families' bf16 measurements: the rows whose fp32 and bf16 FD intervals are apart stay fp32
     apart = {("gan", "mnist", "DCGAN"), ("wgan", "mnist", "DC-WGAN"), ("gan", "cifar10", "MLP"),
              ("gan", "cifar10", "DCGAN"), ("wgan", "cifar10", "DC-WGAN")}
@@ -259,3 +266,22 @@ def test_bf16_decisions_follow_the_recorded_measurements():
     assert vae.bf16_evidence("mnist", "mlp", "MLP C") is vae.bf16[("mnist", "mlp", None)]
     assert wgan.bf16_evidence("mnist", "conv", "DC-WGAN-GP") is wgan.bf16[("mnist", "conv", "DC-WGAN-GP")]
     assert vae.bf16_evidence("mnist", "conv", "Conv") is None
+
+
+def test_a_cpu_without_native_bf16_trains_every_row_in_fp32(monkeypatch):
+    monkeypatch.setattr(grid_module, "cpu_has_native_bf16", lambda: False)
+    assert not any(c.amp for profile in ("long", "quick", "smoke") for c in full_grid(profile))
+
+
+@pytest.mark.parametrize("cpuinfo, native", [
+    ("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_tile\n", True),        # Sapphire Rapids-like
+    ("flags\t\t: fpu avx2 amx_bf16 amx_tile\n", True),
+    ("flags\t\t: fpu avx2 avx512f avx512dq avx512bw avx512vl\n", True),                  # Skylake-SP: AVX-512 core
+    ("flags\t\t: fpu avx2 avx512f avx512dq avx512vl\n", False),                          # no BW: not avx512_core
+    ("flags\t\t: fpu sse avx2 fma vaes\n", False),                                     # AVX2-only EPYC
+    ("model name\t: avx512_bf16 in a name\nflags\t\t: fpu avx2\n", False),               # only the flags line counts
+    ("flags\t\t: fpu xavx512_bf16y\n", False),
+    ("", False),
+])
+def test_native_bf16_reads_the_cpu_flags(cpuinfo, native):
+    assert grid_module.native_bf16(cpuinfo) is native

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from gen_core.config import ConfigError
 from gen_core.grid import grid, override
 from gen_core.results import load_or_train
 
-from test_launch import DATA_DIR, mlp_a_runs, results_without_timings
+from test_launch import DATA_DIR, ROOT, mlp_a_runs, results_without_timings
 
 
 def finished_lines(text: str) -> dict[str, str]:
@@ -147,6 +148,7 @@ def test_default_workers_one_per_cpu_on_a_cpu_one_on_a_gpu(monkeypatch):
     assert workers.default_workers("cuda") == 1 and workers.default_workers("cuda:1") == 1
     monkeypatch.setenv("GEN_WORKERS", "5")
     assert workers.default_workers("cpu") == 5
+    assert workers.default_workers("cuda") == 1        # the workers would train on the CPU
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "two", "1.5", ""])
@@ -179,3 +181,38 @@ def test_the_cli_trains_in_the_pool_by_default_on_a_cpu(tmp_path, capsys, monkey
     out = capsys.readouterr().out
     assert out.startswith("workers: 2 runs selected, 0 already done, 2 to train or measure in 2 single-thread")
     assert len(finished_lines(out)) == 2
+
+
+CTRL_C_SCRIPT = """
+import sys
+import gen_core.__main__ as cli
+from gen_core.grid import grid, override
+dcgan = override(grid("gan", "mnist", "smoke")[-1], epochs=40, train_size=4096)     # minutes of work
+cli.select_runs = lambda *args: [dcgan, override(dcgan, seed=1)]
+sys.exit(cli.main(["--profile", "smoke", "--runs-dir", sys.argv[1], "--no-measure", "--workers", "2"]))
+"""
+
+
+def test_ctrl_c_stops_the_pool_with_one_line_and_no_worker_left(tmp_path):
+    """Ctrl-C reaches the whole process group: the workers ignore it and are stopped by the pool,
+    the command says how to resume and exits 130, with no traceback from any process."""
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-c", CTRL_C_SCRIPT, str(runs)], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            env={**os.environ, "GEN_DATA_DIR": str(DATA_DIR)})
+    deadline = time.time() + 180
+    while not list(runs.glob("*/checkpoint.pt")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert list(runs.glob("*/checkpoint.pt")), proc.communicate()
+    os.killpg(proc.pid, signal.SIGINT)                  # what the terminal does on Ctrl-C
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == workers.INTERRUPTED and "Traceback" not in err, err
+    left = ["?"]
+    for _ in range(50):            # the resource tracker exits once every process holding its pipe is gone
+        left = subprocess.run(["pgrep", "-a", "-s", str(proc.pid)], capture_output=True, text=True).stdout.splitlines()
+        if not left:
+            break
+        time.sleep(0.2)
+    assert left == [], left
+    assert not list(runs.glob("*/summary.json"))

@@ -73,7 +73,8 @@ class GAN(Family):
         ],
     }
     # bf16 against fp32 at quick, seed 0, on a 2-core Xeon with AVX-512 (2026-11-21): FD [95%] from
-    # `python -m gen_core.bench --amp-quality`, speed-ups from `--amp` (else --amp-quality's training times)
+    # `python -m gen_core.bench --amp-quality`, speed-ups from the bench's bf16 column (else --amp-quality's
+    # training times). Used only on a CPU with bf16 in hardware (grid.cpu_has_native_bf16)
     bf16 = {("mnist", "mlp", None): Bf16Evidence((823, 802, 842), (844, 819, 867), 1.29),
             ("mnist", "conv", None): Bf16Evidence((183, 169, 197), (148, 134, 162), 1.33),           # apart
             ("cifar10", "mlp", None): Bf16Evidence((16.1, 15.7, 16.5), (13.6, 13.1, 14.0), 1.40),      # apart

@@ -73,7 +73,8 @@ class VAE(Family):
         ],
     }
     # bf16 against fp32 at quick, seed 0, on a 2-core Xeon with AVX-512 (2026-11-21): FD [95%] from
-    # `python -m gen_core.bench --amp-quality`, speed-ups from `--amp` (else --amp-quality's training times)
+    # `python -m gen_core.bench --amp-quality`, speed-ups from the bench's bf16 column (else --amp-quality's
+    # training times). Used only on a CPU with bf16 in hardware (grid.cpu_has_native_bf16)
     bf16 = {("mnist", "mlp", None): Bf16Evidence((517, 497, 537), (525, 503, 547), 1.06),
             ("cifar10", "mlp", None): Bf16Evidence((24.1, 23.6, 24.8), (23.5, 23.0, 24.1), 1.50),
             ("cifar10", "conv", None): Bf16Evidence((28.6, 28.0, 29.2), (28.4, 27.8, 28.9), 1.33)}

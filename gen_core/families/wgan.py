@@ -85,7 +85,8 @@ class WGAN(GAN):
         ],
     }
     # bf16 against fp32 at quick, seed 0, on a 2-core Xeon with AVX-512 (2026-11-21): FD [95%] from
-    # `python -m gen_core.bench --amp-quality`, speed-ups from `--amp` (else --amp-quality's training times)
+    # `python -m gen_core.bench --amp-quality`, speed-ups from the bench's bf16 column (else --amp-quality's
+    # training times). Used only on a CPU with bf16 in hardware (grid.cpu_has_native_bf16)
     bf16 = {("mnist", "mlp", None): Bf16Evidence((1410, 1385, 1438), (1387, 1363, 1415), 1.07),
             ("mnist", "conv", "DC-WGAN"): Bf16Evidence((981, 958, 1002), (855, 831, 874), 1.39),        # apart
             ("mnist", "conv", "DC-WGAN-GP"): Bf16Evidence((1077, 1055, 1100), (1081, 1057, 1104), 1.33),

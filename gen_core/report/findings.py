@@ -10,7 +10,7 @@ import math
 from .. import families
 from ..config import DATASETS
 from ..data import DATASET_TITLES
-from ..grid import DATASET_SIZES, fewest_seeds
+from ..grid import DATASET_SIZES, fewest_seeds, row_seeds
 from ..grid import seeds as profile_seeds
 from ..results import Run
 from ..yardstick import COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, COUNTED_MIN, ON_DATA_MIN, Reference
@@ -96,11 +96,13 @@ def floor_sentence(ref: Reference) -> str:
             f"the floor, what real data scores at this N.")
 
 
-def seeds_sentence(profile: str, n_seeds: int, fewest: int | None = None) -> str:
+def seeds_sentence(profile: str, n_seeds: int, fewest: int | None = None,
+                   trained_range: tuple[int, int] | None = None) -> str:
     """How many seeds the numbers average over (the most and the `fewest` of any configuration),
-    and where seeds beyond the profile's came from."""
+    and where seeds beyond the profile's came from. `trained_range`: the fewest and the most seeds
+    the profile trains for this page's rows (default: for any row)."""
     fewest = n_seeds if fewest is None else fewest
-    trained, least = profile_seeds(profile), fewest_seeds(profile)
+    least, trained = trained_range or (fewest_seeds(profile), profile_seeds(profile))
     per = f"{trained} seed{'s' if trained > 1 else ''}" if least == trained else f"{least} to {trained} seeds"
     found = (f" The {profile} profile trains {per} per configuration; the "
              f"others were found in the runs folder "
@@ -115,12 +117,29 @@ def seeds_sentence(profile: str, n_seeds: int, fewest: int | None = None) -> str
             f"overlap the text calls the difference a tie.")
 
 
+def profile_seed_range(profile: str, runs: list[Run]) -> tuple[int, int] | None:
+    """The fewest and the most seeds `profile` trains for the rows of `runs` (None for no runs)."""
+    counts = [row_seeds(profile, r.config.family, r.config.dataset, r.config.arch) for r in runs]
+    return (min(counts), max(counts)) if counts else None
+
+
 def _widths(cfg, key: str) -> str:
     return "-".join(str(w) for w in getattr(cfg, key))
 
 
 _WIDTH_NAMES = {"hidden": "generator/encoder hidden layers", "d_hidden": "discriminator/critic hidden layers",
                 "channels": "generator/encoder channels", "d_channels": "discriminator/critic channels"}
+
+
+def _width_change(cfg, full, changed: list[str]) -> str:
+    """How a row's widths compare with the reports', by the widest layer of each changed stack."""
+    ratios = [max(getattr(full, k)) / max(getattr(cfg, k)) for k in changed
+              if getattr(full, k) and getattr(cfg, k)]
+    if ratios and all(r > 1 for r in ratios):
+        return f"is narrower, about 1/{max(ratios):.3g} of the reports' widths"
+    if ratios and all(r < 1 for r in ratios):
+        return f"is wider, about {1 / min(ratios):.3g}x the reports' widths"
+    return "has other widths than the reports'"
 
 
 def settings_sentence(profile: str, pairs: list) -> str:
@@ -146,9 +165,8 @@ def settings_sentence(profile: str, pairs: list) -> str:
         if not changed:
             same.append(variant)
             continue
-        ratio = max(getattr(full, k)[0] / getattr(cfg, k)[0] for k in changed)
         detail = ", ".join(f"{_WIDTH_NAMES[k]} {_widths(full, k)} → {_widths(cfg, k)}" for k in changed)
-        capped.append(f"{variant} is narrower, about 1/{ratio:.0f} of the reports' widths ({detail})")
+        capped.append(f"{variant} {_width_change(cfg, full, changed)} ({detail})")
     widths = []
     if same:
         widths.append(f"{' and '.join(same) if len(same) < 3 else ', '.join(same[:-1]) + ' and ' + same[-1]} "
@@ -246,7 +264,7 @@ def chapter_findings(runs: list[Run], ref: Reference, profile: str) -> str:
     """Markdown: a chapter's results (one family on one dataset), checked against the reports' findings."""
     family = families.get(runs[0].config.family) if runs else None
     out = [classifier_sentence(ref) + " " + floor_sentence(ref) + " " +
-           seeds_sentence(profile, *seed_range(runs)), ""]
+           seeds_sentence(profile, *seed_range(runs), profile_seed_range(profile, runs)), ""]
     notes = diverged_notes(runs)
     if notes:
         out += ["**Diverged runs.**", notes, ""]
@@ -445,11 +463,15 @@ def against_reports(runs: list[Run]) -> list[str]:
     conv = conv_on_cifar(runs)[1:]
     if conv:
         wins = sum("convolutional model is better" in line for line in conv)
+        losses = sum("the MLP is better" in line for line in conv)
+        ties = len(conv) - wins - losses
         verdict = ("which agrees with the reports" if wins == len(conv) else
-                   "which does not reproduce it" if wins == 0 else
+                   "which says otherwise: the MLPs did as well or better" if wins == 0 and losses else
+                   "so this run cannot tell" if wins == 0 else
                    f"which agrees with the reports for {wins} of the {len(conv)} families only")
         out.append(f"3. **Convolution on CIFAR-10.** The reports found MLPs struggle on CIFAR-10. Here the convolutional "
-                   f"model has the lower FD outside the noise in {wins} of {len(conv)} families, {verdict} (the "
+                   f"model has the lower FD outside the noise in {wins} of {len(conv)} families, the MLP in {losses}, "
+                   f"and {ties} {'is a tie' if ties == 1 else 'are ties'} within noise, {verdict} (the "
                    f"numbers are under \"Does convolution matter on CIFAR-10?\" above).")
     recipes = []
     for ds in DATASETS:
@@ -486,7 +508,7 @@ def seed_effects(runs: list[Run]) -> str:
 
 def comparison_findings(runs: list[Run], refs: dict[str, Reference], profile: str) -> str:
     """Markdown: the grid's verdicts across families. refs: {dataset: its yardstick reference}."""
-    out = [seeds_sentence(profile, *seed_range(runs)), ""]
+    out = [seeds_sentence(profile, *seed_range(runs), profile_seed_range(profile, runs)), ""]
     notes = diverged_notes(runs)
     if notes:
         out += ["**Diverged runs.** They are left out of the comparisons below.", notes, ""]

@@ -51,10 +51,11 @@ def reference(dataset: str, ctx: Context) -> Reference:
     return _reference(dataset, ctx.profile, str(ctx.data_dir), str(ctx.runs_dir), ctx.device)
 
 
-def _retrain(cfg: RunConfig, ctx: Context, err: Exception) -> Run:
+def _retrain(cfg: RunConfig, ctx: Context, err: Exception, progress: bool = True, on_epoch=None) -> Run:
     """The one place a run that cannot be read back is reported and trained again."""
     report_problem(f"{err}; training it again")
-    return load_or_train(cfg, ctx.data_dir, ctx.runs_dir, ctx.device, force=True)
+    return load_or_train(cfg, ctx.data_dir, ctx.runs_dir, ctx.device, force=True, progress=progress,
+                         on_epoch=on_epoch)
 
 
 def measured_run(cfg: RunConfig, ctx: Context, force: bool | None = None, progress: bool = True,
@@ -67,7 +68,7 @@ def measured_run(cfg: RunConfig, ctx: Context, force: bool | None = None, progre
     try:
         run.yardstick = measure_run(run, ref, ctx.device)
     except CorruptRun as err:
-        run = _retrain(cfg, ctx, err)
+        run = _retrain(cfg, ctx, err, progress, on_epoch)      # in a pool worker: still no bar of its own
         run.yardstick = measure_run(run, ref, ctx.device)
     return run
 

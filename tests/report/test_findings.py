@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from conftest import fake_reference, fake_run
-from gen_core.grid import grid
+from gen_core.grid import grid, override
 from gen_core.report import findings, weights
 from report.test_runsets import wgan_runs
 
@@ -72,6 +72,17 @@ def test_seed_sentence_says_when_configurations_have_different_counts_and_when_n
         "interval of the mean.")
     assert findings.seeds_sentence("smoke", 1).startswith("Every configuration here ran once (seed 0), as the smoke "
                                                           "profile trains it.")
+    # long trains 2 seeds only for the MNIST MLP VAE and GAN rows: a page of 1-seed rows says so
+    assert findings.seeds_sentence("long", 1, 1, (1, 1)).startswith(
+        "Every configuration here ran once (seed 0), as the long profile trains it.")
+    assert findings.seeds_sentence("long", 2, 2, (1, 1)).endswith(
+        "The long profile trains 1 seed per configuration; the others were found in the runs folder "
+        "(`python -m gen_core --seeds N` trains them, here or on a cluster).")
+    wgan = [fake_run(c, 9.0) for c in grid("wgan", "mnist", "long")]
+    gan = [fake_run(c, 9.0) for c in grid("gan", "mnist", "long")]
+    assert findings.profile_seed_range("long", wgan) == (1, 1)
+    assert findings.profile_seed_range("long", gan) == (1, 2)        # MLP rows 2, the DCGAN 1
+    assert findings.profile_seed_range("long", []) is None
 
 
 @pytest.mark.parametrize("fds, half, trend", [
@@ -235,7 +246,8 @@ def test_prose_imports_nothing_that_loads_trains_or_measures():
         ("runsets", "nearest_point"), ("runsets", "point_estimate"), ("runsets", "still_improving"),
         ("runsets", "seeds_per_configuration"), ("runsets", "seed_range"), ("runsets", "value"),
         ("runsets", "variant_pair"),
-        ("grid", "seeds"), ("grid", "fewest_seeds"), ("grid", "DATASET_SIZES"),   # a profile's seed counts: constants of the grid
+        ("grid", "seeds"), ("grid", "fewest_seeds"), ("grid", "row_seeds"),      # a profile's seed counts: constants
+        ("grid", "DATASET_SIZES"),                                                # of the grid
         # the collapse rule's constants, and the pure interval arithmetic
         ("yardstick", "COLLAPSE_STATES"), ("yardstick", "COLLAPSED_MAX"), ("yardstick", "CONFIDENT"),
         ("yardstick", "COUNTED_MIN"),
@@ -292,8 +304,8 @@ def test_against_the_reports_point_by_point():
             "z, in 0 it gets worse, in 1 it does not change outside the noise") in text
     assert ("2. **MLP GAN collapse.** The reports saw their MNIST MLP GAN produce only 3 or 4 digit classes. By the "
             "one collapse rule, 1 run collapsed, which agrees with the reports' collapse onto 3 or 4 digits.") in text
-    assert "the convolutional model has the lower FD outside the noise in 1 of 1 families, which agrees with the " \
-           "reports" in text
+    assert "the convolutional model has the lower FD outside the noise in 1 of 1 families, the MLP in 0, and 0 are " \
+           "ties within noise, which agrees with the reports" in text
     assert ("on MNIST, GAN (MLP A, z=100) FD 12.5 [12.4, 12.6], WGAN (MLP A, z=200) FD 40 [39.9, 40.1]. GAN (MLP A, "
             "z=100) has the lowest FD, and its interval overlaps no other's.") in text
     assert "DC-WGAN-GP" not in text.split("4. ")[1]
@@ -302,5 +314,30 @@ def test_against_the_reports_point_by_point():
     runs[-1] = fake_run(cifar[1], 6.0)
     text = "\n".join(findings.against_reports(runs))
     assert "none is on the data yet, so this grid cannot say whether they collapse" in text
-    assert "in 0 of 1 families, which does not reproduce it" in text
+    assert "in 0 of 1 families, the MLP in 1, and 0 are ties within noise, which says otherwise: the MLPs did as " \
+           "well or better" in text
+    runs[-1] = fake_run(cifar[1], 3.0)                            # a tie is not a contradiction
+    text = "\n".join(findings.against_reports(runs))
+    assert "in 0 of 1 families, the MLP in 0, and 1 is a tie within noise, so this run cannot tell" in text
     assert findings.against_reports([]) == []
+
+
+def test_settings_sentence_names_the_rows_at_the_reports_widths_and_how_far_the_others_are():
+    from gen_core.grid import reports_config
+    configs = grid("gan", "mnist", "long")
+    text = findings.settings_sentence("long", [(c, reports_config(c)) for c in configs])
+    # by hand: the reports' DCGAN generator is 512-256-128-64 channels; long caps the widest at 64, so / 8
+    assert text == ("**Against the reports' settings.** The `long` profile trains these runs on all 60,000 MNIST "
+                    "training images, for the reports' 15 epochs. MLP A and MLP B run at the reports' widths; DCGAN "
+                    "is narrower, about 1/8 of the reports' widths (generator/encoder channels 512-256-128-64 → "
+                    "64-32-16-8, discriminator/critic channels 64-128-256-512 → 8-16-32-64).")
+    quick = grid("vae", "mnist", "quick")[0]
+    assert "for 3 epochs (the reports: 15)" in findings.settings_sentence("quick", [(quick, reports_config(quick))])
+    wide = override(configs[0], hidden=(256, 512, 1024, 2048))          # widened by PARAMS overrides
+    assert findings.settings_sentence("long", [(wide, reports_config(wide))]).endswith(
+        "MLP A is wider, about 2x the reports' widths (generator/encoder hidden layers 128-256-512-1024 → "
+        "256-512-1024-2048).")
+    mixed = override(configs[0], hidden=(64, 256, 512, 2048), d_hidden=(256, 128))
+    assert "MLP A has other widths than the reports' (generator/encoder hidden layers" in \
+        findings.settings_sentence("long", [(mixed, reports_config(mixed))])
+    assert findings.settings_sentence("long", []) == ""

@@ -135,13 +135,18 @@ class Comparison:
     steps: int
     project_s: float                 # the project loop in fp32, one process with every thread
     reference_s: float
-    bf16_s: float | None = None      # the project loop with bf16 autocast, same steps
+    bf16_s: float | None = None      # the project loop with bf16 autocast
     workers: int = 0                 # single-thread processes timed side by side (0: not timed)
     workers_rate: float | None = None  # their images/s, summed
+    bf16_steps: int = 0              # the steps bf16_s timed (0: `steps`; fewer where bf16 is slow)
 
     @property
     def images(self) -> int:
         return self.steps * self.cfg.batch_size
+
+    @property
+    def bf16_images(self) -> int:
+        return (self.bf16_steps or self.steps) * self.cfg.batch_size
 
     @property
     def ratio(self) -> float:
@@ -149,7 +154,7 @@ class Comparison:
 
     @property
     def bf16_speedup(self) -> float | None:
-        return None if self.bf16_s is None else self.project_s / self.bf16_s
+        return None if self.bf16_s is None else (self.bf16_images / self.bf16_s) / (self.images / self.project_s)
 
     @property
     def workers_speedup(self) -> float | None:
@@ -165,18 +170,21 @@ def compare(cfg: RunConfig, split: Split, data_dir: str, device, seconds: float 
     loader = reference_loader(cfg, data_dir, device)
     warm = max(3, cfg.n_critic)
     time_project(cfg, split, warm, device, project)            # first calls pay allocation / compile
-    if bf16:
-        time_project(bf16_cfg, split, warm, device, autocast)
+    bf16_warm_s = time_project(bf16_cfg, split, warm, device, autocast) if bf16 else 0.0
     per_step = time_reference(cfg, loader, warm, device, reference) / warm
-    steps = max(cfg.n_critic, int(seconds / per_step) // cfg.n_critic * cfg.n_critic)
-    steps = min(steps, len(loader) // cfg.n_critic * cfg.n_critic)   # a round stays within one epoch
+    whole = cfg.n_critic                                       # a WGAN round ends on a generator step
+    steps = max(whole, int(seconds / per_step) // whole * whole)
+    steps = min(steps, len(loader) // whole * whole)           # a round stays within one epoch
+    # emulated bf16 (a CPU without AVX-512) runs 10-20x slower: its rounds get ~`seconds` too
+    bf16_steps = min(steps, max(whole, int(seconds / (bf16_warm_s / warm or 1)) // whole * whole))
     project_s = reference_s = bf16_s = 0.0
     for r in range(rounds):
         project_s += time_project(cfg, split, steps, device, project, first_step=warm + r * steps)
         if bf16:
-            bf16_s += time_project(bf16_cfg, split, steps, device, autocast, first_step=warm + r * steps)
+            bf16_s += time_project(bf16_cfg, split, bf16_steps, device, autocast, first_step=warm + r * bf16_steps)
         reference_s += time_reference(cfg, loader, steps, device, reference)
-    return Comparison(cfg, steps * rounds, project_s, reference_s, bf16_s if bf16 else None)
+    return Comparison(cfg, steps * rounds, project_s, reference_s, bf16_s if bf16 else None,
+                      bf16_steps=bf16_steps * rounds)
 
 
 # ---- worker processes side by side (gen_core/workers.py) --------------------------------------------
@@ -344,7 +352,7 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
                 verdict = "" if goal is None else f">= {goal:g} {'met' if c.ratio >= goal else 'MISSED'}"
                 name = f"{family} {dataset} {variant} z={cfg.latent_dim}" + (" +compile" if cfg.compile else "")
                 used = "bf16" if uses_bf16(profile, family, dataset, cfg.arch, variant) else "fp32"
-                bf16 = (f"{_fmt_rate(c.images, c.bf16_s):>11s} {c.bf16_speedup:6.2f} {used:>5s}"
+                bf16 = (f"{_fmt_rate(c.bf16_images, c.bf16_s):>11s} {c.bf16_speedup:6.2f} {used:>5s}"
                         if c.bf16_s else f"{'-':>11s} {'-':>6s} {'':>5s}")
                 pool = (f"{c.workers_rate:16,.0f} {c.workers_speedup:8.2f}" if c.workers_rate
                         else f"{'-':>16s} {'-':>8s}")

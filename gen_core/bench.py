@@ -363,7 +363,7 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
         if timer:
             timer.close()
     print("x fp32: bf16 autocast over fp32 in one process; grid: what the profile trains this row with "
-          "(the family's bf16 measurements, gen_core/families); x 1 proc: the workers' images/s together over one process with "
+          "(the family's bf16 measurements, gen_core/families, on a CPU with AVX-512); x 1 proc: the workers' images/s together over one process with "
           f"{torch.get_num_threads()} threads (fp32 both)", file=out, flush=True)
 
     train_s = estimate_training(estimate_profile, splits, device)

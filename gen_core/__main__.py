@@ -54,8 +54,8 @@ def _parse(argv):
                    help="time a few training steps of every selected configuration on this device, print the "
                         "expected training time per run and in total, and exit without training")
     p.add_argument("--workers", metavar="N", help="single-thread worker processes training runs side by side "
-                                                  "(default: $GEN_WORKERS, else one per CPU core on a CPU and "
-                                                  "1 on a GPU; 1 trains in this process)")
+                                                  "(default on a CPU: $GEN_WORKERS, else one per CPU core; on a "
+                                                  "GPU: 1, whatever $GEN_WORKERS says; 1 trains in this process)")
     p.add_argument("--no-measure", action="store_true",
                    help="skip the yardstick (classifier training and FD, precision/recall, coverage)")
     launch = p.add_argument_group("launcher (gen_core/launch.py): one task per run, through submitit")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -176,7 +177,7 @@ def compare(cfg: RunConfig, split: Split, data_dir: str, device, seconds: float 
     steps = max(whole, int(seconds / per_step) // whole * whole)
     steps = min(steps, len(loader) // whole * whole)           # a round stays within one epoch
     # emulated bf16 (a CPU without AVX-512) runs 10-20x slower: its rounds get ~`seconds` too
-    bf16_steps = min(steps, max(whole, int(seconds / (bf16_warm_s / warm or 1)) // whole * whole))
+    bf16_steps = min(steps, max(whole, int(seconds * warm / bf16_warm_s) // whole * whole)) if bf16 else 0
     project_s = reference_s = bf16_s = 0.0
     for r in range(rounds):
         project_s += time_project(cfg, split, steps, device, project, first_step=warm + r * steps)
@@ -184,7 +185,7 @@ def compare(cfg: RunConfig, split: Split, data_dir: str, device, seconds: float 
             bf16_s += time_project(bf16_cfg, split, bf16_steps, device, autocast, first_step=warm + r * bf16_steps)
         reference_s += time_reference(cfg, loader, steps, device, reference)
     return Comparison(cfg, steps * rounds, project_s, reference_s, bf16_s if bf16 else None,
-                      bf16_steps=bf16_steps * rounds)
+                      bf16_steps=bf16_steps * rounds)          # 0 without bf16
 
 
 # ---- worker processes side by side (gen_core/workers.py) --------------------------------------------
@@ -218,13 +219,19 @@ class WorkerTimer:
         context = multiprocessing.get_context("spawn")
         self.workers, self.data_dir = workers, data_dir
         self.manager = context.Manager()
-        self.pool = ProcessPoolExecutor(workers, mp_context=context)
+        # Ctrl-C reaches the whole process group: the workers ignore it and this process stops them
+        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=signal.signal,
+                                        initargs=(signal.SIGINT, signal.SIG_IGN))
 
     def rate(self, cfg: RunConfig, steps: int) -> float:
         """Images/s of the workers together, each running the project loop (fp32) for `steps` steps."""
         barrier = self.manager.Barrier(self.workers)
         futures = [self.pool.submit(_time_in_worker, cfg.to_dict(), self.data_dir, steps, barrier)
                    for _ in range(self.workers)]
+        errors = [e for e in (f.exception() for f in futures) if e is not None]
+        if errors:                   # the worker that failed, not the ones its barrier.abort() woke up
+            import threading
+            raise next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), errors[0])
         return sum(images / seconds for images, seconds in (f.result() for f in futures))
 
     def close(self) -> None:
@@ -363,8 +370,9 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
         if timer:
             timer.close()
     print("x fp32: bf16 autocast over fp32 in one process; grid: what the profile trains this row with "
-          "(the family's bf16 measurements, gen_core/families, on a CPU with AVX-512); x 1 proc: the workers' images/s together over one process with "
-          f"{torch.get_num_threads()} threads (fp32 both)", file=out, flush=True)
+          "(the family's bf16 measurements, gen_core/families, on a CPU with AVX-512 or with GEN_BF16=1); "
+          f"x 1 proc: the workers' images/s together over one process with {torch.get_num_threads()} threads "
+          "(fp32 both)", file=out, flush=True)
 
     train_s = estimate_training(estimate_profile, splits, device)
     clf_s = estimate_classifiers(estimate_profile, root, device)
@@ -474,6 +482,9 @@ def main(argv=None) -> int:
     except (ConfigError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: the bench stopped; the rows above are complete", file=sys.stderr, flush=True)
+        return 130
     return 0
 
 

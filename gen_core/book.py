@@ -407,19 +407,35 @@ def _parameters_cell(name: str) -> tuple[dict, list[str]]:
     cell = next((c for c in jupytext.read(NOTEBOOK_DIR / f"{name}.py").cells
                  if "parameters" in c.metadata.get("tags", [])), None)
     own = set(experiment.parameter_names(name)) - set(experiment.COMMON)
-    literals, expressions = {}, []
     try:
-        body = ast.parse(cell.source if cell else "").body
-    except SyntaxError:          # the notebook itself will say where
-        return {}, sorted(own)
-    for node in body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-                and node.targets[0].id in own:
+        tree = ast.parse(cell.source if cell else "")
+    except SyntaxError as err:
+        raise ConfigError(f"notebooks/{name}.py: its parameters cell is not valid Python ({err.msg}, line "
+                          f"{err.lineno} of the cell); fix the cell, then run again") from None
+    literals, expressions = {}, set()
+    plain = set()                   # the `key = <literal>` statements at the cell's top level
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else \
+            node.target if isinstance(node, ast.AnnAssign) and node.value is not None else None
+        if isinstance(target, ast.Name) and target.id in own:
             try:
-                literals[node.targets[0].id] = ast.literal_eval(node.value)
-            except Exception:    # ValueError, TypeError, RecursionError, ... : not a plain literal
-                expressions.append(node.targets[0].id)
-    return literals, expressions
+                literals[target.id] = ast.literal_eval(node.value)
+                plain.add(id(target))
+            except Exception:       # ValueError, TypeError, RecursionError, ... : not a plain literal
+                expressions.add(target.id)
+    # any other binding or change of a parameter (`epochs += 1`, `a, b = ...`, `if ...: epochs = 3`,
+    # `latents[0] = 8`, `for epochs in ...`) leaves its value to the notebook's kernel
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in own and not isinstance(node.ctx, ast.Load) \
+                and id(node) not in plain:
+            expressions.add(node.id)
+        elif isinstance(node, (ast.Subscript, ast.Attribute)) and not isinstance(node.ctx, ast.Load):
+            base = node.value
+            while isinstance(base, (ast.Subscript, ast.Attribute)):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in own:
+                expressions.add(base.id)
+    return {k: v for k, v in literals.items() if k not in expressions}, sorted(expressions)
 
 
 def chapter_configs(name: str, profile: str, params: dict | None = None) -> list:

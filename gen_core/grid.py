@@ -19,8 +19,9 @@ from .config import DATASETS, PROFILES, ConfigError, RunConfig
 # N generated images behind the yardstick, how many seeds each run repeats over (and, in
 # `finding_seeds`, how many the rows that test a reports' finding repeat over), and the speed
 # switches of RunConfig: bf16 autocast ("measured": where the family's measurement allows it, see
-# Family.bf16, and on a CPU that computes bf16 natively, see cpu_has_native_bf16; quick, long and smoke share the decision, since long trains quick's very networks
-# longer and smoke runs the quick report's code path; full: off, never measured on a GPU) and
+# Family.bf16, and on a CPU that computes bf16 natively, see bf16_on_this_cpu; quick, long and
+# smoke share the decision, since long trains quick's very networks longer and smoke runs the
+# quick report's code path; full: off, never measured on a GPU) and
 # torch.compile (off: 0.7-0.8x on CPU, and unmeasured on a GPU).
 _PROFILE_SIZES = {
     "full": dict(train_size=0, test_size=0, epochs=None, conv_cap=None, n_eval_samples=10000, seeds=3,
@@ -43,7 +44,21 @@ def uses_bf16(profile: str, family: str, dataset: str, arch: str, variant: str) 
     if amp != "measured":
         return bool(amp)
     evidence = families.get(family).bf16_evidence(dataset, arch, variant)
-    return evidence is not None and evidence.use and cpu_has_native_bf16()
+    return evidence is not None and evidence.use and bf16_on_this_cpu()
+
+
+BF16_CHOICES = ("auto", "0", "1")
+
+
+def bf16_on_this_cpu() -> bool:
+    """Whether the rows whose measurement allows bf16 use it here: GEN_BF16=1 or 0 forces it (the
+    choice joins the run names, so a cluster whose nodes differ in CPU can pin it), auto (the
+    default) asks the CPU."""
+    choice = os.environ.get("GEN_BF16", "auto").strip().lower() or "auto"
+    if choice not in BF16_CHOICES:
+        raise ConfigError(f"GEN_BF16={os.environ['GEN_BF16']!r} is not allowed; expected auto (bf16 where this "
+                          f"CPU computes it natively), 1 (always) or 0 (never)")
+    return cpu_has_native_bf16() if choice == "auto" else choice == "1"
 
 
 @functools.lru_cache(maxsize=1)

@@ -107,14 +107,14 @@ _events = None               # the worker's end of the progress queue
 
 
 def _start_worker(events, threads: int) -> None:
+    # first, before the slow imports: Ctrl-C goes to the whole process group and the pool stops
+    # the workers itself, so a worker's KeyboardInterrupt would only print a traceback per process
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
     from tqdm import tqdm
 
     global _events
     _events = events
-    # Ctrl-C goes to the whole process group: the pool stops the workers itself, so a worker's
-    # KeyboardInterrupt would only print a traceback per process
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # tqdm otherwise makes a multiprocessing lock here (even for a disabled bar) that a stopped
     # worker leaves behind: "resource_tracker: ... leaked semaphore objects" at exit
     tqdm.set_lock(threading.RLock())
@@ -125,6 +125,9 @@ def _run_task(task, name: str) -> dict:
     """One TrainTask in a worker, reporting its start and each epoch it trains to the pool under
     `name`, the run's name as the pool computed it."""
     start = time.perf_counter()
+    if task.run_dir.name != name:             # the hash covers the training code, read again here
+        raise ConfigError(f"the training code changed while the pool ran (this run is now "
+                          f"{task.run_dir.name}, not {name}); run the same command again to train the new code")
     _events.put((name, 0))
     task.progress = False
     task.on_epoch = lambda epoch: _events.put((name, epoch))

@@ -58,6 +58,35 @@ def test_compare_times_both_loops_on_the_same_number_of_batches(family, arch, ti
     assert result.workers_speedup is None                       # the workers column is separate
 
 
+def test_the_workers_column_raises_the_failing_workers_error_not_the_broken_barrier():
+    import threading
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    class NoData(Exception):
+        pass
+
+    outcomes = iter([threading.BrokenBarrierError(), NoData("no data here")])   # the woken worker comes first
+
+    def submit(*args):
+        future = Future()
+        future.set_exception(next(outcomes))
+        return future
+
+    timer = object.__new__(bench.WorkerTimer)
+    timer.workers, timer.data_dir = 2, "data"
+    timer.manager, timer.pool = SimpleNamespace(Barrier=lambda n: None), SimpleNamespace(submit=submit)
+    with pytest.raises(NoData):
+        timer.rate(grid("gan", "mnist", "smoke")[0], 2)
+
+
+def test_compare_without_bf16_times_no_bf16_steps(tiny_cfg, mnist_root):
+    cfg = tiny_cfg("vae", batch_size=16)
+    split = load_split("mnist", mnist_root, True, "cpu", 0)
+    result = bench.compare(cfg, split, str(mnist_root), torch.device("cpu"), seconds=0.01, rounds=1, bf16=False)
+    assert result.bf16_s is None and result.bf16_steps == 0 and result.bf16_speedup is None
+
+
 def test_reference_dataset_reads_a_cifar_copy_whose_md5s_differ(tiny_cfg, cifar_root):
     # the fixture's pickles are not the official files; torchvision's own class refuses them
     import torchvision.datasets as tvd
@@ -138,13 +167,21 @@ def test_the_workers_column_sums_the_workers_images_per_second(tiny_cfg, mnist_r
     assert slow.bf16_images == 80 and slow.bf16_speedup == 1.0
 
 
-def test_a_worker_that_fails_before_timing_breaks_the_barrier_instead_of_hanging_the_others(tmp_path):
+def test_a_worker_that_fails_before_timing_breaks_the_barrier_instead_of_hanging_the_others(monkeypatch):
     import threading
 
+    class NoData(Exception):
+        pass
+
+    def missing(*args, **kwargs):
+        raise NoData("no data here")
+
+    monkeypatch.setattr(bench.data, "cached_split", missing)
+    monkeypatch.setattr(bench, "BARRIER_SECONDS", 1)   # a regression fails in 1 s, not 15 min
     cfg = grid("gan", "mnist", "smoke")[0]
     barrier = threading.Barrier(2)
-    with pytest.raises(Exception):                  # no data there: the worker's own error
-        bench._time_in_worker(cfg.to_dict(), str(tmp_path / "no-data"), 2, barrier)
+    with pytest.raises(NoData):                     # the worker's own error, not the barrier's
+        bench._time_in_worker(cfg.to_dict(), "data", 2, barrier)
     assert barrier.broken                           # the other worker's wait raises at once
     with pytest.raises(threading.BrokenBarrierError):
         barrier.wait(1)

@@ -19,6 +19,7 @@ import nbformat
 import pytest
 
 from gen_core.book import CHAPTERS, NOTEBOOKS, ROOT
+from gen_core.errors import ConfigError
 
 DATA_DIR = str(ROOT / os.environ.get("GEN_DATA_DIR", "data"))          # absolute: make runs in a copy
 
@@ -456,6 +457,40 @@ def test_the_pool_reads_the_notebooks_parameters_cell(tmp_path, monkeypatch):
     labels = [c.label for c in book.chapter_configs("gan_mnist", "smoke", {"dcgan_latents": [8]})]
     assert labels == ["MLP A, z=17", "MLP A, z=3", "MLP B, z=200", "DCGAN, z=8"]
     assert book.chapter_configs("comparison", "smoke") == []
+
+
+@pytest.mark.parametrize("edit, literals, expressions", [
+    ("epochs: int = 4", {"epochs": 4}, []),                                   # annotated, still a literal
+    ("epochs = 4\nepochs += 1", {}, ["epochs"]),
+    ("epochs, mlp_a_latents = 4, [8]", {}, ["epochs", "mlp_a_latents"]),
+    ("epochs = 4\nif True:\n    epochs = 5", {}, ["epochs"]),
+    ("mlp_a_latents = [8]\nmlp_a_latents[0] = 9", {}, ["mlp_a_latents"]),
+    ("overrides = {}\noverrides['lr'] = 0.1", {}, ["overrides"]),
+    ("for epochs in range(3):\n    pass", {}, ["epochs"]),
+    ("unrelated = 2 * 3\nepochs = 4", {"epochs": 4}, []),                    # not a parameter: ignored
+])
+def test_any_binding_but_key_equals_literal_leaves_the_parameter_to_the_notebook(tmp_path, monkeypatch, edit,
+                                                                                  literals, expressions):
+    from gen_core import book
+
+    nb = tmp_path / "gan_mnist.py"
+    nb.write_text((book.NOTEBOOK_DIR / "gan_mnist.py").read_text().replace("\nepochs = None", "\n" + edit, 1))
+    monkeypatch.setattr(book, "NOTEBOOK_DIR", tmp_path)
+    defaults = book.notebook_defaults("gan_mnist")
+    assert {k: defaults[k] for k in literals} == literals
+    assert not set(expressions) & set(defaults)
+    assert book.notebook_expressions("gan_mnist") == expressions
+
+
+def test_a_parameters_cell_that_does_not_parse_is_one_line_naming_the_notebook(tmp_path, monkeypatch):
+    from gen_core import book
+
+    nb = tmp_path / "gan_mnist.py"
+    nb.write_text((book.NOTEBOOK_DIR / "gan_mnist.py").read_text().replace("\nepochs = None", "\nepochs = (", 1))
+    monkeypatch.setattr(book, "NOTEBOOK_DIR", tmp_path)
+    with pytest.raises(ConfigError, match=r"^notebooks/gan_mnist\.py: its parameters cell is not valid Python "
+                                          r"\(.+, line \d+ of the cell\); fix the cell, then run again$"):
+        book.notebook_defaults("gan_mnist")
 
 
 def test_a_parameter_set_by_an_expression_leaves_its_chapter_to_its_notebook(tmp_path, monkeypatch, capsys):

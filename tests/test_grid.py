@@ -245,12 +245,12 @@ def test_bf16_needs_overlapping_intervals_and_a_speedup():
 
 
 @pytest.fixture
-def native_bf16(monkeypatch):
+def bf16_cpu(monkeypatch):
     """A CPU with bf16 in hardware, as the families' measurements were made on."""
     monkeypatch.setattr(grid_module, "cpu_has_native_bf16", lambda: True)
 
 
-def test_bf16_decisions_follow_the_recorded_measurements(native_bf16):
+def test_bf16_decisions_follow_the_recorded_measurements(bf16_cpu):
     # by hand from the families' bf16 measurements: the rows whose fp32 and bf16 FD intervals are apart stay fp32
     apart = {("gan", "mnist", "DCGAN"), ("wgan", "mnist", "DC-WGAN"), ("gan", "cifar10", "MLP"),
              ("gan", "cifar10", "DCGAN"), ("wgan", "cifar10", "DC-WGAN")}
@@ -271,6 +271,29 @@ def test_bf16_decisions_follow_the_recorded_measurements(native_bf16):
 def test_a_cpu_without_native_bf16_trains_every_row_in_fp32(monkeypatch):
     monkeypatch.setattr(grid_module, "cpu_has_native_bf16", lambda: False)
     assert not any(c.amp for profile in ("long", "quick", "smoke") for c in full_grid(profile))
+
+
+@pytest.mark.parametrize("setting, cpu, used", [
+    (None, True, True), (None, False, False), ("auto", False, False), (" AUTO ", True, True),
+    ("1", False, True), ("0", True, False),
+])
+def test_gen_bf16_pins_the_choice_whatever_the_cpu(monkeypatch, setting, cpu, used):
+    monkeypatch.setattr(grid_module, "cpu_has_native_bf16", lambda: cpu)
+    if setting is None:
+        monkeypatch.delenv("GEN_BF16", raising=False)
+    else:
+        monkeypatch.setenv("GEN_BF16", setting)
+    assert grid_module.bf16_on_this_cpu() is used
+    # a row whose measurement allows bf16 (the GAN MLP A on MNIST) follows it; one whose does not stays fp32
+    assert uses_bf16("quick", "gan", "mnist", "mlp", "MLP A") is used
+    assert uses_bf16("quick", "gan", "mnist", "conv", "DCGAN") is False
+
+
+def test_gen_bf16_with_another_value_is_one_line_naming_the_choices(monkeypatch):
+    monkeypatch.setenv("GEN_BF16", "yes")
+    with pytest.raises(ConfigError, match=r"^GEN_BF16='yes' is not allowed; expected auto \(bf16 where this CPU "
+                                          r"computes it natively\), 1 \(always\) or 0 \(never\)$"):
+        uses_bf16("quick", "gan", "mnist", "mlp", "MLP A")
 
 
 @pytest.mark.parametrize("cpuinfo, native", [

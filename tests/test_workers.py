@@ -216,3 +216,20 @@ def test_ctrl_c_stops_the_pool_with_one_line_and_no_worker_left(tmp_path):
         time.sleep(0.2)
     assert left == [], left
     assert not list(runs.glob("*/summary.json"))
+
+
+def test_a_worker_refuses_a_run_whose_name_changed_since_the_pool_named_it(tmp_path, monkeypatch):
+    """Training code edited while the pool runs changes the runs' hashes: the worker says so rather
+    than train under a name the pool does not know."""
+    import queue
+
+    from gen_core.launch import TrainTask
+
+    cfg = grid("vae", "mnist", "smoke")[0]
+    task = TrainTask(cfg, "smoke", DATA_DIR, str(tmp_path / "runs"), "cpu", False, 1)
+    monkeypatch.setattr(workers, "_events", queue.Queue())
+    stale = cfg.run_name()[:-12] + "0" * 12
+    with pytest.raises(ConfigError, match=rf"^the training code changed while the pool ran \(this run is now "
+                                          rf"{cfg.run_name()}, not {stale}\); run the same command again"):
+        workers._run_task(task, stale)
+    assert workers._events.empty() and not (tmp_path / "runs").exists()     # nothing started

@@ -469,9 +469,13 @@ def against_reports(runs: list[Run]) -> list[str]:
                    "which says otherwise: the MLPs did as well or better" if wins == 0 and losses else
                    "so this run cannot tell" if wins == 0 else
                    f"which agrees with the reports for {wins} of the {len(conv)} families only")
+        # only the counts that are not zero: "the MLP in 0, and 0 are ties" reads as noise
+        tally = [f"in {wins} of {len(conv)} {'family' if len(conv) == 1 else 'families'}"]
+        tally += [f"the MLP in {losses}"] if losses else []
+        tally += [f"{ties} {'is a tie' if ties == 1 else 'are ties'} within noise"] if ties else []
+        tally = tally[0] if len(tally) == 1 else ", ".join(tally[:-1]) + " and " + tally[-1]
         out.append(f"3. **Convolution on CIFAR-10.** The reports found MLPs struggle on CIFAR-10. Here the convolutional "
-                   f"model has the lower FD outside the noise in {wins} of {len(conv)} families, the MLP in {losses}, "
-                   f"and {ties} {'is a tie' if ties == 1 else 'are ties'} within noise, {verdict} (the "
+                   f"model has the lower FD outside the noise {tally}, {verdict} (the "
                    f"numbers are under \"Does convolution matter on CIFAR-10?\" above).")
     recipes = []
     for ds in DATASETS:

@@ -304,8 +304,8 @@ def test_against_the_reports_point_by_point():
             "z, in 0 it gets worse, in 1 it does not change outside the noise") in text
     assert ("2. **MLP GAN collapse.** The reports saw their MNIST MLP GAN produce only 3 or 4 digit classes. By the "
             "one collapse rule, 1 run collapsed, which agrees with the reports' collapse onto 3 or 4 digits.") in text
-    assert "the convolutional model has the lower FD outside the noise in 1 of 1 families, the MLP in 0, and 0 are " \
-           "ties within noise, which agrees with the reports" in text
+    assert "the convolutional model has the lower FD outside the noise in 1 of 1 family, which agrees with the " \
+           "reports (the numbers" in text
     assert ("on MNIST, GAN (MLP A, z=100) FD 12.5 [12.4, 12.6], WGAN (MLP A, z=200) FD 40 [39.9, 40.1]. GAN (MLP A, "
             "z=100) has the lowest FD, and its interval overlaps no other's.") in text
     assert "DC-WGAN-GP" not in text.split("4. ")[1]
@@ -314,11 +314,11 @@ def test_against_the_reports_point_by_point():
     runs[-1] = fake_run(cifar[1], 6.0)
     text = "\n".join(findings.against_reports(runs))
     assert "none is on the data yet, so this grid cannot say whether they collapse" in text
-    assert "in 0 of 1 families, the MLP in 1, and 0 are ties within noise, which says otherwise: the MLPs did as " \
-           "well or better" in text
+    assert "outside the noise in 0 of 1 family and the MLP in 1, which says otherwise: the MLPs did as well or " \
+           "better" in text
     runs[-1] = fake_run(cifar[1], 3.0)                            # a tie is not a contradiction
     text = "\n".join(findings.against_reports(runs))
-    assert "in 0 of 1 families, the MLP in 0, and 1 is a tie within noise, so this run cannot tell" in text
+    assert "outside the noise in 0 of 1 family and 1 is a tie within noise, so this run cannot tell" in text
     assert findings.against_reports([]) == []
 
 

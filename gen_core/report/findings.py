@@ -16,7 +16,7 @@ from ..results import Run
 from ..yardstick import COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, COUNTED_MIN, ON_DATA_MIN, Reference
 from .intervals import Estimate, compare, fmt, leaders, scored, show
 from .runsets import (average_seeds, best_per_family, complete, config_key, estimate, first_seed, nearest_point,
-                      point_estimate, seed_range, seeds_per_configuration, still_improving, value, variant_pair)
+                      point_estimate, seed_range, still_improving, value, variant_pair)
 
 
 def plural(n, word: str, plural_form: str | None = None) -> str:
@@ -360,6 +360,12 @@ def dataset_verdict(runs: list[Run], ref: Reference) -> str:
             f"{named_verdict([(_family_label(r), estimate(r, 'fd')) for r in best])}{hedge}")
 
 
+def _seed_mean_note(run: Run) -> str:
+    """", the mean of n seeds with the interval of the mean" for a seed-averaged run, else ""."""
+    n = run.summary.get("seeds", 1) - run.summary.get("seeds_diverged", 0)
+    return f", the mean of {n} seeds with the interval of the mean" if n > 1 else ""
+
+
 def equal_budget_verdict(runs: list[Run], dataset: str) -> str | None:
     """The same families at (nearly) equal generator updates: each best configuration's measurement
     over training nearest to the smallest final budget among them."""
@@ -368,18 +374,17 @@ def equal_budget_verdict(runs: list[Run], dataset: str) -> str | None:
         return None
     budget = int(min(r.summary["generator_images"] for r in best))
     chosen = [(r, nearest_point(r, budget)) for r in best]
-    listing = "; ".join(f"{_family_label(r)} after epoch {p['epoch']} ({int(p['generator_images']):,} images): "
-                        f"FD {show(point_estimate(p))}" for r, p in chosen)
+    # a seed-averaged point says so itself: the chosen configurations may have different seed counts
+    listing = "; ".join(f"{_family_label(r)} after epoch {p['epoch']} ({int(p['generator_images']):,} images"
+                        f"{_seed_mean_note(r)}): FD {show(point_estimate(p))}" for r, p in chosen)
     spread = max(p["generator_images"] for _, p in chosen) / min(p["generator_images"] for _, p in chosen)
-    seeds = seeds_per_configuration(runs)
-    measured = f" (each point the mean of {seeds} seeds, with the interval of the mean)" if seeds > 1 else ""
     hedge = (f" Measurements are per epoch, so these budgets still differ by up to {spread:.1f}×: read this as "
              f"approximate." if spread > 1.25 else "")
     per_epoch = "; ".join(f"{_family_label(r)} {int(r.summary['generator_images'] // max(r.summary.get('epochs_done', 1), 1)):,}"
                           for r in best)
     return (f"**And at equal generator updates?** Equal epochs are not equal training: per epoch, these generators "
             f"were updated on {per_epoch} images. The smallest budget among these runs is {budget:,} images "
-            f"through the generator; each family's measurement nearest to it{measured}: {listing}. "
+            f"through the generator; each family's measurement nearest to it: {listing}. "
             f"{named_verdict([(_family_label(r), point_estimate(p)) for r, p in chosen])}{hedge}")
 
 
@@ -438,6 +443,13 @@ def conv_on_cifar(runs: list[Run]) -> list[str]:
             f"in {wins} of {len(lines)} families:"] + lines
 
 
+def _nonzero_tally(first: str, counted: list[tuple[int, str]]) -> str:
+    """`first`, then each "{}"-template of `counted` whose count is not zero, joined as a list in words:
+    "in 0 it gets worse" reads as noise."""
+    parts = [first] + [template.format(n) for n, template in counted if n]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def against_reports(runs: list[Run]) -> list[str]:
     """The reports' findings, point by point, against what this run measured: where it agrees, where
     the evidence says otherwise, and where it cannot say."""
@@ -446,16 +458,20 @@ def against_reports(runs: list[Run]) -> list[str]:
              for ds in DATASETS for line in latent_trend([r for r in runs if r.config.family == fam
                                                           and r.config.dataset == ds], q.key, q.name)]
     if sharp:
-        counts = {word: sum(word in line for line in sharp) for word in
-                  ("improves with every step", "gets worse with every step", "does not change outside the noise")}
+        sharper = sum("improves with every step" in line for line in sharp)
+        blurrier = sum("gets worse with every step" in line for line in sharp)
+        flat = sum("does not change outside the noise" in line for line in sharp)
+        tally = _nonzero_tally(f"in {sharper} of {len(sharp)} {'architecture' if len(sharp) == 1 else 'architectures'}"
+                               f" with several latent sizes it improves outside the noise with every step up in z",
+                               [(blurrier, "in {} it gets worse"), (flat, "in {} it does not change outside the noise"),
+                                (len(sharp) - sharper - blurrier - flat, "in {} it is not monotone")])
+        verdict = ("This agrees with reading larger latents as sharper." if sharper == len(sharp) else
+                   "Here the evidence says otherwise: no larger latent made samples sharper." if sharper == 0 else
+                   "Where a larger latent makes samples sharper, this run agrees with reading larger latents as "
+                   "sharper; elsewhere the evidence says otherwise.")
         out.append(f"1. **Latent size against sharpness.** The reports related latent size to how sharp the samples "
                    f"look, by eye; here sharpness is measured against the test images' own (1 is as sharp; see the VAE "
-                   f"chapters). In {counts['improves with every step']} of {len(sharp)} architectures with several "
-                   f"latent sizes it improves outside the noise with every step up in z, in "
-                   f"{counts['gets worse with every step']} it gets worse, in "
-                   f"{counts['does not change outside the noise']} it does not change outside the noise, and in the "
-                   f"others it is not monotone. Where a larger latent makes samples sharper, this run agrees with "
-                   f"reading larger latents as sharper; elsewhere the evidence says otherwise.")
+                   f"chapters). {tally[0].upper()}{tally[1:]}. {verdict}")
     collapse = _mlp_collapse_answer(runs)
     if collapse:
         out.append(f"2. **MLP GAN collapse.** The reports saw their MNIST MLP GAN produce only 3 or 4 digit classes. "
@@ -469,11 +485,9 @@ def against_reports(runs: list[Run]) -> list[str]:
                    "which says otherwise: the MLPs did as well or better" if wins == 0 and losses else
                    "so this run cannot tell" if wins == 0 else
                    f"which agrees with the reports for {wins} of the {len(conv)} families only")
-        # only the counts that are not zero: "the MLP in 0, and 0 are ties" reads as noise
-        tally = [f"in {wins} of {len(conv)} {'family' if len(conv) == 1 else 'families'}"]
-        tally += [f"the MLP in {losses}"] if losses else []
-        tally += [f"{ties} {'is a tie' if ties == 1 else 'are ties'} within noise"] if ties else []
-        tally = tally[0] if len(tally) == 1 else ", ".join(tally[:-1]) + " and " + tally[-1]
+        tally = _nonzero_tally(f"in {wins} of {len(conv)} {'family' if len(conv) == 1 else 'families'}",
+                               [(losses, "the MLP in {}"),
+                                (ties, "{} is a tie within noise" if ties == 1 else "{} are ties within noise")])
         out.append(f"3. **Convolution on CIFAR-10.** The reports found MLPs struggle on CIFAR-10. Here the convolutional "
                    f"model has the lower FD outside the noise {tally}, {verdict} (the "
                    f"numbers are under \"Does convolution matter on CIFAR-10?\" above).")

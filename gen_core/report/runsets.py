@@ -91,11 +91,6 @@ def seed_range(runs: list[Run]) -> tuple[int, int]:
     return max(counts.values(), default=0), min(counts.values(), default=0)
 
 
-def seeds_per_configuration(runs: list[Run]) -> int:
-    """The most seeds any configuration of `runs` has (0 for no runs)."""
-    return seed_range(runs)[0]
-
-
 def mean_std(values: list) -> tuple:
     """Mean and sample standard deviation (n - 1) of the values that are not None."""
     values = [v for v in values if v is not None]

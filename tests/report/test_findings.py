@@ -192,6 +192,19 @@ def test_equal_budget_verdict_takes_each_family_nearest_the_smallest_budget():
     assert "GAN (MLP A, z=100) has the lowest FD" in findings.dataset_verdict(runs, fake_reference("mnist"))
 
 
+def test_equal_budget_verdict_names_the_seed_mean_only_where_there_was_one():
+    gan, wgan = grid("gan", "mnist", "quick")[0], grid("wgan", "mnist", "quick")[0]
+    runs = [fake_run(gan, 10.0, seed=0, generator_images=120000, curve=[(1, 40000, 30.0), (3, 120000, 10.0)]),
+            fake_run(gan, 12.0, seed=1, generator_images=120000, curve=[(1, 40000, 34.0), (3, 120000, 12.0)]),
+            fake_run(wgan, 20.0, generator_images=24000, curve=[(1, 8000, 60.0), (3, 24000, 20.0)])]
+    text = findings.equal_budget_verdict(runs, "mnist")
+    # GAN epoch 1 over 2 seeds: mean 32, std sqrt(8); 32 +- t(0.975, 1) sqrt(8) / sqrt(2) = 32 +- 12.706 * 2
+    assert ("GAN (MLP A, z=100) after epoch 1 (40,000 images, the mean of 2 seeds with the interval of the mean): "
+            "FD 32 [6.59, 57.4]") in text
+    assert "WGAN (MLP A, z=100) after epoch 3 (24,000 images): FD 20 [19.9, 20.1]" in text    # one seed: no such note
+    assert "each point the mean" not in text
+
+
 def test_seed_effects_and_still_improving_sentences():
     cfg = grid("gan", "mnist", "quick")[0]
     apart = [fake_run(cfg, fd, seed=s) for s, fd in enumerate((10.0, 12.0))]          # +- 0.1: apart
@@ -244,7 +257,7 @@ def test_prose_imports_nothing_that_loads_trains_or_measures():
         ("results", "Run"), ("yardstick", "Reference"), ("runsets", "average_seeds"), ("runsets", "best_per_family"),
         ("runsets", "complete"), ("runsets", "config_key"), ("runsets", "first_seed"), ("runsets", "estimate"),
         ("runsets", "nearest_point"), ("runsets", "point_estimate"), ("runsets", "still_improving"),
-        ("runsets", "seeds_per_configuration"), ("runsets", "seed_range"), ("runsets", "value"),
+        ("runsets", "seed_range"), ("runsets", "value"),
         ("runsets", "variant_pair"),
         ("grid", "seeds"), ("grid", "fewest_seeds"), ("grid", "row_seeds"),      # a profile's seed counts: constants
         ("grid", "DATASET_SIZES"),                                                # of the grid
@@ -301,7 +314,7 @@ def test_against_the_reports_point_by_point():
     assert lines[0] == "**Against the reports, point by point.**"
     text = "\n".join(lines)
     assert ("In 1 of 2 architectures with several latent sizes it improves outside the noise with every step up in "
-            "z, in 0 it gets worse, in 1 it does not change outside the noise") in text
+            "z and in 1 it does not change outside the noise. Where a larger latent makes samples sharper") in text
     assert ("2. **MLP GAN collapse.** The reports saw their MNIST MLP GAN produce only 3 or 4 digit classes. By the "
             "one collapse rule, 1 run collapsed, which agrees with the reports' collapse onto 3 or 4 digits.") in text
     assert "the convolutional model has the lower FD outside the noise in 1 of 1 family, which agrees with the " \
@@ -319,6 +332,13 @@ def test_against_the_reports_point_by_point():
     runs[-1] = fake_run(cifar[1], 3.0)                            # a tie is not a contradiction
     text = "\n".join(findings.against_reports(runs))
     assert "outside the noise in 0 of 1 family and 1 is a tie within noise, so this run cannot tell" in text
+    # no architecture sharpens: the zero counts drop out of the tally
+    runs[2] = _sharp(fake_run(vae[("MLP C", 128)], 30.0), 0.6)                     # 0.5, 0.7, 0.6: not monotone
+    runs[4] = _sharp(fake_run(vae[("MLP A", 100)], 30.0), 0.7)                     # 0.9 then 0.7: worse
+    text = "\n".join(findings.against_reports(runs))
+    assert ("In 0 of 2 architectures with several latent sizes it improves outside the noise with every step up in "
+            "z, in 1 it gets worse and in 1 it is not monotone. Here the evidence says otherwise: no larger latent "
+            "made samples sharper.") in text
     assert findings.against_reports([]) == []
 
 

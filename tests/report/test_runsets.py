@@ -30,7 +30,7 @@ def test_average_seeds_gives_mean_and_sample_std():
     assert tables.cell(avg, "fd") == "3 ± 2.6 [-3.57, 9.57]"
     e = runsets.estimate(avg, "fd")
     assert (e.lo, e.hi) == pytest.approx((3 - 6.573, 3 + 6.573), abs=1e-3)
-    assert runsets.seeds_per_configuration(runs) == 3
+    assert runsets.seed_range(runs) == (3, 3)
 
 
 def test_average_seeds_skips_diverged_seeds_and_says_so():
@@ -45,7 +45,7 @@ def test_one_seed_per_configuration_is_left_alone():
     runs = [fake_run(cfg, 1.0) for cfg in grid("vae", "mnist", "quick")]
     assert runsets.average_seeds(runs) == runs
     assert tables.cell(runs[0], "fd") == "1 [0.9, 1.1]"            # its own bootstrap interval
-    assert runsets.seeds_per_configuration(runs) == 1 and runsets.seeds_per_configuration([]) == 0
+    assert runsets.seed_range(runs) == (1, 1) and runsets.seed_range([]) == (0, 0)
 
 
 def test_value_reads_the_classifier_not_the_pixel_labeller():

@@ -39,7 +39,7 @@ from .data import DataError, Split
 from .grid import DATASET_SIZES, full_grid, grid, resolve_profile
 from .train import build_models, collect, make_optimizer, memory_format
 from .numerics import flush_subnormals
-from .workers import wall_time
+from .workers import stop_workers, wall_time
 
 
 def cases() -> list[tuple[str, str, str]]:
@@ -219,7 +219,7 @@ class WorkerTimer:
         context = multiprocessing.get_context("spawn")
         self.workers, self.data_dir = workers, data_dir
         self.manager = context.Manager()
-        # Ctrl-C reaches the whole process group: the workers ignore it and this process stops them
+        # Ctrl-C reaches the whole process group: the workers ignore it and close() terminates them
         self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=signal.signal,
                                         initargs=(signal.SIGINT, signal.SIG_IGN))
 
@@ -234,8 +234,11 @@ class WorkerTimer:
             raise next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), errors[0])
         return sum(images / seconds for images, seconds in (f.result() for f in futures))
 
-    def close(self) -> None:
-        self.pool.shutdown()
+    def close(self, interrupted: bool = False) -> None:
+        """After a Ctrl-C the workers (which ignore it) are terminated, not waited for."""
+        if interrupted:
+            stop_workers(self.pool)                 # before shutdown(), which forgets the processes
+        self.pool.shutdown(wait=not interrupted, cancel_futures=True)
         self.manager.shutdown()
 
 
@@ -329,9 +332,10 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
               workers: int | None = None) -> list[Comparison]:
     """The table: per case, the project loop against the reference loop, then with bf16 autocast, then
     (on a CPU) in `workers` single-thread processes side by side; then the estimates."""
-    from .grid import uses_bf16
+    from .grid import bf16_on_this_cpu, uses_bf16
     from .workers import cpu_count
 
+    bf16_on_this_cpu()                  # a bad GEN_BF16 fails here, not after the first row is timed
     root = str(Path(data_dir).resolve())
 
     def splits(cfg):
@@ -345,7 +349,7 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
     print(f"{'model':32s} {'steps':>6s} {'project img/s':>14s} {'reference img/s':>16s} {'ratio':>6s} {'goal':>10s} "
           f"{'bf16 img/s':>11s} {'x fp32':>6s} {'grid':>5s} {head + ' img/s':>16s} {'x 1 proc':>8s}",
           file=out, flush=True)
-    results = []
+    results, interrupted = [], False
     try:
         for family, dataset, variant in cases():
             base = case_config(family, dataset, variant, profile)
@@ -366,11 +370,14 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
                 print(f"{name:32s} {c.steps:6d} {_fmt_rate(c.images, c.project_s):>14s} "
                       f"{_fmt_rate(c.images, c.reference_s):>16s} {c.ratio:6.2f} {verdict:>10s} {bf16} {pool}",
                       file=out, flush=True)
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
         if timer:
-            timer.close()
+            timer.close(interrupted)
     print("x fp32: bf16 autocast over fp32 in one process; grid: what the profile trains this row with "
-          "(the family's bf16 measurements, gen_core/families, on a CPU with AVX-512 or with GEN_BF16=1); "
+          "(the family's bf16 measurements, gen_core/families, on a CPU with AVX-512 unless GEN_BF16=0, or anywhere with GEN_BF16=1); "
           f"x 1 proc: the workers' images/s together over one process with {torch.get_num_threads()} threads "
           "(fp32 both)", file=out, flush=True)
 

@@ -423,18 +423,23 @@ def _parameters_cell(name: str) -> tuple[dict, list[str]]:
                 plain.add(id(target))
             except Exception:       # ValueError, TypeError, RecursionError, ... : not a plain literal
                 expressions.add(target.id)
-    # any other binding or change of a parameter (`epochs += 1`, `a, b = ...`, `if ...: epochs = 3`,
-    # `latents[0] = 8`, `for epochs in ...`) leaves its value to the notebook's kernel
+    # any other use of a parameter (`epochs += 1`, `a, b = ...`, `if ...: epochs = 3`, `latents[0] = 8`,
+    # `latents.append(9)`, `for epochs in ...`, `import x as epochs`, `def epochs()`) may change its value
+    # in the notebook's kernel, so that value is left to the kernel
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in own and not isinstance(node.ctx, ast.Load) \
-                and id(node) not in plain:
-            expressions.add(node.id)
-        elif isinstance(node, (ast.Subscript, ast.Attribute)) and not isinstance(node.ctx, ast.Load):
-            base = node.value
-            while isinstance(base, (ast.Subscript, ast.Attribute)):
-                base = base.value
-            if isinstance(base, ast.Name) and base.id in own:
-                expressions.add(base.id)
+        if isinstance(node, ast.Name):
+            used = [] if id(node) in plain else [node.id]
+        elif isinstance(node, ast.alias):
+            used = [(node.asname or node.name).split(".")[0]]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            used = [node.name]
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            used = node.names
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar, ast.MatchMapping)):
+            used = [getattr(node, "name", None) or getattr(node, "rest", None)]
+        else:
+            used = []
+        expressions.update(n for n in used if n in own)
     return {k: v for k, v in literals.items() if k not in expressions}, sorted(expressions)
 
 

@@ -57,7 +57,7 @@ def bf16_on_this_cpu() -> bool:
     choice = os.environ.get("GEN_BF16", "auto").strip().lower() or "auto"
     if choice not in BF16_CHOICES:
         raise ConfigError(f"GEN_BF16={os.environ['GEN_BF16']!r} is not allowed; expected auto (bf16 where this "
-                          f"CPU computes it natively), 1 (always) or 0 (never)")
+                          f"CPU computes it natively), 1 (on every row whose measurement allows it) or 0 (never)")
     return cpu_has_native_bf16() if choice == "auto" else choice == "1"
 
 

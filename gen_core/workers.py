@@ -121,12 +121,16 @@ def _start_worker(events, threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+class TrainingCodeChanged(ConfigError):
+    """A worker's run hashes to another name than the pool gave it: a training source was edited."""
+
+
 def _run_task(task, name: str) -> dict:
     """One TrainTask in a worker, reporting its start and each epoch it trains to the pool under
     `name`, the run's name as the pool computed it."""
     start = time.perf_counter()
     if task.run_dir.name != name:             # the hash covers the training code, read again here
-        raise ConfigError(f"the training code changed while the pool ran (this run is now "
+        raise TrainingCodeChanged(f"the training code changed while the pool ran (this run is now "
                           f"{task.run_dir.name}, not {name}); run the same command again to train the new code")
     _events.put((name, 0))
     task.progress = False
@@ -165,11 +169,14 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
     events = context.Queue()
     pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
                                initializer=_start_worker, initargs=(events, WORKER_THREADS))
+    interrupt, previous_handler = _defer_ctrl_c()
     try:
         futures = {pool.submit(_run_task, TrainTask(c, profile, data_dir, runs_dir, "cpu", measure, WORKER_THREADS,
                                                     force), name): name for name, c in zip(names, todo)}
         remaining = set(futures)
         while remaining:
+            if interrupt.is_set():
+                raise KeyboardInterrupt
             done, remaining = wait(remaining, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             _drain(events, seen, started, bar)
             for future in done:
@@ -178,6 +185,13 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
                     result = future.result()
                 except BrokenProcessPool:
                     raise
+                except TrainingCodeChanged as err:   # every run still queued would fail the same way
+                    bar.close()
+                    stop_workers(pool)
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    print(f"error: {err} ({finished} of {len(todo)} runs finished before)", file=sys.stderr,
+                          flush=True)
+                    return 1
                 except Exception as err:             # the run's own error: report it, keep the others going
                     failed.append(name)
                     line = f"failed: {type(err).__name__}: {err}"
@@ -201,15 +215,29 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
         return 1
     except KeyboardInterrupt:
         bar.close()
-        _stop_workers(pool)                      # before shutdown(), which forgets the processes
+        stop_workers(pool)                       # before shutdown(), which forgets the processes
         pool.shutdown(wait=False, cancel_futures=True)
         raise                                    # the caller says INTERRUPTED
     finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
         pool.shutdown(wait=True, cancel_futures=True)
     bar.close()
     print(f"summary: {len(runs)} runs, {len(runs) - len(todo)} already done, {finished - len(failed)} finished now, "
           f"{len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""), file=out, flush=True)
     return 1 if failed else 0
+
+
+def _defer_ctrl_c() -> tuple[threading.Event, object]:
+    """A Ctrl-C only sets the returned event, which the pool's loop checks between polls. A
+    KeyboardInterrupt raised at an arbitrary bytecode can land inside concurrent.futures' wait()
+    while it holds the futures' locks, after which shutdown() waits forever (a CI simulation hung
+    after a Ctrl-C once, under load)
+    Returns the event and the handler to restore (None off the main thread, where none is set)."""
+    interrupt = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        return interrupt, None
+    return interrupt, signal.signal(signal.SIGINT, lambda signum, frame: interrupt.set())
 
 
 def _drain(events, seen: dict, started: dict, bar) -> None:
@@ -226,7 +254,7 @@ def _drain(events, seen: dict, started: dict, bar) -> None:
             seen[name] = epoch
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
+def stop_workers(pool: ProcessPoolExecutor) -> None:
     """Ctrl-C reaches the workers too, but one deep inside a torch kernel may not stop at once."""
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         if process.is_alive():

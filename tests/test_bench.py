@@ -1,6 +1,8 @@
 """The benchmark's pieces work and count right; its speeds are measured by `make bench`, not here."""
 from __future__ import annotations
 
+import io
+
 import pytest
 import torch
 
@@ -185,3 +187,35 @@ def test_a_worker_that_fails_before_timing_breaks_the_barrier_instead_of_hanging
     assert barrier.broken                           # the other worker's wait raises at once
     with pytest.raises(threading.BrokenBarrierError):
         barrier.wait(1)
+
+
+def test_a_bad_gen_bf16_is_refused_before_anything_is_timed(monkeypatch):
+    from gen_core.config import ConfigError
+
+    def timed(*args, **kwargs):
+        raise AssertionError("a row was timed before GEN_BF16 was checked")
+
+    monkeypatch.setenv("GEN_BF16", "maybe")
+    monkeypatch.setattr(bench, "compare", timed)
+    out = io.StringIO()
+    with pytest.raises(ConfigError, match=r"^GEN_BF16='maybe' is not allowed; expected auto "):
+        bench.run_bench("smoke", "data", torch.device("cpu"), False, 1.0, out=out, workers=0)
+    assert out.getvalue() == ""                                       # refused before the table's header
+
+
+def test_closing_the_workers_after_a_ctrl_c_terminates_them_instead_of_waiting(mnist_root):
+    import time
+
+    timer = bench.WorkerTimer(2, str(mnist_root))
+    busy = [timer.pool.submit(time.sleep, 120) for _ in range(2)]     # a round that would take 2 minutes
+    deadline = time.monotonic() + 60
+    while not all(f.running() for f in busy) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    processes = list(timer.pool._processes.values())                  # the stdlib pool's, read before close
+    assert len(processes) == 2 and all(p.is_alive() for p in processes)
+    started = time.monotonic()
+    timer.close(interrupted=True)
+    for p in processes:
+        p.join(10)
+    assert not any(p.is_alive() for p in processes)
+    assert time.monotonic() - started < 30                            # not the 120 s the sleeps would take

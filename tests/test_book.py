@@ -467,6 +467,11 @@ def test_the_pool_reads_the_notebooks_parameters_cell(tmp_path, monkeypatch):
     ("mlp_a_latents = [8]\nmlp_a_latents[0] = 9", {}, ["mlp_a_latents"]),
     ("overrides = {}\noverrides['lr'] = 0.1", {}, ["overrides"]),
     ("for epochs in range(3):\n    pass", {}, ["epochs"]),
+    ("mlp_a_latents = [8]\nmlp_a_latents.append(9)", {}, ["mlp_a_latents"]),      # a method changes it
+    ("overrides = {}\noverrides.update(lr=0.1)", {}, ["overrides"]),
+    ("from math import pi as epochs", {}, ["epochs"]),
+    ("def epochs():\n    return 3", {}, ["epochs"]),
+    ("epochs = 4\nlimit = min(epochs, 3)", {}, ["epochs"]),                       # read: left to the kernel too
     ("unrelated = 2 * 3\nepochs = 4", {"epochs": 4}, []),                    # not a parameter: ignored
 ])
 def test_any_binding_but_key_equals_literal_leaves_the_parameter_to_the_notebook(tmp_path, monkeypatch, edit,

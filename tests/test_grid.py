@@ -292,7 +292,8 @@ def test_gen_bf16_pins_the_choice_whatever_the_cpu(monkeypatch, setting, cpu, us
 def test_gen_bf16_with_another_value_is_one_line_naming_the_choices(monkeypatch):
     monkeypatch.setenv("GEN_BF16", "yes")
     with pytest.raises(ConfigError, match=r"^GEN_BF16='yes' is not allowed; expected auto \(bf16 where this CPU "
-                                          r"computes it natively\), 1 \(always\) or 0 \(never\)$"):
+                                          r"computes it natively\), 1 \(on every row whose measurement allows it\) or 0 "
+                                          r"\(never\)$"):
         uses_bf16("quick", "gan", "mnist", "mlp", "MLP A")
 
 

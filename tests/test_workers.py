@@ -233,3 +233,20 @@ def test_a_worker_refuses_a_run_whose_name_changed_since_the_pool_named_it(tmp_p
                                           rf"{cfg.run_name()}, not {stale}\); run the same command again"):
         workers._run_task(task, stale)
     assert workers._events.empty() and not (tmp_path / "runs").exists()     # nothing started
+
+
+def test_changed_training_code_stops_the_pool_with_one_line(tmp_path, monkeypatch, capsys):
+    """The parent names the runs with stale hashes (as before an edit); the spawned workers hash the
+    code as it is: the first refusal stops the pool, rather than one failure per queued run."""
+    configs = [c for c in grid("vae", "mnist", "smoke")][:3]
+    real = {c.run_name(): c for c in configs}
+    monkeypatch.setattr(type(configs[0]), "run_name", lambda self: "stale-" + "0" * 12)
+    out = io.StringIO()
+    assert workers.train_in_pool(configs, "smoke", DATA_DIR, tmp_path / "runs", 2, measure=False, out=out) == 1
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(said) == 1, err
+    assert said[0].startswith("error: the training code changed while the pool ran (this run is now ")
+    assert said[0].endswith("; run the same command again to train the new code (0 of 3 runs finished before)")
+    assert "failed:" not in out.getvalue()
+    assert not any((tmp_path / "runs" / name / "summary.json").exists() for name in real)

@@ -466,7 +466,9 @@ def against_reports(runs: list[Run]) -> list[str]:
                                [(blurrier, "in {} it gets worse"), (flat, "in {} it does not change outside the noise"),
                                 (len(sharp) - sharper - blurrier - flat, "in {} it is not monotone")])
         verdict = ("This agrees with reading larger latents as sharper." if sharper == len(sharp) else
-                   "Here the evidence says otherwise: no larger latent made samples sharper." if sharper == 0 else
+                   "So this run cannot tell." if flat == len(sharp) else
+                   "No architecture got sharper with every step up in z, so here the evidence does not support "
+                   "reading larger latents as sharper." if sharper == 0 else
                    "Where a larger latent makes samples sharper, this run agrees with reading larger latents as "
                    "sharper; elsewhere the evidence says otherwise.")
         out.append(f"1. **Latent size against sharpness.** The reports related latent size to how sharp the samples "

@@ -337,8 +337,15 @@ def test_against_the_reports_point_by_point():
     runs[4] = _sharp(fake_run(vae[("MLP A", 100)], 30.0), 0.7)                     # 0.9 then 0.7: worse
     text = "\n".join(findings.against_reports(runs))
     assert ("In 0 of 2 architectures with several latent sizes it improves outside the noise with every step up in "
-            "z, in 1 it gets worse and in 1 it is not monotone. Here the evidence says otherwise: no larger latent "
-            "made samples sharper.") in text
+            "z, in 1 it gets worse and in 1 it is not monotone. No architecture got sharper with every step up in "
+            "z, so here the evidence does not support reading larger latents as sharper.") in text
+    # every architecture flat: a tie, not a contradiction
+    runs[1] = _sharp(fake_run(vae[("MLP C", 32)], 30.0), 0.5)
+    runs[2] = _sharp(fake_run(vae[("MLP C", 128)], 30.0), 0.5)
+    runs[4] = _sharp(fake_run(vae[("MLP A", 100)], 30.0), 0.9)
+    text = "\n".join(findings.against_reports(runs))
+    assert ("In 0 of 2 architectures with several latent sizes it improves outside the noise with every step up in "
+            "z and in 2 it does not change outside the noise. So this run cannot tell.") in text
     assert findings.against_reports([]) == []
 
 

@@ -377,7 +377,8 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
         if timer:
             timer.close(interrupted)
     print("x fp32: bf16 autocast over fp32 in one process; grid: what the profile trains this row with "
-          "(the family's bf16 measurements, gen_core/families, on a CPU with AVX-512 unless GEN_BF16=0, or anywhere with GEN_BF16=1); "
+          "(the family's bf16 measurements, gen_core/families, on a CPU with AVX-512 unless GEN_BF16=0, "
+          "or anywhere with GEN_BF16=1); "
           f"x 1 proc: the workers' images/s together over one process with {torch.get_num_threads()} threads "
           "(fp32 both)", file=out, flush=True)
 

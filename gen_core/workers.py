@@ -131,7 +131,8 @@ def _run_task(task, name: str) -> dict:
     start = time.perf_counter()
     if task.run_dir.name != name:             # the hash covers the training code, read again here
         raise TrainingCodeChanged(f"the training code changed while the pool ran (this run is now "
-                          f"{task.run_dir.name}, not {name}); run the same command again to train the new code")
+                                  f"{task.run_dir.name}, not {name}); run the same command again to train the "
+                                  f"new code")
     _events.put((name, 0))
     task.progress = False
     task.on_epoch = lambda epoch: _events.put((name, epoch))

@@ -7,7 +7,6 @@
     python -m gen_core --profile full --estimate             # time a few steps of each run, train nothing
     python -m gen_core --family gan --dataset mnist --seeds 3   # seeds 0, 1, 2 of each configuration
     python -m gen_core --launcher slurm --partition gpu --gpus-per-task 1 --seeds 5   # one Slurm job array
-    python -m gen_core --launcher local                      # the same tasks in local worker processes
     python -m gen_core --workers 1                           # one run after another in this process
 
 On a CPU the runs are spread over one single-thread worker process per core (gen_core/workers.py),
@@ -27,11 +26,14 @@ from pathlib import Path
 
 from . import families
 from .config import DATASETS, ConfigError
+from .cost import makespan
 from .data import DataError
+from .errors import fail
 from .grid import full_grid, grid, override, resolve_profile
-from .launch import ARRAY_LIMIT, FLAGS, SLURM_TIME_MIN, Resources, check_launcher, launch, task_device
-from .launch import slots as launch_slots
-from .workers import INTERRUPTED, check_workers, default_workers, pending, train_in_pool, wall_time
+from .runs import finished_line, print_error
+from .slurm import ARRAY_LIMIT, FLAGS, SLURM_TIME_MIN, Resources, check_launcher, launch, task_device
+from .slurm import slots as launch_slots
+from .workers import INTERRUPTED, check_workers, default_workers, pending, train_in_pool
 
 
 def _parse(argv):
@@ -58,46 +60,43 @@ def _parse(argv):
                                                   "GPU: 1, whatever $GEN_WORKERS says; 1 trains in this process)")
     p.add_argument("--no-measure", action="store_true",
                    help="skip the yardstick (classifier training and FD, precision/recall, coverage)")
-    launch = p.add_argument_group("launcher (gen_core/launch.py): one task per run, through submitit")
-    launch.add_argument("--launcher", help="slurm: one job array; local: worker processes on this machine "
-                                           "(default: train in this process, one run after another)")
+    launch = p.add_argument_group("Slurm (gen_core/slurm.py): one task per run, through submitit")
+    launch.add_argument("--launcher", help="slurm: one job array (default: train on this machine, in the worker "
+                                           "pool on a CPU)")
     launch.add_argument("--no-wait", action="store_true",
                         help="slurm: submit, print the job id and exit; the same command later reports the "
                              "states and submits what is missing")
     launch.add_argument("--partition", help="slurm: the partition (default: the cluster's default)")
     launch.add_argument("--time", type=int, dest="time_min", metavar="MINUTES",
-                        help=f"time limit per task; near it a task checkpoints and is requeued "
-                             f"(default: {SLURM_TIME_MIN} on Slurm, none locally)")
-    launch.add_argument("--cpus-per-task", type=int, metavar="N", help="CPUs (torch threads) per task (default 1)")
+                        help=f"slurm: time limit per task; near it a task checkpoints and is requeued "
+                             f"(default: {SLURM_TIME_MIN})")
+    launch.add_argument("--cpus-per-task", type=int, metavar="N", help="slurm: CPUs (torch threads) per task "
+                                                                       "(default 1)")
     launch.add_argument("--gpus-per-task", type=int, default=0, metavar="N", help="slurm: GPUs per task (default 0)")
     launch.add_argument("--mem", type=int, dest="mem_gb", metavar="GB", help="slurm: memory per task in GB "
                                                                              "(default: the partition's)")
-    launch.add_argument("--parallelism", type=int, metavar="N", help=f"tasks running at once (default: Slurm schedules up to "
-                                                        f"{ARRAY_LIMIT}; locally the CPUs / --cpus-per-task)")
+    launch.add_argument("--parallelism", type=int, metavar="N", help=f"slurm: tasks running at once (default: "
+                                                                     f"Slurm schedules up to {ARRAY_LIMIT})")
     return p.parse_args(argv)
 
 
-SLURM_ONLY = ("no_wait", "partition", "gpus_per_task", "mem_gb")
+SLURM_ONLY = ("no_wait", "partition", "gpus_per_task", "mem_gb", "time_min", "parallelism", "cpus_per_task")
 
 
 def _resources(args) -> Resources | None:
-    """The launcher's resources, or None to train in this process; ConfigError for options that
-    belong to a launcher that was not chosen."""
+    """Slurm's resources, or None to train on this machine; ConfigError for Slurm's options without it."""
     defaults = {"no_wait": False, "gpus_per_task": 0}
     flags = {**FLAGS, "no_wait": "--no-wait"}
-    if args.launcher != "slurm":
+    if args.launcher is not None:
+        check_launcher(args.launcher)
+    if args.launcher is None:
         for key in SLURM_ONLY:
             if getattr(args, key) != defaults.get(key):
                 raise ConfigError(f"{flags[key]} is only used with --launcher slurm")
-    if args.launcher is not None and args.workers is not None:
-        raise ConfigError("--workers is only used without --launcher (a launcher's tasks run side by side: "
-                          "--parallelism and --cpus-per-task)")
-    if args.launcher is None:
-        for key in ("time_min", "parallelism", "cpus_per_task"):
-            if getattr(args, key) is not None:
-                raise ConfigError(f"{flags[key]} is only used with --launcher local or slurm")
         return None
-    check_launcher(args.launcher)
+    if args.workers is not None:
+        raise ConfigError("--workers is only used without --launcher (Slurm's tasks run side by side: "
+                          "--parallelism and --cpus-per-task)")
     return Resources(args.partition, args.time_min, 1 if args.cpus_per_task is None else args.cpus_per_task,
                      args.gpus_per_task, args.mem_gb, args.parallelism)
 
@@ -105,7 +104,7 @@ def _resources(args) -> Resources | None:
 def select_runs(profile, family=None, dataset=None, variant=None, latent=None, seeds=None):
     """The profile's runs that match the filters; with `seeds`, seeds 0..seeds-1 of each configuration."""
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
-        raise ConfigError(f"--seeds {seeds!r} is not allowed; expected a whole number of seeds >= 1")
+        fail("--seeds", seeds, "a whole number of seeds >= 1", sep=" ")
     runs = grid(family, dataset, profile) if family and dataset else full_grid(profile)
     runs = [c for c in runs if (not family or c.family == family) and (not dataset or c.dataset == dataset)
             and (not variant or c.variant == variant) and (latent is None or c.latent_dim == latent)]
@@ -123,7 +122,7 @@ def print_estimate(runs, data_dir, device, steps: int = 8, warmup: int = 3, out=
     """Times `steps` batches of each distinct configuration (seeds share one timing) on `device` and
     prints its expected training seconds; returns the total over `runs`. With `slots` (tasks at
     once under a launcher), also the wall time of running them that way."""
-    from .bench import estimate_run
+    from .cost import estimate_run
     from .data import cached_split
 
     out = out or sys.stdout
@@ -145,7 +144,7 @@ def print_estimate(runs, data_dir, device, steps: int = 8, warmup: int = 3, out=
               file=out, flush=True)
     print(f"total: {_duration(total)} of training for {len(runs)} runs on {device}", file=out, flush=True)
     if slots:
-        print(f"wall time with {slots} tasks at once: {_duration(wall_time(each, slots))} (longest first; "
+        print(f"wall time with {slots} tasks at once: {_duration(makespan(each, slots))} (longest first; "
               f"each task as fast as here)", file=out, flush=True)
     return total
 
@@ -161,66 +160,61 @@ def _duration(seconds: float) -> str:
 def main(argv=None) -> int:
     args = _parse(argv)
     try:
+        from .runs import check_data, measured_run, setup
+
         profile = resolve_profile(args.profile)
         runs = select_runs(profile, args.family, args.dataset, args.variant, args.latent, args.seeds)
         resources = _resources(args)
-        if args.estimate:
-            import torch
-
-            from .cuda import default_device
-            device = args.device or str(default_device())
-            slots = None
-            if resources is not None:      # time the steps where and as the tasks will run them
-                resources.check()
-                device = task_device(args.launcher, args.device, resources) or device
-                torch.set_num_threads(resources.cpus_per_task)
-                slots = launch_slots(args.launcher, resources, len(runs))
-            else:                          # the worker pool: one thread per worker
-                workers = default_workers(device) if args.workers is None else check_workers(args.workers)
-                if workers > 1 and device == "cpu":
-                    torch.set_num_threads(1)
-                    slots = workers
-            print_estimate(runs, args.data_dir, torch.device(device), slots=slots)
-            return 0
         if args.list:
             for cfg in runs:
                 print(cfg.run_name(), f"epochs={cfg.epochs}", f"train_size={cfg.train_size or 'all'}")
             return 0
+        if args.estimate:
+            return _estimate(args, runs, resources)
         if resources is not None:
-            return launch(runs, profile, args.launcher, Path(args.data_dir), Path(args.runs_dir), resources,
-                          args.device, measure=not args.no_measure, no_wait=args.no_wait, force=args.force)
-        from .cuda import default_device
-        device = args.device or str(default_device())
-        workers = default_workers(device) if args.workers is None else check_workers(args.workers)
-        if workers > 1 and device.split(":")[0] != "cpu":
-            raise ConfigError(f"--workers {workers} is not allowed with --device {device}: the workers train on "
+            return launch(runs, profile, Path(args.data_dir), Path(args.runs_dir), resources, args.device,
+                          measure=not args.no_measure, no_wait=args.no_wait, force=args.force)
+        ctx = setup(profile, args.data_dir, args.runs_dir, args.force, args.device)
+        workers = default_workers(ctx.device) if args.workers is None else check_workers(args.workers)
+        if workers > 1 and ctx.device.split(":")[0] != "cpu":
+            raise ConfigError(f"--workers {workers} is not allowed with --device {ctx.device}: the workers train on "
                               f"the CPU; on a GPU use --workers 1")
         # one run to do trains faster here, with every thread, than in one single-thread worker
-        if workers > 1 and len(pending(runs, Path(args.runs_dir), not args.no_measure, args.force)) > 1:
-            from .data import ensure_downloaded
-            for dataset in sorted({c.dataset for c in runs}):
-                ensure_downloaded(dataset, args.data_dir)      # one line here, not one per worker
-            return train_in_pool(runs, profile, args.data_dir, args.runs_dir, workers, measure=not args.no_measure,
+        if workers > 1 and len(pending(runs, ctx.runs_dir, not args.no_measure, args.force)) > 1:
+            return train_in_pool(runs, profile, ctx.data_dir, ctx.runs_dir, workers, measure=not args.no_measure,
                                  force=args.force)
-        from .report.session import Context, measured_run
-        from .results import load_or_train
-        ctx = Context(profile, Path(args.data_dir), Path(args.runs_dir), args.force, device)
+        check_data({c.dataset for c in runs}, ctx.data_dir)     # one line, before anything trains
         for i, cfg in enumerate(runs, 1):
             start = time.perf_counter()
-            if args.no_measure:
-                run = load_or_train(cfg, ctx.data_dir, ctx.runs_dir, ctx.device, force=ctx.force)
-            else:                               # measured by the yardstick; a corrupt run is retrained
-                run = measured_run(cfg, ctx)
-            line = f"[{i}/{len(runs)}] {cfg.run_name()}: {run.summary['status']}"
-            fd = run.yardstick.get("fd")
-            line += "" if fd is None else f", FD {fd:.3g}"
-            print(f"{line} ({time.perf_counter() - start:.0f} s)", flush=True)
+            run = measured_run(cfg, ctx, measure=not args.no_measure)     # a corrupt run is retrained
+            print(f"[{i}/{len(runs)}] {cfg.run_name()}: " + finished_line(run.summary["status"], run.yardstick.get("fd"),
+                                                                         time.perf_counter() - start), flush=True)
     except (ConfigError, DataError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return print_error(err)
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr, flush=True)
         return 130
+    return 0
+
+
+def _estimate(args, runs, resources) -> int:
+    """--estimate: time a few steps of each configuration where and as its runs will train."""
+    import torch
+
+    from .cuda import default_device
+    device = args.device or str(default_device())
+    slots = None
+    if resources is not None:      # time the steps where and as the tasks will run them
+        resources.check()
+        device = task_device(args.device, resources) or device
+        torch.set_num_threads(resources.cpus_per_task)
+        slots = launch_slots(resources, len(runs))
+    else:                          # the worker pool: one thread per worker
+        workers = default_workers(device) if args.workers is None else check_workers(args.workers)
+        if workers > 1 and device == "cpu":
+            torch.set_num_threads(1)
+            slots = workers
+    print_estimate(runs, args.data_dir, torch.device(device), slots=slots)
     return 0
 
 

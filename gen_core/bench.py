@@ -31,15 +31,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from . import cuda, data, families
 from .config import ConfigError, RunConfig
 from .data import DataError, Split
 from .grid import DATASET_SIZES, full_grid, grid, resolve_profile
-from .train import build_models, collect, make_optimizer, memory_format
+from .cost import estimate_classifiers, estimate_training, fresh, grid_flops, makespan, time_steps
 from .numerics import flush_subnormals
-from .workers import stop_workers, wall_time
+from .train import build_models
+from .workers import spawn_pool, stop_workers
 
 
 def cases() -> list[tuple[str, str, str]]:
@@ -93,31 +93,14 @@ def reference_steps(cfg: RunConfig, models: dict, opts: dict, batches, device) -
 
 # ---- timing ---------------------------------------------------------------------------------------
 
-def _fresh(cfg: RunConfig, device, project: bool):
+def reference_setup(cfg: RunConfig, device) -> tuple[dict, dict]:
+    """The reference loop's networks (NCHW) and plain optimizers, seeded as `train.setup` is."""
     flush_subnormals()                          # every timing runs as training does (numerics.py)
     torch.manual_seed(cfg.seed)
-    fmt = memory_format(cfg) if project else torch.contiguous_format
-    models = {k: m.to(device, memory_format=fmt) for k, m in build_models(cfg).items()}
-    if project:
-        opts = {k: make_optimizer(cfg, m.parameters()) for k, m in models.items()}
-        steppers = {k: torch.compile(m) for k, m in models.items()} if cfg.compile else models
-        return steppers, opts
+    models = {k: m.to(device) for k, m in build_models(cfg).items()}
     plain = {"adam": lambda p: torch.optim.Adam(p, lr=cfg.lr, betas=cfg.betas),
              "rmsprop": lambda p: torch.optim.RMSprop(p, lr=cfg.lr)}[cfg.optimizer]
     return models, {k: plain(m.parameters()) for k, m in models.items()}
-
-
-def time_project(cfg: RunConfig, split: Split, steps: int, device, state=None, first_step: int = 0):
-    """Seconds for `steps` batches of train.py's epoch function, including its one read-back."""
-    models, opts = state or _fresh(cfg, device, project=True)
-    gen = torch.Generator(device=split.images.device).manual_seed(first_step)
-    idx = torch.randint(0, len(split), (steps, cfg.batch_size), generator=gen, device=split.images.device)
-    cuda.synchronize(device)
-    start = time.perf_counter()
-    log: list[dict] = []
-    families.get(cfg.family).run_epoch(cfg, models, opts, split, list(idx), log, first_step)
-    collect(log)                                   # the loop's once-per-epoch host sync
-    return time.perf_counter() - start
 
 
 def time_reference(cfg: RunConfig, loader, steps: int, device, state) -> float:
@@ -165,13 +148,13 @@ class Comparison:
 def compare(cfg: RunConfig, split: Split, data_dir: str, device, seconds: float = 4.0, rounds: int = 3,
             bf16: bool = True) -> Comparison:
     """Alternate project, bf16 and reference rounds of equal step counts, sized to ~`seconds` each."""
-    project, reference = _fresh(cfg, device, project=True), _fresh(cfg, device, project=False)
+    project, reference = fresh(cfg, device), reference_setup(cfg, device)
     bf16_cfg = replace(cfg, amp=True)
-    autocast = _fresh(bf16_cfg, device, project=True) if bf16 else None
+    autocast = fresh(bf16_cfg, device) if bf16 else None
     loader = reference_loader(cfg, data_dir, device)
     warm = max(3, cfg.n_critic)
-    time_project(cfg, split, warm, device, project)            # first calls pay allocation / compile
-    bf16_warm_s = time_project(bf16_cfg, split, warm, device, autocast) if bf16 else 0.0
+    time_steps(cfg, split, warm, device, project)            # first calls pay allocation / compile
+    bf16_warm_s = time_steps(bf16_cfg, split, warm, device, autocast) if bf16 else 0.0
     per_step = time_reference(cfg, loader, warm, device, reference) / warm
     whole = cfg.n_critic                                       # a WGAN round ends on a generator step
     steps = max(whole, int(seconds / per_step) // whole * whole)
@@ -180,9 +163,9 @@ def compare(cfg: RunConfig, split: Split, data_dir: str, device, seconds: float 
     bf16_steps = min(steps, max(whole, int(seconds * warm / bf16_warm_s) // whole * whole)) if bf16 else 0
     project_s = reference_s = bf16_s = 0.0
     for r in range(rounds):
-        project_s += time_project(cfg, split, steps, device, project, first_step=warm + r * steps)
+        project_s += time_steps(cfg, split, steps, device, project, first_step=warm + r * steps)
         if bf16:
-            bf16_s += time_project(bf16_cfg, split, bf16_steps, device, autocast, first_step=warm + r * bf16_steps)
+            bf16_s += time_steps(bf16_cfg, split, bf16_steps, device, autocast, first_step=warm + r * bf16_steps)
         reference_s += time_reference(cfg, loader, steps, device, reference)
     return Comparison(cfg, steps * rounds, project_s, reference_s, bf16_s if bf16 else None,
                       bf16_steps=bf16_steps * rounds)          # 0 without bf16
@@ -199,29 +182,26 @@ def _time_in_worker(config: dict, data_dir: str, steps: int, barrier) -> tuple[i
     cfg, cpu = RunConfig.from_dict(config), torch.device("cpu")
     try:
         split = data.cached_split(cfg.dataset, data_dir, True, "cpu", cfg.train_size)
-        state = _fresh(cfg, cpu, project=True)
+        state = fresh(cfg, cpu)
         warm = max(3, cfg.n_critic)
-        time_project(cfg, split, warm, cpu, state)
+        time_steps(cfg, split, warm, cpu, state)
     except BaseException:
         barrier.abort()                             # the others stop waiting (BrokenBarrierError), not hang
         raise
     barrier.wait(BARRIER_SECONDS)                   # every worker times the same stretch of wall time
-    return steps * cfg.batch_size, time_project(cfg, split, steps, cpu, state, first_step=warm)
+    return steps * cfg.batch_size, time_steps(cfg, split, steps, cpu, state, first_step=warm)
 
 
 class WorkerTimer:
-    """`workers` spawned single-thread processes, kept for every case (they start once)."""
+    """`workers` spawned single-thread processes (the worker pool's, gen_core/workers.py), kept for
+    every case (they start once)."""
 
     def __init__(self, workers: int, data_dir: str):
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
-        context = multiprocessing.get_context("spawn")
         self.workers, self.data_dir = workers, data_dir
-        self.manager = context.Manager()
-        # Ctrl-C reaches the whole process group: the workers ignore it and close() terminates them
-        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=signal.signal,
-                                        initargs=(signal.SIGINT, signal.SIG_IGN))
+        self.manager = multiprocessing.get_context("spawn").Manager()
+        self.pool = spawn_pool(workers)
 
     def rate(self, cfg: RunConfig, steps: int) -> float:
         """Images/s of the workers together, each running the project loop (fp32) for `steps` steps."""
@@ -243,83 +223,6 @@ class WorkerTimer:
 
 
 # ---- estimates --------------------------------------------------------------------------------
-
-def steps_per_run(cfg: RunConfig, train_images: int) -> int:
-    return cfg.epochs * (train_images // cfg.batch_size)
-
-
-def estimate_run(cfg: RunConfig, split: Split, device, steps: int = 30, warmup: int = 5) -> float:
-    """Seconds one run would train on `split`, from `steps` timed batches after `warmup` untimed ones."""
-    state = _fresh(cfg, device, project=True)
-    time_project(cfg, split, warmup, device, state)
-    per_step = time_project(cfg, split, steps, device, state, first_step=warmup) / steps
-    return per_step * steps_per_run(cfg, len(split))
-
-
-def estimate_training(profile: str, splits, device, steps: int = 30) -> dict[str, float]:
-    """Seconds each run of the profile's grid would train, from `steps` timed batches of it."""
-    return {cfg.run_name(): estimate_run(cfg, splits(cfg), device, steps) for cfg in full_grid(profile)}
-
-
-def estimate_classifiers(profile: str, data_dir: str, device, batches: int = 8) -> float:
-    from .classifier import classifier_config, train_classifier
-    from .data import load_split
-
-    total = 0.0
-    for dataset in ("mnist", "cifar10"):
-        cfg = classifier_config(dataset, profile)
-        full = load_split(dataset, data_dir, True, device, cfg.train_size)
-        sample = Split(full.images[: batches * cfg.batch_size], full.labels[: batches * cfg.batch_size])
-        start = time.perf_counter()
-        train_classifier(replace(cfg, epochs=1), sample, device, progress=False)
-        total += (time.perf_counter() - start) / len(sample) * len(full) * cfg.epochs
-    return total
-
-
-class _GlobalOnly:
-    """Stands in for FlopCounterMode's ModuleTracker: only the "Global" total, no module hooks."""
-    parents = {"Global"}
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *args):
-        return None
-
-
-class TotalFlopCounter(FlopCounterMode):
-    """torch's FlopCounterMode without per-module attribution. Its module tracker's backward hooks
-    fail under a double backward (WGAN-GP's gradient penalty: "A leaf node was passed to
-    _will_engine_execute_node"); the totals need no attribution."""
-
-    def __init__(self):
-        super().__init__(display=False)
-        self.mod_tracker = _GlobalOnly()
-
-
-def step_flops(cfg: RunConfig) -> float:
-    """Matmul and conv FLOPs per training image of one run (forward and backward, all networks;
-    with a gradient penalty, its double backward too)."""
-    batch = 2                                             # BatchNorm needs two; FLOPs scale with B
-    cfg = replace(cfg, batch_size=batch, amp=False, compile=False)
-    split = Split(torch.zeros(batch * cfg.n_critic, *cfg.image_shape, dtype=torch.uint8),
-                  torch.zeros(batch * cfg.n_critic, dtype=torch.long))
-    models, opts = _fresh(cfg, torch.device("cpu"), project=True)
-    idx = list(torch.arange(len(split)).view(cfg.n_critic, batch))  # a WGAN cycle: n_critic + 1 G step
-    with TotalFlopCounter() as counter:
-        families.get(cfg.family).run_epoch(cfg, models, opts, split, idx, [], 0)
-    return counter.get_total_flops() / len(split)
-
-
-def run_flops(cfg: RunConfig, per_image: float | None = None) -> float:
-    """FLOPs to train one run: `step_flops` (or `per_image`, when known) times the images it trains on."""
-    per_image = step_flops(cfg) if per_image is None else per_image
-    return per_image * steps_per_run(cfg, cfg.train_size or DATASET_SIZES[cfg.dataset]) * cfg.batch_size
-
-
-def grid_flops(profile: str) -> float:
-    return sum(run_flops(cfg) for cfg in full_grid(profile))
-
 
 # ---- the command ----------------------------------------------------------------------------
 
@@ -398,7 +301,7 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
         finally:
             torch.set_num_threads(threads)
         print(f"The same runs timed in one thread: {sum(single.values()) / 60:.1f} min in all; in {workers} workers, "
-              f"longest first and each as fast as alone: {wall_time(list(single.values()), workers) / 60:.1f} min "
+              f"longest first and each as fast as alone: {makespan(list(single.values()), workers) / 60:.1f} min "
               f"of training", file=out, flush=True)
     flops = grid_flops(flops_profile)
     print(f"{flops_profile} grid: {flops / 1e15:.3g} PFLOP of matmuls and convolutions to train all "
@@ -428,7 +331,7 @@ def amp_quality(profile: str, data_dir, runs_dir, device, out=None) -> list[dict
     """Train each representative run in fp32 and with bf16 autocast (same seed), measure both with
     the yardstick, and print FD with its interval, whether the intervals overlap, and the
     training-time ratio. What grid.BF16 records per profile comes from this table."""
-    from .report.session import Context, measured_run
+    from .runs import Context, measured_run
 
     out = out or sys.stdout
     ctx = Context(profile, Path(data_dir), Path(runs_dir), False, str(device))

@@ -37,6 +37,7 @@ from pathlib import Path
 
 # Light imports only: deciding that a notebook is up to date must not pay for importing torch.
 from .config import PROFILES, parse_force
+from .digest import files_digest
 from .errors import ConfigError, DataError
 from .workers import INTERRUPTED
 
@@ -174,7 +175,7 @@ def book_root_for(profile: str, smoke_dir) -> Path:
 
 
 def _context(profile: str, data_dir: str, runs_dir: str, force):
-    from .report.session import setup
+    from .runs import setup
 
     return setup(profile, data_dir, runs_dir, force)          # validates before anything trains
 
@@ -255,16 +256,7 @@ def check_params(name: str, params: dict) -> None:
 
 def _digest(paths, names: bool = False) -> str:
     """sha256 of the files' contents (and their paths relative to the repository, if `names`)."""
-    h = hashlib.sha256()
-    for path in paths:
-        path = Path(path)
-        if names:
-            h.update(str(path.relative_to(ROOT)).encode())
-        try:
-            h.update(path.read_bytes())
-        except OSError:
-            h.update(b"<missing>")
-    return h.hexdigest()
+    return files_digest(paths, ROOT if names else None)
 
 
 def library_digest() -> str:

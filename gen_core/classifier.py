@@ -25,11 +25,10 @@ from . import data
 from .config import DATASETS, PROFILES, ConfigError
 from .errors import DataError
 from .data import Split, epoch_batches, to_unit
+from .digest import code_digest
 from .models.classifier import LeNet, SmallResNet
 from .numerics import flush_subnormals
 from .store import file_lock, lock_path, progress_stream, write_json_atomic
-
-_SOURCES = ("classifier.py", "data.py", "numerics.py", "models/classifier.py")
 
 # Accuracy each profile's classifier must reach on the real test set for the comparison to
 # trust it (the issue's floors at full; below it the book says so in red).
@@ -68,9 +67,9 @@ class ClassifierConfig:
         return "LeNet" if self.dataset == "mnist" else f"ResNet-{6 * self.blocks + 2}"
 
     def run_hash(self) -> str:
-        root = Path(__file__).resolve().parent
+        """Its values and the code that trains it (gen_core/digest.py), as a run's hash."""
         payload = json.dumps(dataclasses.asdict(self), sort_keys=True)
-        payload += "".join(hashlib.sha256((root / rel).read_bytes()).hexdigest() for rel in _SOURCES)
+        payload += code_digest("gen_core.classifier:train_and_save_classifier", "gen_core.data:load_split")
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     def run_name(self) -> str:
@@ -209,11 +208,11 @@ def load_or_train_classifier(dataset: str, profile: str, data_dir, runs_dir, dev
         return cached
     with file_lock(lock_path(runs_dir, cfg.run_name())):    # parallel chapters share it
         cached = _load(run_dir, cfg, device)
-        return cached if cached is not None else _train_and_save(cfg, dataset, profile, data_dir, run_dir, device,
+        return cached if cached is not None else train_and_save_classifier(cfg, dataset, profile, data_dir, run_dir, device,
                                                                  progress)
 
 
-def _train_and_save(cfg: ClassifierConfig, dataset, profile, data_dir, run_dir: Path, device, progress):
+def train_and_save_classifier(cfg: ClassifierConfig, dataset, profile, data_dir, run_dir: Path, device, progress):
 
     root = str(Path(data_dir).resolve())
     whole = data.cached_split(dataset, root, True, str(device), 0)

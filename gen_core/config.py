@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
-from .errors import ConfigError
+from .digest import code_digest
+from .errors import ConfigError, config_fail, fail
 
 DATASETS = ("mnist", "cifar10")
 ARCHS = ("mlp", "conv")
@@ -19,10 +18,16 @@ PROFILES = ("full", "long", "quick", "smoke")
 # (channels, height, width) of each dataset as stored; conv models pad MNIST to 32x32 inside.
 IMAGE_SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 
-# Source files whose behaviour changes trained results: their digest joins the run hash,
-# so editing a model or a loop retrains instead of silently reusing stale results.
-_TRAINING_SOURCES = ("config.py", "data.py", "losses.py", "train.py", "metrics.py", "cuda.py", "numerics.py",
-                     "models/vae.py", "models/gan.py")
+# The code every run executes: the loop (checkpoints, divergence, sample grids), the run folder it
+# writes, and the data path. With the family's training methods (Family.training_code) and all the
+# gen_core code these name, its digest joins the run hash (gen_core/digest.py): editing a network, a
+# step, a loss or the loop renames exactly the runs that execute it. Named by string, so that this
+# module stays at the bottom of the import graph.
+TRAINING_CODE = ("gen_core.train:train", "gen_core.results:train_and_save", "gen_core.data:load_split")
+
+# RunConfig fields only some families read; a family that does not read one keeps its default.
+FAMILY_FIELDS = ("hidden", "d_hidden", "channels", "d_channels", "dropout", "clip", "n_critic", "gp",
+                 "critic_norm")
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,8 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def run_hash(self) -> str:
-        """Stable over processes: config values plus the digest of the training code."""
-        payload = json.dumps(self.to_dict(), sort_keys=True) + _source_digest() + _family_digest(self.family)
+        """Stable over processes: the config's values and the digest of the code its training executes."""
+        payload = json.dumps(self.to_dict(), sort_keys=True) + training_digest(self.family)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     def run_name(self) -> str:
@@ -94,12 +99,14 @@ class RunConfig:
         return cls(**coerced)
 
 
-def _source_digest() -> str:
-    root = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for rel in _TRAINING_SOURCES:
-        h.update((root / rel).read_bytes())
-    return h.hexdigest()
+def training_digest(family: str) -> str:
+    """The code a run of `family` executes: the shared loop and data path, and the family's training
+    methods with what they name. Titles, questions, curve labels and bench settings are not in it."""
+    from .families import get
+
+    methods, values = get(family).training_code()
+    return (code_digest(*TRAINING_CODE) + code_digest(*methods, owner=type(get(family)))
+            + json.dumps(values, sort_keys=True, default=repr))
 
 
 def parse_force(force) -> bool:
@@ -107,27 +114,11 @@ def parse_force(force) -> bool:
     if isinstance(force, str):
         text = force.strip().lower()
         if text not in ("", "0", "1", "true", "false"):
-            raise ConfigError(f"force={force!r} is not allowed; expected true/false or 1/0")
+            fail("force", force, "true/false or 1/0")
         return text in ("1", "true")
     if not isinstance(force, (bool, int)) or force not in (0, 1):
-        raise ConfigError(f"force={force!r} is not allowed; expected true/false or 1/0")
+        fail("force", force, "true/false or 1/0")
     return bool(force)
-
-
-def _family_digest(name: str) -> str:
-    """The family's own modules (its class and the classes it builds on): editing a family's
-    steps retrains that family's runs, wherever the family is defined."""
-    from .families import get
-
-    h = hashlib.sha256()
-    for cls in type(get(name)).__mro__[:-1]:                     # [:-1]: not `object`
-        h.update(Path(inspect.getfile(cls)).read_bytes())
-    return h.hexdigest()
-
-
-def fail(key, value, allowed):
-    """Raise the one-line ConfigError every config check uses."""
-    raise ConfigError(f"config {key}={value!r} is not allowed; expected {allowed}")
 
 
 
@@ -136,12 +127,25 @@ def _check_type(cfg: RunConfig):
         value = getattr(cfg, f.name)
         expected = {"str": str, "int": int, "float": (int, float), "tuple": tuple, "bool": bool}[f.type]
         if (isinstance(value, bool) and f.type != "bool") or not isinstance(value, expected):
-            fail(f.name, value, f"a value of type {f.type}")
+            config_fail(f.name, value, f"a value of type {f.type}")
     if any(isinstance(b, bool) or not isinstance(b, (int, float)) for b in cfg.betas):
-        fail("betas", cfg.betas, "two numbers in [0, 1)")
+        config_fail("betas", cfg.betas, "two numbers in [0, 1)")
     for key in ("hidden", "d_hidden", "channels", "d_channels"):
         if any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in getattr(cfg, key)):
-            fail(key, getattr(cfg, key), "a list of positive integers")
+            config_fail(key, getattr(cfg, key), "a list of positive integers")
+
+
+def _check_family_fields(cfg: RunConfig, family) -> None:
+    """A field its family does not read keeps its default (else it would be silently ignored)."""
+    from .families import get, names
+
+    for key in FAMILY_FIELDS:
+        default = RunConfig.__dataclass_fields__[key].default
+        if key not in family.fields and getattr(cfg, key) != default:
+            users = [name for name in names() if key in get(name).fields]
+            shown = "empty" if default == () else f"the default ({default!r})"
+            config_fail(key, getattr(cfg, key), f"{shown} for family {cfg.family!r}, which does not use it"
+                        + (f" (used by {', '.join(users)})" if users else ""))
 
 
 def _validate(cfg: RunConfig):
@@ -151,27 +155,28 @@ def _validate(cfg: RunConfig):
     for key, allowed in (("family", names()), ("dataset", DATASETS), ("arch", ARCHS),
                          ("optimizer", OPTIMIZERS), ("critic_norm", CRITIC_NORMS)):
         if getattr(cfg, key) not in allowed:
-            fail(key, getattr(cfg, key), "one of " + ", ".join(allowed))
+            config_fail(key, getattr(cfg, key), "one of " + ", ".join(allowed))
     for key in ("latent_dim", "epochs", "batch_size", "n_critic", "n_samples", "n_eval_samples"):
         if getattr(cfg, key) < 1:
-            fail(key, getattr(cfg, key), "an integer >= 1")
+            config_fail(key, getattr(cfg, key), "an integer >= 1")
     for key in ("train_size", "test_size", "seed"):
         if getattr(cfg, key) < 0:
-            fail(key, getattr(cfg, key), "an integer >= 0 (0 means all)" if key != "seed" else "an integer >= 0")
+            config_fail(key, getattr(cfg, key), "an integer >= 0 (0 means all)" if key != "seed" else "an integer >= 0")
     if not cfg.lr > 0:
-        fail("lr", cfg.lr, "a learning rate > 0")
+        config_fail("lr", cfg.lr, "a learning rate > 0")
     if not 0 <= cfg.dropout < 1:
-        fail("dropout", cfg.dropout, "a probability in [0, 1)")
+        config_fail("dropout", cfg.dropout, "a probability in [0, 1)")
     if cfg.clip < 0:
-        fail("clip", cfg.clip, "a clip value >= 0 (0 means no clipping)")
+        config_fail("clip", cfg.clip, "a clip value >= 0 (0 means no clipping)")
     if cfg.gp < 0:
-        fail("gp", cfg.gp, "a gradient penalty weight >= 0 (0 means none)")
+        config_fail("gp", cfg.gp, "a gradient penalty weight >= 0 (0 means none)")
     if len(cfg.betas) != 2 or not all(0 <= b < 1 for b in cfg.betas):
-        fail("betas", cfg.betas, "two numbers in [0, 1)")
+        config_fail("betas", cfg.betas, "two numbers in [0, 1)")
     # widths of the other architecture would be silently ignored
     foreign = {"mlp": ("channels", "d_channels"), "conv": ("hidden", "d_hidden")}[cfg.arch]
     for key in foreign:
         if getattr(cfg, key):
-            fail(key, getattr(cfg, key), f"empty for arch={cfg.arch!r} (set "
+            config_fail(key, getattr(cfg, key), f"empty for arch={cfg.arch!r} (set "
                   f"{'hidden/d_hidden' if cfg.arch == 'mlp' else 'channels/d_channels'})")
+    _check_family_fields(cfg, get(cfg.family))
     get(cfg.family).validate(cfg)                 # the family's own rules

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import families
 from .config import DATASETS, PROFILES, ConfigError, RunConfig
+from .errors import check_choice
 
 # Per profile: training images, test images, epochs (None = the reports'), a cap on the widest
 # conv layer (the whole stack is divided so its widest layer fits; None = as in the reports),
@@ -39,7 +40,7 @@ _PROFILE_SIZES = {
 
 def uses_bf16(profile: str, family: str, dataset: str, arch: str, variant: str) -> bool:
     """Whether a row trains with bf16 autocast at `profile`."""
-    _check_choice("profile", profile, PROFILES)
+    check_choice("profile", profile, PROFILES)
     amp = _PROFILE_SIZES[profile]["amp"]
     if amp != "measured":
         return bool(amp)
@@ -99,11 +100,6 @@ def resolve_profile(profile: str, cuda_available: bool | None = None) -> str:
     return "full" if cuda_available else "quick"
 
 
-def _check_choice(key, value, allowed):
-    if value not in allowed:
-        raise ConfigError(f"{key}={value!r} is not allowed; expected one of {', '.join(allowed)}")
-
-
 def capped(widths: tuple, cap: int | None) -> tuple:
     """Conv widths divided so the widest is at most `cap` (None: unchanged)."""
     if cap is None or max(widths) <= cap:
@@ -114,14 +110,14 @@ def capped(widths: tuple, cap: int | None) -> tuple:
 
 def rows(family: str, dataset: str) -> list[families.Row]:
     """The family's grid rows on one dataset (none if it has none there)."""
-    _check_choice("family", family, families.names())
-    _check_choice("dataset", dataset, DATASETS)
+    check_choice("family", family, families.names())
+    check_choice("dataset", dataset, DATASETS)
     return list(families.get(family).rows.get(dataset, []))
 
 
 def row_config(family: str, dataset: str, row: families.Row, latent_dim: int, seed: int, profile: str) -> RunConfig:
     """One run of a row, sized for `profile`: the family's optimizer, then the row's fields."""
-    _check_choice("profile", profile, PROFILES)
+    check_choice("profile", profile, PROFILES)
     sizes = _PROFILE_SIZES[profile]
     fields = dict(row.fields)
     for key in ("channels", "d_channels"):
@@ -139,7 +135,7 @@ def row_config(family: str, dataset: str, row: families.Row, latent_dim: int, se
 
 def grid(family: str, dataset: str, profile: str) -> list[RunConfig]:
     """Every run of the reports' grid for one family and dataset, sized for `profile`."""
-    _check_choice("profile", profile, PROFILES)
+    check_choice("profile", profile, PROFILES)
     return [row_config(family, dataset, row, z, seed, profile)
             for row in rows(family, dataset) for z in row.latents
             for seed in range(row_seeds(profile, family, dataset, row.arch))]
@@ -154,28 +150,28 @@ def tests_a_finding(family: str, dataset: str, arch: str) -> bool:
 
 def row_seeds(profile: str, family: str, dataset: str, arch: str) -> int:
     """Seeds 0..n-1 each configuration of a row trains (full: 3, for mean +- std)."""
-    _check_choice("profile", profile, PROFILES)
+    check_choice("profile", profile, PROFILES)
     sizes = _PROFILE_SIZES[profile]
     return sizes.get("finding_seeds", sizes["seeds"]) if tests_a_finding(family, dataset, arch) else sizes["seeds"]
 
 
 def seeds(profile: str) -> int:
     """The most seeds any row of the profile trains."""
-    _check_choice("profile", profile, PROFILES)
+    check_choice("profile", profile, PROFILES)
     sizes = _PROFILE_SIZES[profile]
     return max(sizes["seeds"], sizes.get("finding_seeds", 0))
 
 
 def fewest_seeds(profile: str) -> int:
     """The fewest seeds any row of the profile trains."""
-    _check_choice("profile", profile, PROFILES)
+    check_choice("profile", profile, PROFILES)
     sizes = _PROFILE_SIZES[profile]
     return min(sizes["seeds"], sizes.get("finding_seeds", sizes["seeds"]))
 
 
 def eval_samples(profile: str) -> int:
     """N: images each run generates for the yardstick, and real held-out images of its floor."""
-    _check_choice("profile", profile, PROFILES)
+    check_choice("profile", profile, PROFILES)
     return _PROFILE_SIZES[profile]["n_eval_samples"]
 
 

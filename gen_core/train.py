@@ -131,6 +131,19 @@ def _restore(state: dict, result: TrainResult, opts: dict, perm_gen) -> tuple[in
     return state["epoch"] + 1, state["steps_done"]
 
 
+def setup(cfg: RunConfig, device) -> tuple[dict, dict, dict]:
+    """What a run starts from, seeded: its networks (on `device`, in the run's memory format), their
+    optimizers, and what steps them (torch.compile wrappers sharing the parameters, or the same
+    modules). `train` starts here, and `make bench` times exactly this."""
+    flush_subnormals()
+    torch.manual_seed(cfg.seed)
+    models = {k: m.to(device, memory_format=memory_format(cfg)) for k, m in build_models(cfg).items()}
+    opts = {k: make_optimizer(cfg, m.parameters()) for k, m in models.items()}
+    # compiled wrappers share the parameters; `models` keeps the plain modules for saving
+    steppers = {k: torch.compile(m) for k, m in models.items()} if cfg.compile else models
+    return models, opts, steppers
+
+
 def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
           on_epoch=None, resume: dict | None = None, on_checkpoint=None) -> TrainResult:
     """Train one run of the grid, from scratch or from a `checkpoint_state` (`resume`).
@@ -140,12 +153,7 @@ def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
     """
     device = torch.device(device)
     cuda.prepare(device)
-    flush_subnormals()
-    torch.manual_seed(cfg.seed)
-    models = {k: m.to(device, memory_format=memory_format(cfg)) for k, m in build_models(cfg).items()}
-    opts = {k: make_optimizer(cfg, m.parameters()) for k, m in models.items()}
-    # compiled wrappers share the parameters; `models` keeps the plain modules for saving
-    steppers = {k: torch.compile(m) for k, m in models.items()} if cfg.compile else models
+    models, opts, steppers = setup(cfg, device)
     perm_gen = torch.Generator(device=device).manual_seed(cfg.seed)
     fixed_z = torch.randn(cfg.n_samples, cfg.latent_dim,
                           generator=torch.Generator().manual_seed(cfg.seed + 1)).to(device)

@@ -7,7 +7,7 @@ So on a CPU the runs are spread over as many long-lived workers as the machine h
 with one torch thread. A worker imports torch and loads the data once, then takes runs until
 none are left, longest first so that no long run starts last.
 
-Each task is a `launch.TrainTask`, the same one the Slurm path runs: `measured_run` under the
+Each task is a `runs.TrainTask`, the same one a Slurm job runs: `measured_run` under the
 run's lock, one checkpoint per epoch. Stopping the pool (Ctrl-C, a killed worker) loses at most
 each running run's current epoch; the same command again resumes them. The terminal shows one
 bar for the epochs of all runs, the runs in flight, and one line per finished run.
@@ -16,7 +16,7 @@ On a GPU there is one worker: this process (runs on one device do not overlap we
 """
 from __future__ import annotations
 
-import dataclasses
+import json
 import multiprocessing
 import os
 import queue
@@ -28,7 +28,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from .config import ConfigError, RunConfig
+from .config import RunConfig
+from .errors import ConfigError, fail
 
 WORKER_THREADS = 1           # torch threads per worker
 POLL_SECONDS = 0.5           # how often the terminal is updated
@@ -60,45 +61,45 @@ def check_workers(value, name: str = "--workers") -> int:
     except ValueError:
         count = None
     if count is None or count < MIN_WORKERS or isinstance(value, bool):
-        raise ConfigError(f"{name}={value!r} is not allowed; expected a whole number of worker processes >= 1 "
-                          f"(1 trains in this process)")
+        fail(name, value, "a whole number of worker processes >= 1 (1 trains in this process)")
     return count
 
 
 def pending(runs: list[RunConfig], runs_dir: Path, measure: bool, force: bool) -> list[RunConfig]:
     """The runs a pool has work for: not complete (all, with `force`), or complete and not yet measured.
-    Reads only the run folders' files, without torch."""
+    A results file is judged by reading it, not by its presence: a truncated summary.json or
+    yardstick.json is work to do (the worker reports it with its path). Reads JSON only, without torch."""
     if force:
         return list(runs)
 
     def done(cfg: RunConfig) -> bool:
         run_dir = Path(runs_dir) / cfg.run_name()
-        return (run_dir / "summary.json").exists() and (not measure or (run_dir / "yardstick.json").exists())
+        return _readable(run_dir / "summary.json") and (not measure or _readable(run_dir / "yardstick.json"))
 
     return [c for c in runs if not done(c)]
 
 
-def longest_first(runs: list[RunConfig]) -> list[RunConfig]:
-    """The runs ordered by their FLOPs (per image, times images and epochs), the costliest first."""
-    from .bench import run_flops, step_flops
-
-    per_image: dict = {}                       # seeds share one count
-
-    def cost(cfg: RunConfig) -> float:
-        key = dataclasses.replace(cfg, seed=0)
-        if key not in per_image:
-            per_image[key] = step_flops(cfg)
-        return run_flops(cfg, per_image[key])
-
-    return sorted(runs, key=cost, reverse=True)
+def _readable(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text()), dict)
+    except (OSError, ValueError):
+        return False
 
 
-def wall_time(seconds: list[float], slots: int) -> float:
-    """Makespan of tasks taking `seconds`, started longest first, each on the first free slot."""
-    free = [0.0] * max(1, min(slots, len(seconds) or 1))
-    for s in sorted(seconds, reverse=True):
-        free[free.index(min(free))] += s
-    return max(free)
+def spawn_pool(workers: int, initializer=None, initargs=()) -> ProcessPoolExecutor:
+    """`workers` spawned processes (no fork after torch made its threads) that ignore Ctrl-C: it reaches
+    the whole process group, and the pool's owner stops them itself (`stop_workers`). The worker pool
+    and the bench's workers column both start theirs here."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_process,
+                               initargs=(initializer, initargs))
+
+
+def _start_process(initializer, initargs) -> None:
+    # first, before the slow imports: a worker's KeyboardInterrupt would only print a traceback per process
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 # ---- inside a worker -----------------------------------------------------------------------
@@ -107,9 +108,6 @@ _events = None               # the worker's end of the progress queue
 
 
 def _start_worker(events, threads: int) -> None:
-    # first, before the slow imports: Ctrl-C goes to the whole process group and the pool stops
-    # the workers itself, so a worker's KeyboardInterrupt would only print a traceback per process
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
     from tqdm import tqdm
 
@@ -144,10 +142,12 @@ def _run_task(task, name: str) -> dict:
 def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, workers: int, measure: bool = True,
                   force: bool = False, out=None) -> int:
     """Train (or resume) and measure `runs` in `workers` single-thread processes. One line per
-    finished run and a summary; returns 1 if any run failed, else 0."""
+    finished run and a summary; returns 1 if any run failed, else 0. The data the runs need is read
+    and checked first: a broken file is one DataError, before anything trains."""
     from tqdm import tqdm
 
-    from .launch import TrainTask
+    from .cost import longest_first
+    from .runs import TrainTask, check_data, finished_line
     from .store import progress_stream
 
     out = out or sys.stdout
@@ -156,6 +156,7 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
           f"measure in {min(workers, len(todo)) if todo else 0} single-thread worker processes", file=out, flush=True)
     if not todo:
         return 0
+    check_data({c.dataset for c in todo}, data_dir)
     todo = longest_first(todo)
     # names once: a training source edited while the pool runs would change them
     names = [c.run_name() for c in todo]
@@ -166,10 +167,8 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
     bar = tqdm(total=sum(epochs.values()), unit="epoch", desc="training", file=progress_stream(),
                dynamic_ncols=True)
     failed, finished, started = [], 0, {}      # started: the runs in flight, in start order
-    context = multiprocessing.get_context("spawn")          # no fork after torch made its threads
-    events = context.Queue()
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
-                               initializer=_start_worker, initargs=(events, WORKER_THREADS))
+    events = multiprocessing.get_context("spawn").Queue()
+    pool = spawn_pool(min(workers, len(todo)), _start_worker, (events, WORKER_THREADS))
     interrupt, previous_handler = _defer_ctrl_c()
     try:
         futures = {pool.submit(_run_task, TrainTask(c, profile, data_dir, runs_dir, "cpu", measure, WORKER_THREADS,
@@ -197,9 +196,7 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
                     failed.append(name)
                     line = f"failed: {type(err).__name__}: {err}"
                 else:
-                    fd = result.get("fd")
-                    line = (result["status"] + ("" if fd is None else f", FD {fd:.3g}")
-                            + f" ({result['seconds']:.0f} s)")
+                    line = finished_line(result["status"], result.get("fd"), result["seconds"])
                 finished += 1
                 bar.update(epochs[name] - seen[name])
                 seen[name] = epochs[name]

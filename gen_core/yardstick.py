@@ -31,6 +31,7 @@ import torch
 from . import data, metrics
 from .classifier import Classifier, features_and_logits, held_out_indices, load_or_train_classifier
 from .data import Split, to_unit
+from .digest import code_digest
 from .numerics import flush_subnormals
 from .store import write_json_atomic
 
@@ -188,18 +189,18 @@ def _subset(x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
     return x[data.subset_indices(len(x), n, seed).to(x.device)]
 
 
-def sample_measures(features: torch.Tensor, logits: torch.Tensor, reference: "Reference",
+def sample_measures(features: torch.Tensor, logits: torch.Tensor, real: "RealSide",
                     replicates: int = REPLICATES, labels: bool = True) -> dict:
     """Every yardstick number for one set of samples, given their features (M, F) and logits (M, 10),
     each of FIDELITY with its 95% bootstrap interval under the key + "_ci"."""
-    real_all = reference.test_features
+    real_all = real.test_features
     n = min(len(features), len(real_all))
     real, fake = _subset(real_all, n, seed=3), features[:n]        # equal sets for the k-NN measures
     balls = neighbour_balls(real, fake)
     point = {k: float(v[0]) for k, v in prdc(balls, torch.ones(1, n), torch.ones(1, n)).items()}
     boot = prdc(balls, bootstrap_counts(n, replicates, seed=4), bootstrap_counts(n, replicates, seed=5))
     # FD on every sample and test image; each replicate resamples both sides
-    mu_r, sqrt_r = reference.real_moments(replicates)                  # row 0: the test set itself
+    mu_r, sqrt_r = real.real_moments(replicates)                  # row 0: the test set itself
     counts = torch.cat([torch.ones(1, len(features), dtype=torch.float64),
                         bootstrap_counts(len(features), replicates, seed=6)])
     fds = frechet_from_moments(mu_r, sqrt_r, *weighted_moments(features, counts))      # (1 + B,)
@@ -227,7 +228,7 @@ def label_measures(logits: torch.Tensor, balls: Balls) -> dict:
 
 
 @dataclass
-class Reference:
+class RealSide:
     """The real side of the yardstick for one dataset and profile."""
     dataset: str
     n_samples: int                   # N: generated images per run, and held-out real images of the floor
@@ -238,7 +239,8 @@ class Reference:
 
     @property
     def key(self) -> str:
-        payload = f"{self.classifier.config.run_hash()}:{self.n_samples}:{_source_digest()}"
+        """What a run's cached yardstick.json was measured with: the classifier, N and this code."""
+        payload = f"{self.classifier.config.run_hash()}:{self.n_samples}:{code_digest(measure_run)}"
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     def real_moments(self, replicates: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -252,13 +254,8 @@ class Reference:
         return self._moments[replicates]
 
 
-@functools.lru_cache(maxsize=1)
-def _source_digest() -> str:
-    return hashlib.sha256(Path(__file__).read_bytes() + Path(metrics.__file__).read_bytes()).hexdigest()
-
-
-def build_reference(dataset: str, profile: str, n_samples: int, test_size: int, data_dir, runs_dir,
-                    device, progress: bool = True) -> Reference:
+def build_real_side(dataset: str, profile: str, n_samples: int, test_size: int, data_dir, runs_dir,
+                    device, progress: bool = True) -> RealSide:
     """Train or load the classifier; embed the test set and the N held-out training images."""
     flush_subnormals()
     clf = load_or_train_classifier(dataset, profile, data_dir, runs_dir, device, progress)
@@ -267,7 +264,7 @@ def build_reference(dataset: str, profile: str, n_samples: int, test_size: int, 
     train: Split = data.cached_split(dataset, root, True, str(device), 0)
     held = held_out_indices(clf.config, len(train)).to(train.images.device)      # never trained on
     test_features, _ = features_and_logits(clf.model, to_unit(test.images))
-    ref = Reference(dataset, n_samples, clf, test_features, {})
+    ref = RealSide(dataset, n_samples, clf, test_features, {})
     ref.floor = sample_measures(*features_and_logits(clf.model, to_unit(train.images[held])), ref)
     ref.real_moments(INTERMEDIATE_REPLICATES)        # once per dataset, not charged to the first run measured
     return ref
@@ -308,21 +305,21 @@ def load_snapshot(run, path: Path, device) -> tuple[dict, dict]:
     return {k: m.to(device) for k, m in models.items()}, meta
 
 
-def _measure_models(cfg, models, reference: Reference, n: int, device, labels: bool = True,
+def _measure_models(cfg, models, real: RealSide, n: int, device, labels: bool = True,
                     replicates: int = REPLICATES) -> dict:
     from .train import generate_many
 
     samples = generate_many(cfg, models, n, cfg.seed + 2, device)      # (n, C, H, W) in [0, 1]
-    return sample_measures(*features_and_logits(reference.classifier.model, samples), reference, replicates,
+    return sample_measures(*features_and_logits(real.classifier.model, samples), real, replicates,
                            labels=labels)
 
 
-def over_training(run, reference: Reference, device, final_models: dict | None = None) -> list[dict]:
+def over_training(run, real: RealSide, device, final_models: dict | None = None) -> list[dict]:
     """The yardstick at each snapshot epoch and, given its networks, at the end: every point alike
     (N / INTERMEDIATE_SHARE samples, INTERMEDIATE_REPLICATES resamples; FIDELITY numbers only), since
     FD's finite-N bias differs between N and N / 4 and the points are compared with each other."""
-    n = max(reference.n_samples // INTERMEDIATE_SHARE, K_DENSITY + 2)
-    measure = lambda models: _measure_models(run.config, models, reference, n, device, labels=False,   # noqa: E731
+    n = max(real.n_samples // INTERMEDIATE_SHARE, K_DENSITY + 2)
+    measure = lambda models: _measure_models(run.config, models, real, n, device, labels=False,   # noqa: E731
                                              replicates=INTERMEDIATE_REPLICATES)
     points = []
     for path in run.snapshot_paths:
@@ -334,7 +331,7 @@ def over_training(run, reference: Reference, device, final_models: dict | None =
     return points
 
 
-def measure_run(run, reference: Reference, device) -> dict:
+def measure_run(run, real: RealSide, device) -> dict:
     """The yardstick for one finished run, from its saved weights; cached in yardstick.json.
 
     "over_training" lists the numbers at every snapshot epoch and, last, at the end, all measured
@@ -343,16 +340,16 @@ def measure_run(run, reference: Reference, device) -> dict:
     path = run.dir / "yardstick.json"
     try:
         cached = json.loads(path.read_text())
-        if cached.get("key") == reference.key:
+        if cached.get("key") == real.key:
             return cached["measures"]
     except (OSError, ValueError, AttributeError):
         pass                                                  # absent or unreadable: measure again
     if run.diverged:
         return {}
     models = load_models(run, device)
-    measures = _measure_models(run.config, models, reference, reference.n_samples, device)
+    measures = _measure_models(run.config, models, real, real.n_samples, device)
     start = time.perf_counter()
-    points = over_training(run, reference, device, final_models=models)
+    points = over_training(run, real, device, final_models=models)
     measures.update(over_training=points, over_training_seconds=time.perf_counter() - start)
-    write_json_atomic(path, {"key": reference.key, "measures": measures})
+    write_json_atomic(path, {"key": real.key, "measures": measures})
     return measures

@@ -60,7 +60,7 @@ display(HTML(provenance.reproduce_box(ctx, "comparison")))
 # %% tags=["remove-output"]
 # Every chapter's runs as the chapter last ran them; the chapters trained and measured them, so this only loads.
 runs = session.all_runs(ctx)
-refs = {ds: session.reference(ds, ctx) for ds in ("mnist", "cifar10")}
+refs = {ds: session.real_side(ds, ctx) for ds in ("mnist", "cifar10")}
 fd_floors = {ds: ref.floor["fd"] for ds, ref in refs.items()}
 frame = tables.comparison_frame(runs, fd_floors)
 floors = {DATASET_TITLES[ds]: ref.floor for ds, ref in refs.items()}

@@ -73,7 +73,7 @@ plots.plot_curves(shown);
 # FD to the test set at log-spaced epochs (the first, the last and a few between), against the images the generator was updated on (left) and against training seconds (right), one line per run; bars are 95% bootstrap intervals and the dashed line is the real-data floor. The earlier points measure a quarter as many samples as the last one (see {ref}`methods-over-training`), so their intervals are wider. A line still falling at its end means more training would change this chapter's numbers.
 
 # %% tags=["hide-input"]
-plots.plot_fd_over_training(shown, session.reference(DATASET, ctx).floor["fd"]);
+plots.plot_fd_over_training(shown, session.real_side(DATASET, ctx).floor["fd"]);
 
 # %% [markdown]
 # ## Samples
@@ -133,7 +133,7 @@ plots.plot_label_histograms(runsets.on_the_data(shown), CLASS_NAMES[DATASET]);
 # ## What this run shows
 
 # %% tags=["remove-input"]
-display(Markdown(findings.chapter_findings(runs, session.reference(DATASET, ctx), ctx.profile)))
+display(Markdown(findings.chapter_findings(runs, session.real_side(DATASET, ctx), ctx.profile)))
 
 # %% [markdown]
 # How this chapter's runs rank against the other families on one yardstick: {ref}`comparison`. How each number is measured: {ref}`methods-yardstick`.

@@ -240,7 +240,7 @@ def test_a_classifier_saved_while_waiting_for_the_lock_is_loaded(tmp_path, synth
 
 def test_the_classifier_never_trains_on_a_held_out_image(tmp_path, monkeypatch):
     """Each synthetic training image carries its index in its pixels: the images the classifier
-    trains on and the ones the floor measures (build_reference) are read back and compared."""
+    trains on and the ones the floor measures (build_real_side) are read back and compared."""
     from gen_core import yardstick
 
     whole = make_split(1152, "mnist", seed=1)
@@ -256,7 +256,7 @@ def test_the_classifier_never_trains_on_a_held_out_image(tmp_path, monkeypatch):
     measured = []
     monkeypatch.setattr(yardstick, "features_and_logits",
                         lambda model, images: measured.append(images) or (torch.randn(len(images), 8), torch.zeros(len(images), 10)))
-    yardstick.build_reference("mnist", "smoke", 128, 128, "unused", tmp_path, "cpu", progress=False)
+    yardstick.build_real_side("mnist", "smoke", 128, 128, "unused", tmp_path, "cpu", progress=False)
     floor_images = [set(index((im * 255).round().to(torch.uint8))) for im in measured if len(im) == 128]
     held = set(classifier.held_out_indices(classifier_config("mnist", "smoke"), 1152).tolist())
     assert len(trained_on) == 1024 and len(set(trained_on)) == 1024

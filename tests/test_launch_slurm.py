@@ -170,7 +170,7 @@ def test_seeds_3_through_slurm_reach_the_chapter_table(slurm_cluster, tmp_path, 
     std = (sum((f - mean) ** 2 for f in fds) / 2) ** 0.5
     half = 4.303 * std / 3 ** 0.5                     # t(0.975, 2 degrees of freedom) * std / sqrt(3)
     assert table["FD"].iloc[0] == f"{mean:.3g} ± {std:.2g} [{mean - half:.3g}, {mean + half:.3g}]"
-    text = findings.chapter_findings(chapter, session.reference("mnist", ctx), "smoke")
+    text = findings.chapter_findings(chapter, session.real_side("mnist", ctx), "smoke")
     assert "Every configuration ran with 3 seeds" in text and "The smoke profile trains 1 seed per configuration; the others were found" in text
 
 

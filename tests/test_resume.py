@@ -115,7 +115,7 @@ def measured_curve(run) -> list[dict]:
     cfg = classifier_config("mnist", "smoke")
     clf = Classifier(cfg, build_classifier(cfg).eval(), {})
     test_features = features_and_logits(clf.model, to_unit(make_split(40, "mnist", seed=5).images))[0]
-    ref = yardstick.Reference("mnist", 16, clf, test_features, {})
+    ref = yardstick.RealSide("mnist", 16, clf, test_features, {})
     return yardstick.over_training(run, ref, "cpu")
 
 

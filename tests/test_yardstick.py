@@ -16,7 +16,7 @@ from conftest import make_split
 from gen_core.classifier import Classifier, build_classifier, classifier_config, features_and_logits
 from gen_core.data import to_unit
 from gen_core.results import Run, train_and_save
-from gen_core.yardstick import Reference, frechet_distance, measure_run, precision_recall, sample_measures
+from gen_core.yardstick import RealSide, frechet_distance, measure_run, precision_recall, sample_measures
 
 
 def whitened(n: int, f: int, seed: int) -> torch.Tensor:
@@ -122,8 +122,8 @@ def test_precision_recall_needs_more_than_k_samples():
 
 # ---- coverage through sample_measures -------------------------------------------------------
 
-def _reference(test_features, n_samples=32, classifier=None):
-    return Reference("mnist", n_samples, classifier, test_features, {})
+def _real_side(test_features, n_samples=32, classifier=None):
+    return RealSide("mnist", n_samples, classifier, test_features, {})
 
 
 def test_sample_measures_coverage_of_one_class():
@@ -131,7 +131,7 @@ def test_sample_measures_coverage_of_one_class():
     1 class covered, KL to uniform = log 10."""
     gen = torch.Generator().manual_seed(7)
     real = torch.randn(40, 6, generator=gen)
-    ref = _reference(real)
+    ref = _real_side(real)
     logits = torch.randn(40, 10, generator=gen)
     logits[:, 3] = 100.0
     out = sample_measures(real.clone(), logits, ref)
@@ -147,7 +147,7 @@ def test_sample_measures_coverage_of_uniform_labels():
     e^5 / (e^5 + 9) = 0.94 >= 0.9: 10 covered, KL = 0."""
     gen = torch.Generator().manual_seed(8)
     real = torch.randn(40, 6, generator=gen)
-    ref = _reference(real)
+    ref = _real_side(real)
     logits = torch.nn.functional.one_hot(torch.arange(40) % 10, 10).float() * 5 + 0.1 * torch.randn(40, 10, generator=gen)
     out = sample_measures(real.clone(), logits, ref)
     assert out["on_data"] == 1.0 and out["collapse"] == "not collapsed"
@@ -161,9 +161,9 @@ def test_sample_measures_uses_the_reference_test_features():
     gen = torch.Generator().manual_seed(9)
     test_features = torch.randn(60, 4, generator=gen, dtype=torch.float64)
     logits = torch.zeros(60, 10)
-    same = sample_measures(test_features.clone(), logits, _reference(test_features))
+    same = sample_measures(test_features.clone(), logits, _real_side(test_features))
     assert abs(same["fd"]) < 1e-8 and same["precision"] == 1.0 and same["recall"] == 1.0
-    far = sample_measures(test_features + 1000, logits, _reference(test_features))
+    far = sample_measures(test_features + 1000, logits, _real_side(test_features))
     assert far["fd"] == pytest.approx(4 * 1000 ** 2, rel=1e-9)   # |shift|^2 over 4 dims, same covariance
     assert far["precision"] == 0.0 and far["recall"] == 0.0
 
@@ -202,7 +202,7 @@ def test_measure_run_writes_caches_and_remeasures_on_a_new_key(tiny_run, smoke_c
         return real_generate_many(cfg, models, n, seed, device, *args, **kwargs)
 
     monkeypatch.setattr(train_module, "generate_many", counting)
-    ref = _reference(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
+    ref = _real_side(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
     first = measure_run(tiny_run, ref, "cpu")
 
     # generated N = reference.n_samples images, from the weights saved in model.pt
@@ -232,12 +232,12 @@ def test_measure_run_writes_caches_and_remeasures_on_a_new_key(tiny_run, smoke_c
 
     monkeypatch.setattr(train_module, "generate_many", must_not_generate)
     assert measure_run(tiny_run, ref, "cpu") == first
-    same_key = _reference(ref.test_features, n_samples=20, classifier=smoke_classifier)
+    same_key = _real_side(ref.test_features, n_samples=20, classifier=smoke_classifier)
     assert same_key.key == ref.key and measure_run(tiny_run, same_key, "cpu") == first
 
     # another N is another key: measured again (now with 30 samples) and the cache replaced
     monkeypatch.setattr(train_module, "generate_many", counting)
-    other = _reference(ref.test_features, n_samples=30, classifier=smoke_classifier)
+    other = _real_side(ref.test_features, n_samples=30, classifier=smoke_classifier)
     assert other.key != ref.key
     second = measure_run(tiny_run, other, "cpu")
     assert [c["n"] for c in calls[2:]] == [30, 7]
@@ -247,15 +247,15 @@ def test_measure_run_writes_caches_and_remeasures_on_a_new_key(tiny_run, smoke_c
 
 def test_measure_run_key_follows_the_classifier_config(smoke_classifier):
     """A retrained classifier (another config hash) gives another key, so runs are re-measured."""
-    ref = _reference(torch.zeros(2, 2), n_samples=20, classifier=smoke_classifier)
+    ref = _real_side(torch.zeros(2, 2), n_samples=20, classifier=smoke_classifier)
     cfg = classifier_config("mnist", "smoke")
     retrained = Classifier(dataclasses.replace(cfg, epochs=cfg.epochs + 1), None, {})
-    assert _reference(torch.zeros(2, 2), n_samples=20, classifier=retrained).key != ref.key
+    assert _real_side(torch.zeros(2, 2), n_samples=20, classifier=retrained).key != ref.key
 
 
 def test_measure_run_of_an_unreadable_cache_measures_again(tiny_run, smoke_classifier):
     """A half-written or foreign yardstick.json is ignored, not trusted and not fatal."""
-    ref = _reference(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
+    ref = _real_side(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
     for text in ('{"key": "abc', "[1, 2]", json.dumps({"key": "0" * 12, "measures": {"fd": -1}})):
         (tiny_run.dir / "yardstick.json").write_text(text)
         out = measure_run(tiny_run, ref, "cpu")
@@ -269,7 +269,7 @@ def test_measure_run_of_a_diverged_run_is_empty(tmp_path, tiny_cfg, smoke_classi
 
     monkeypatch.setattr(train_module, "generate_many", must_not_generate)
     run = Run(tiny_cfg("gan"), tmp_path, {"status": "diverged", "diverged_at": {"epoch": 1}}, {})
-    ref = _reference(torch.zeros(4, 128), n_samples=20, classifier=smoke_classifier)
+    ref = _real_side(torch.zeros(4, 128), n_samples=20, classifier=smoke_classifier)
     assert measure_run(run, ref, "cpu") == {}
     assert not (tmp_path / "yardstick.json").exists()
 
@@ -278,7 +278,7 @@ def test_measure_run_of_a_diverged_run_is_empty(tmp_path, tiny_cfg, smoke_classi
 def test_measure_run_of_an_unreadable_model_names_the_run(tiny_run, smoke_classifier, damage):
     from gen_core.yardstick import CorruptRun
 
-    ref = _reference(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
+    ref = _real_side(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
     path = tiny_run.dir / "model.pt"
     path.unlink() if damage is None else path.write_bytes(damage)
     with pytest.raises(CorruptRun, match=f"run {tiny_run.dir}: model.pt is unreadable"):
@@ -292,7 +292,7 @@ def test_chapter_runs_retrains_a_run_whose_model_is_corrupt(tmp_path, tiny_cfg, 
     monkeypatch.setattr("gen_core.data.cached_split",
                         lambda name, root, train, device, size: make_split(32, name, seed=int(train)))
     cfg = tiny_cfg("gan", epochs=1, batch_size=16, n_samples=8, n_eval_samples=16)
-    ref = _reference(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
+    ref = _real_side(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
     monkeypatch.setattr(session, "reference", lambda dataset, ctx: ref)
     ctx = session.setup("smoke", "unused", str(tmp_path), False)
     first = session.chapter_runs([cfg], "gan_mnist", ctx)[0]

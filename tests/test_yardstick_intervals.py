@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from gen_core.yardstick import (COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, COUNTED_MIN, ON_DATA_MIN, Reference,
+from gen_core.yardstick import (COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, COUNTED_MIN, ON_DATA_MIN, RealSide,
                                 bootstrap_counts,
                                 collapse_state, density_coverage, frechet_distance, frechet_from_moments, interval,
                                 neighbour_balls, prdc, precision_recall, psd_sqrt, sample_measures, weighted_moments)
@@ -27,7 +27,7 @@ def gaussian_pair(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def measure(real: torch.Tensor, fake: torch.Tensor, logits: torch.Tensor | None = None, labels: bool = False,
             **kwargs) -> dict:
-    ref = Reference("mnist", len(fake), None, real, {})
+    ref = RealSide("mnist", len(fake), None, real, {})
     if logits is None:
         logits = torch.zeros(len(fake), 10)
     return sample_measures(fake, logits, ref, labels=labels, **kwargs)

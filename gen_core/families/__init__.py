@@ -9,7 +9,7 @@ Adding a family: write its module (a `Family` subclass, see base.py), add one li
 """
 from __future__ import annotations
 
-from ..config import ConfigError
+from ..errors import ConfigError
 from .base import Family, Question, Row
 from .gan import FAMILY as _GAN
 from .vae import FAMILY as _VAE

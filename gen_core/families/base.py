@@ -10,13 +10,16 @@ branches on a family's name.
 from __future__ import annotations
 
 import contextlib
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch import nn
 
-from ..config import RunConfig, fail
+from ..errors import config_fail
 from ..data import Split, to_signed, to_unit
+
+if TYPE_CHECKING:                     # annotations only: config imports the registry
+    from ..config import RunConfig
 
 
 class Row(NamedTuple):
@@ -52,12 +55,6 @@ class Question(NamedTuple):
     key: str                     # a summary or yardstick key
     name: str                    # how the sentence names it
     heading: str                 # the paragraph's bold heading and what the number is
-
-
-# RunConfig fields only some families read; a family that does not read one keeps its default.
-FAMILY_FIELDS = ("hidden", "d_hidden", "channels", "d_channels", "dropout", "clip", "n_critic", "gp",
-                 "critic_norm")
-_DEFAULTS = {f: RunConfig.__dataclass_fields__[f].default for f in FAMILY_FIELDS}
 
 
 def autocast(x: torch.Tensor, amp: bool):
@@ -128,15 +125,22 @@ class Family:
         return self.bf16.get((dataset, arch, variant), self.bf16.get((dataset, arch, None)))
 
     def validate(self, cfg: RunConfig) -> None:
-        """Family rules on a config (ConfigError); the generic ones are in config.py."""
-        for key in FAMILY_FIELDS:
-            if key not in self.fields and getattr(cfg, key) != _DEFAULTS[key]:
-                from . import get, names                      # the registry imports this module
+        """Family rules on a config (ConfigError); the generic ones, and the fields a family does not
+        read (`fields`), are checked in config.py."""
 
-                users = [name for name in names() if key in get(name).fields]
-                default = "empty" if _DEFAULTS[key] == () else f"the default ({_DEFAULTS[key]!r})"
-                fail(key, getattr(cfg, key), f"{default} for family {cfg.family!r}, which does not use it"
-                     + (f" (used by {', '.join(users)})" if users else ""))
+    # ---- what a run's name covers (config.training_digest) -----------------------------------
+
+    # the methods that train a run and write its results, and the attributes the loop reads; with
+    # the code they name (gen_core/digest.py). Titles, questions, curves, columns, bench cases and
+    # goals and the bf16 evidence are not among them: editing those renames no run
+    training_methods = ("build_models", "run_epoch", "generate", "generator_steps", "measure", "save_extras")
+    training_values = ("watched", "sampler_models")
+
+    def training_code(self) -> tuple[list, dict]:
+        """(the family's training methods, the values of its training attributes)."""
+        cls = type(self)
+        return ([getattr(cls, name) for name in self.training_methods],
+                {name: getattr(self, name) for name in self.training_values})
 
     # ---- networks and training ------------------------------------------------------------
 

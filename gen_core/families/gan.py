@@ -6,13 +6,18 @@ WGAN family reuses this module's networks, sampler and generator step.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 
 from .. import losses
-from ..config import RunConfig, fail
+from ..errors import config_fail
 from ..models.gan import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator
 from .base import Bf16Evidence, Family, Row, autocast, eval_mode, image_batch
+
+if TYPE_CHECKING:                     # annotations only: config imports the registry
+    from ..config import RunConfig
 
 MLP_A = dict(hidden=(128, 256, 512, 1024), d_hidden=(512, 256))
 MLP_B = dict(hidden=(128, 256, 512, 768, 1024), d_hidden=(512, 256, 128))
@@ -47,15 +52,15 @@ def validate_generator_widths(cfg: RunConfig) -> None:
     """A generator and a critic of matching depth, for either architecture."""
     if cfg.arch == "mlp":
         if not cfg.hidden:
-            fail("hidden", cfg.hidden, "at least one hidden width for an MLP")
+            config_fail("hidden", cfg.hidden, "at least one hidden width for an MLP")
         if not cfg.d_hidden:
-            fail("d_hidden", cfg.d_hidden, "at least one hidden width for an MLP discriminator")
+            config_fail("d_hidden", cfg.d_hidden, "at least one hidden width for an MLP discriminator")
         return
     n = len(cfg.channels)
     if n not in (3, 4):
-        fail("channels", cfg.channels, "3 or 4 generator widths (4x4 doubled to 32x32)")
+        config_fail("channels", cfg.channels, "3 or 4 generator widths (4x4 doubled to 32x32)")
     if len(cfg.d_channels) != n:
-        fail("d_channels", cfg.d_channels, f"{n} widths, one per generator block")
+        config_fail("d_channels", cfg.d_channels, f"{n} widths, one per generator block")
 
 
 class GAN(Family):
@@ -95,7 +100,7 @@ class GAN(Family):
     def validate(self, cfg: RunConfig) -> None:
         super().validate(cfg)
         if cfg.critic_norm != "batch" and cfg.arch != "conv":
-            fail("critic_norm", cfg.critic_norm, "'batch' (the default) unless the model has a conv critic")
+            config_fail("critic_norm", cfg.critic_norm, "'batch' (the default) unless the model has a conv critic")
         validate_generator_widths(cfg)
 
     def build_models(self, cfg: RunConfig) -> dict:

@@ -5,14 +5,19 @@ Its own estimate is the training -ELBO; after training it is also measured on th
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from .. import losses
-from ..config import RunConfig, fail
+from ..errors import config_fail
 from ..data import Split, to_unit
 from ..models.vae import ConvVAE, MLPVAE
 from ..store import save_png_atomic
 from .base import Bf16Evidence, Family, Question, Row, autocast, eval_mode, image_batch
+
+if TYPE_CHECKING:                     # annotations only: config imports the registry
+    from ..config import RunConfig
 
 
 def vae_step(vae, opt, x: torch.Tensor, amp: bool = False) -> dict:
@@ -99,9 +104,9 @@ class VAE(Family):
     def validate(self, cfg: RunConfig) -> None:
         super().validate(cfg)
         if cfg.arch == "mlp" and not cfg.hidden:
-            fail("hidden", cfg.hidden, "at least one hidden width for an MLP")
+            config_fail("hidden", cfg.hidden, "at least one hidden width for an MLP")
         if cfg.arch == "conv" and not 1 <= len(cfg.channels) <= 5:
-            fail("channels", cfg.channels, "1 to 5 conv widths (each halves the 32x32 image)")
+            config_fail("channels", cfg.channels, "1 to 5 conv widths (each halves the 32x32 image)")
 
     def build_models(self, cfg: RunConfig) -> dict:
         if cfg.arch == "mlp":

@@ -7,13 +7,18 @@ sampler and generator step are the GAN family's.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from .. import losses
-from ..config import RunConfig, fail
+from ..errors import config_fail
 from ..data import Split, to_signed
 from .base import Bf16Evidence, Row, autocast, eval_mode, image_batch, memory_format
 from .gan import GAN, MLP_A, MLP_B, g_step
+
+if TYPE_CHECKING:                     # annotations only: config imports the registry
+    from ..config import RunConfig
 
 _DC_WGAN_MNIST = dict(channels=(128, 64, 32, 16), d_channels=(16, 32, 64, 128))
 _DC_WGAN_CIFAR = dict(channels=(256, 128, 64, 32), d_channels=(32, 64, 128, 256))
@@ -116,12 +121,12 @@ class WGAN(GAN):
     bench_goals = {"cuda": {"mlp": 3.0}}                           # issue 4's goals
     def validate(self, cfg: RunConfig) -> None:
         if cfg.gp and cfg.clip:
-            fail("clip", cfg.clip, "0 when gp is set: weight clipping and the gradient penalty are alternatives")
+            config_fail("clip", cfg.clip, "0 when gp is set: weight clipping and the gradient penalty are alternatives")
         if cfg.gp and cfg.arch == "conv" and cfg.critic_norm == "batch":
-            fail("critic_norm", cfg.critic_norm, "'layer' or 'none' with a gradient penalty: BatchNorm mixes the "
+            config_fail("critic_norm", cfg.critic_norm, "'layer' or 'none' with a gradient penalty: BatchNorm mixes the "
                  "examples whose gradients are penalised one by one")
         if cfg.gp and cfg.compile:
-            fail("compile", cfg.compile, "False with a gradient penalty (torch.compile has no double backward)")
+            config_fail("compile", cfg.compile, "False with a gradient penalty (torch.compile has no double backward)")
         super().validate(cfg)
 
     def run_epoch(self, cfg, models, opts, train, batches, log, first_step):

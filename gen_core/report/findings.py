@@ -13,7 +13,7 @@ from ..data import DATASET_TITLES
 from ..grid import DATASET_SIZES, fewest_seeds, row_seeds
 from ..grid import seeds as profile_seeds
 from ..results import Run
-from ..yardstick import COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, COUNTED_MIN, ON_DATA_MIN, Reference
+from ..yardstick import COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, COUNTED_MIN, ON_DATA_MIN, RealSide
 from .intervals import Estimate, compare, fmt, leaders, scored, show
 from .runsets import (average_seeds, best_per_family, complete, config_key, estimate, first_seed, nearest_point,
                       point_estimate, seed_range, still_improving, value, variant_pair)
@@ -72,7 +72,7 @@ def latent_trend(runs: list[Run], key: str, label: str) -> list[str]:
     return lines
 
 
-def classifier_sentence(ref: Reference) -> str:
+def classifier_sentence(ref: RealSide) -> str:
     """The yardstick's classifier accuracy against its profile's floor (in red when below)."""
     s = ref.classifier.summary
     title = DATASET_TITLES[ref.dataset]
@@ -90,7 +90,7 @@ def _fidelity(measures: dict, keys=("fd", "precision", "recall", "density", "cov
                      for k in keys if k in measures)
 
 
-def floor_sentence(ref: Reference) -> str:
+def floor_sentence(ref: RealSide) -> str:
     return (f"{ref.n_samples} real {DATASET_TITLES[ref.dataset]} training images that the classifier never trained "
             f"on, measured against the test set exactly like a generator's samples, give {_fidelity(ref.floor)}: "
             f"the floor, what real data scores at this N.")
@@ -260,7 +260,7 @@ def improving_sentence(runs: list[Run], with_family: bool = False) -> str:
             f"{'; '.join(still)}. More epochs would change their numbers.")
 
 
-def chapter_findings(runs: list[Run], ref: Reference, profile: str) -> str:
+def chapter_findings(runs: list[Run], ref: RealSide, profile: str) -> str:
     """Markdown: a chapter's results (one family on one dataset), checked against the reports' findings."""
     family = families.get(runs[0].config.family) if runs else None
     out = [classifier_sentence(ref) + " " + floor_sentence(ref) + " " +
@@ -346,7 +346,7 @@ def _family_label(r: Run) -> str:
     return f"{families.get(r.config.family).title_of(r.config)} ({r.config.label})"
 
 
-def dataset_verdict(runs: list[Run], ref: Reference) -> str:
+def dataset_verdict(runs: list[Run], ref: RealSide) -> str:
     ds = ref.dataset
     best = sorted(best_per_family(runs, ds), key=lambda r: value(r, "fd"))
     listing = "; ".join(f"{_family_label(r)}: FD {show(estimate(r, 'fd'))} "
@@ -526,7 +526,7 @@ def seed_effects(runs: list[Run]) -> str:
             f"interval of the seed mean is a fair basis for comparison.")
 
 
-def comparison_findings(runs: list[Run], refs: dict[str, Reference], profile: str) -> str:
+def comparison_findings(runs: list[Run], refs: dict[str, RealSide], profile: str) -> str:
     """Markdown: the grid's verdicts across families. refs: {dataset: its yardstick reference}."""
     out = [seeds_sentence(profile, *seed_range(runs), profile_seed_range(profile, runs)), ""]
     notes = diverged_notes(runs)

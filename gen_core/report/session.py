@@ -1,84 +1,21 @@
-"""A notebook's session: its validated context, the yardstick's reference, and its runs.
+"""A notebook's session: the library's funnel (`gen_core.runs`: the validated context, the
+yardstick's real side, measured runs), and which runs each chapter used.
 
-Every run a page shows comes through `measured_run` (or `run_models` for its weights): loaded
-from its folder or trained, then measured by the yardstick. A run whose results or weights
-cannot be read back is reported on the terminal and trained again, here and only here.
+Every run a page shows comes through `runs.measured_run` (or `runs.run_models` for its weights).
 """
 from __future__ import annotations
 
-import functools
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import families
-from ..config import DATASETS, ConfigError, RunConfig, parse_force
-from ..grid import grid, resolve_profile
-from ..cuda import default_device
-from ..results import Run, load_or_train, load_run, seeds_on_disk
-from ..store import report_problem
-from ..yardstick import CorruptRun, Reference, build_reference, load_models, measure_run
+from ..config import DATASETS, ConfigError, RunConfig
+from ..grid import grid
+from ..results import Run, load_run, seeds_on_disk
+from ..runs import Context, measured_run, real_side, run_models, setup
 from . import manifest
 
-
-@dataclass(frozen=True)
-class Context:
-    profile: str
-    data_dir: Path
-    runs_dir: Path
-    force: bool
-    device: str
-
-
-def setup(profile: str = "auto", data_dir: str = "data", runs_dir: str = "runs", force=False) -> Context:
-    """Validate a notebook's common parameters into one Context (ConfigError on bad input)."""
-    for key, value in (("data_dir", data_dir), ("runs_dir", runs_dir)):
-        if not isinstance(value, (str, os.PathLike)) or not str(value):
-            raise ConfigError(f"{key}={value!r} is not allowed; expected a directory path")
-    return Context(resolve_profile(profile), Path(data_dir), Path(runs_dir), parse_force(force),
-                   str(default_device()))
-
-
-@functools.lru_cache(maxsize=4)
-def _reference(dataset: str, profile: str, data_dir: str, runs_dir: str, device: str) -> Reference:
-    first = next(cfg for fam in families.names() for cfg in grid(fam, dataset, profile))
-    # N and the test set are the same for every run of a profile
-    return build_reference(dataset, profile, first.n_eval_samples, first.test_size, data_dir, runs_dir, device)
-
-
-def reference(dataset: str, ctx: Context) -> Reference:
-    """The dataset's classifier (trained once per profile, cached) and the real-data floor."""
-    return _reference(dataset, ctx.profile, str(ctx.data_dir), str(ctx.runs_dir), ctx.device)
-
-
-def _retrain(cfg: RunConfig, ctx: Context, err: Exception, progress: bool = True, on_epoch=None) -> Run:
-    """The one place a run that cannot be read back is reported and trained again."""
-    report_problem(f"{err}; training it again")
-    return load_or_train(cfg, ctx.data_dir, ctx.runs_dir, ctx.device, force=True, progress=progress,
-                         on_epoch=on_epoch)
-
-
-def measured_run(cfg: RunConfig, ctx: Context, force: bool | None = None, progress: bool = True,
-                 on_epoch=None) -> Run:
-    """One run, loaded or trained (`force` defaults to the context's), measured by the yardstick.
-    `progress`: its epoch bar on the terminal; `on_epoch(epoch)` after each epoch it trains."""
-    run = load_or_train(cfg, ctx.data_dir, ctx.runs_dir, ctx.device, force=ctx.force if force is None else force,
-                        progress=progress, on_epoch=on_epoch)
-    ref = reference(cfg.dataset, ctx)
-    try:
-        run.yardstick = measure_run(run, ref, ctx.device)
-    except CorruptRun as err:
-        run = _retrain(cfg, ctx, err, progress, on_epoch)      # in a pool worker: still no bar of its own
-        run.yardstick = measure_run(run, ref, ctx.device)
-    return run
-
-
-def run_models(run: Run, ctx: Context) -> dict:
-    """The run's networks with their saved weights; unreadable weights are retrained."""
-    try:
-        return load_models(run, ctx.device)
-    except CorruptRun as err:
-        return load_models(_retrain(run.config, ctx, err), ctx.device)
+__all__ = ["Context", "all_runs", "chapter_runs", "measured_run", "real_side", "run_models", "setup",
+           "with_seeds_on_disk"]
 
 
 # ---- which runs each chapter used: written by the chapter, read by the comparison ----------------

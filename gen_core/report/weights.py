@@ -15,7 +15,7 @@ from ..classifier import features_and_logits
 from ..data import to_unit
 from ..results import Run
 from ..train import generate_many
-from .session import Context, reference, run_models
+from .session import Context, real_side, run_models
 
 
 def _split(dataset: str, train: bool, size: int, ctx: Context):
@@ -54,7 +54,7 @@ class NearestTraining:
 def _training_features(dataset: str, train_size: int, ctx: Context) -> tuple[torch.Tensor, torch.Tensor]:
     """Classifier features (N, F) of the images a run of this size trained on, and the images (uint8)."""
     train = _split(dataset, True, train_size, ctx)
-    features, _ = features_and_logits(reference(dataset, ctx).classifier.model, to_unit(train.images))
+    features, _ = features_and_logits(real_side(dataset, ctx).classifier.model, to_unit(train.images))
     return features, train.images
 
 
@@ -65,7 +65,7 @@ def nearest_training(run: Run, ctx: Context, n: int = 16, n_stats: int = 500) ->
     much closer to the training set than test images are would be copies.
     """
     cfg = run.config
-    clf = reference(cfg.dataset, ctx).classifier.model
+    clf = real_side(cfg.dataset, ctx).classifier.model
     train_features, train_images = _training_features(cfg.dataset, cfg.train_size, ctx)
     samples = generate_many(cfg, run_models(run, ctx), n_stats, cfg.seed + 3, ctx.device)   # (n_stats, C, H, W)
     dist, idx = latent.nearest_neighbours(features_and_logits(clf, samples)[0], train_features)

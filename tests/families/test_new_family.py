@@ -20,7 +20,7 @@ from gen_core.families import Family, Row
 from gen_core.families.base import image_batch
 from gen_core.grid import grid, override
 from gen_core.report import experiment, findings, plots, session, tables
-from gen_core.yardstick import Reference
+from gen_core.yardstick import RealSide
 
 matplotlib.use("Agg")
 
@@ -85,7 +85,7 @@ def ctx(tmp_path, monkeypatch):
                "profile": "smoke", "floor": 0.5, "below_floor": True}
     clf = Classifier(cfg, build_classifier(cfg).eval(), summary)
     test_features = features_and_logits(clf.model, to_unit(make_split(64, "mnist", seed=0).images))[0]
-    ref = Reference("mnist", 128, clf, test_features, {"fd": 1.0, "precision": 1.0, "recall": 1.0})
+    ref = RealSide("mnist", 128, clf, test_features, {"fd": 1.0, "precision": 1.0, "recall": 1.0})
     monkeypatch.setattr(session, "reference", lambda dataset, ctx: ref)
     return session.setup("smoke", "unused", str(tmp_path / "runs"), False)
 
@@ -131,7 +131,7 @@ def test_it_trains_saves_is_measured_and_fills_a_chapter(tiny_ae, ctx):
     assert table.loc["Linear, z=2", "FD"] == f"{fd:.3g} [{lo:.3g}, {hi:.3g}]" and lo <= fd <= hi
     frame = tables.comparison_frame(runs, {"mnist": 1.0})
     assert set(frame["family"]) == {"Tiny AE"}
-    assert "**Latent size.**" in findings.chapter_findings(runs, session.reference("mnist", ctx), "smoke")
+    assert "**Latent size.**" in findings.chapter_findings(runs, session.real_side("mnist", ctx), "smoke")
     figure = plots.plot_curves(runs)
     assert [ax.get_title() for ax in figure.axes] == ["reconstruction MSE"]
     # its yardstick over training: one point (a one-epoch run has no snapshot), drawn per run

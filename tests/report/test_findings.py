@@ -254,7 +254,7 @@ def test_prose_imports_nothing_that_loads_trains_or_measures():
                 for alias in node.names}
     assert imported <= {
         ("__future__", "annotations"), (None, "families"), ("config", "DATASETS"), ("data", "DATASET_TITLES"),
-        ("results", "Run"), ("yardstick", "Reference"), ("runsets", "average_seeds"), ("runsets", "best_per_family"),
+        ("results", "Run"), ("yardstick", "RealSide"), ("runsets", "average_seeds"), ("runsets", "best_per_family"),
         ("runsets", "complete"), ("runsets", "config_key"), ("runsets", "first_seed"), ("runsets", "estimate"),
         ("runsets", "nearest_point"), ("runsets", "point_estimate"), ("runsets", "still_improving"),
         ("runsets", "seed_range"), ("runsets", "value"),
@@ -281,7 +281,7 @@ def test_prose_is_pure(monkeypatch):
                           (session, ("reference", "measured_run", "load_or_train", "measure_run", "run_models",
                                      "chapter_runs", "all_runs")),
                           (weights_module, ("nearest_training", "run_models", "interpolations")),
-                          (yardstick, ("measure_run", "build_reference", "load_models"))):
+                          (yardstick, ("measure_run", "build_real_side", "load_models"))):
         for name in names:
             monkeypatch.setattr(module, name, lambda *a, _name=name, **k: pytest.fail(f"prose called {_name}"))
     runs = wgan_runs(30.0, 20.0) + [fake_run(c, 5.0) for c in grid("gan", "cifar10", "quick")]

@@ -1,0 +1,141 @@
+"""The cost model the worker pool and the bench share: FLOPs per run, timed estimates, and the
+order and makespan of runs on a few slots.
+
+    step_flops(cfg)          matmul and conv FLOPs per training image (forward and backward)
+    run_flops(cfg)           ... times the images it trains on: the pool's longest-first key
+    longest_first(runs)      the costliest first, so that no long run starts last
+    makespan(seconds, slots) the wall time of tasks started longest first on `slots` slots
+    estimate_run(cfg, ...)   seconds one run would train, from a few timed steps of `train`'s own setup
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import replace
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from . import cuda, families
+from .config import RunConfig
+from .data import Split
+from .grid import DATASET_SIZES, full_grid
+from .train import collect, setup
+
+
+def time_steps(cfg: RunConfig, split: Split, steps: int, device, state=None, first_step: int = 0) -> float:
+    """Seconds for `steps` batches of the family's epoch function, including the loop's one read-back.
+    `state`: (steppers, optimizers) to continue from; default a fresh `train.setup`."""
+    models, opts = state or fresh(cfg, device)
+    gen = torch.Generator(device=split.images.device).manual_seed(first_step)
+    idx = torch.randint(0, len(split), (steps, cfg.batch_size), generator=gen, device=split.images.device)
+    cuda.synchronize(device)
+    start = time.perf_counter()
+    log: list[dict] = []
+    families.get(cfg.family).run_epoch(cfg, models, opts, split, list(idx), log, first_step)
+    collect(log)                                   # the loop's once-per-epoch host sync
+    return time.perf_counter() - start
+
+
+def fresh(cfg: RunConfig, device) -> tuple[dict, dict]:
+    """(steppers, optimizers) exactly as `train` builds them (train.setup)."""
+    _, opts, steppers = setup(cfg, torch.device(device))
+    return steppers, opts
+
+
+def steps_per_run(cfg: RunConfig, train_images: int) -> int:
+    return cfg.epochs * (train_images // cfg.batch_size)
+
+
+def estimate_run(cfg: RunConfig, split: Split, device, steps: int = 30, warmup: int = 5) -> float:
+    """Seconds one run would train on `split`, from `steps` timed batches after `warmup` untimed ones."""
+    state = fresh(cfg, device)
+    time_steps(cfg, split, warmup, device, state)
+    per_step = time_steps(cfg, split, steps, device, state, first_step=warmup) / steps
+    return per_step * steps_per_run(cfg, len(split))
+
+
+def estimate_training(profile: str, splits, device, steps: int = 30) -> dict[str, float]:
+    """Seconds each run of the profile's grid would train, from `steps` timed batches of it."""
+    return {cfg.run_name(): estimate_run(cfg, splits(cfg), device, steps) for cfg in full_grid(profile)}
+
+
+def estimate_classifiers(profile: str, data_dir: str, device, batches: int = 8) -> float:
+    from .classifier import classifier_config, train_classifier
+    from .data import load_split
+
+    total = 0.0
+    for dataset in ("mnist", "cifar10"):
+        cfg = classifier_config(dataset, profile)
+        full = load_split(dataset, data_dir, True, device, cfg.train_size)
+        sample = Split(full.images[: batches * cfg.batch_size], full.labels[: batches * cfg.batch_size])
+        start = time.perf_counter()
+        train_classifier(replace(cfg, epochs=1), sample, device, progress=False)
+        total += (time.perf_counter() - start) / len(sample) * len(full) * cfg.epochs
+    return total
+
+
+class _GlobalOnly:
+    """Stands in for FlopCounterMode's ModuleTracker: only the "Global" total, no module hooks."""
+    parents = {"Global"}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        return None
+
+
+class TotalFlopCounter(FlopCounterMode):
+    """torch's FlopCounterMode without per-module attribution. Its module tracker's backward hooks
+    fail under a double backward (WGAN-GP's gradient penalty: "A leaf node was passed to
+    _will_engine_execute_node"); the totals need no attribution."""
+
+    def __init__(self):
+        super().__init__(display=False)
+        self.mod_tracker = _GlobalOnly()
+
+
+def step_flops(cfg: RunConfig) -> float:
+    """Matmul and conv FLOPs per training image of one run (forward and backward, all networks;
+    with a gradient penalty, its double backward too)."""
+    batch = 2                                             # BatchNorm needs two; FLOPs scale with B
+    cfg = replace(cfg, batch_size=batch, amp=False, compile=False)
+    split = Split(torch.zeros(batch * cfg.n_critic, *cfg.image_shape, dtype=torch.uint8),
+                  torch.zeros(batch * cfg.n_critic, dtype=torch.long))
+    models, opts = fresh(cfg, torch.device("cpu"))
+    idx = list(torch.arange(len(split)).view(cfg.n_critic, batch))  # a WGAN cycle: n_critic + 1 G step
+    with TotalFlopCounter() as counter:
+        families.get(cfg.family).run_epoch(cfg, models, opts, split, idx, [], 0)
+    return counter.get_total_flops() / len(split)
+
+
+def run_flops(cfg: RunConfig, per_image: float | None = None) -> float:
+    """FLOPs to train one run: `step_flops` (or `per_image`, when known) times the images it trains on."""
+    per_image = step_flops(cfg) if per_image is None else per_image
+    return per_image * steps_per_run(cfg, cfg.train_size or DATASET_SIZES[cfg.dataset]) * cfg.batch_size
+
+
+def grid_flops(profile: str) -> float:
+    return sum(run_flops(cfg) for cfg in full_grid(profile))
+
+
+def longest_first(runs: list[RunConfig]) -> list[RunConfig]:
+    """The runs ordered by their FLOPs (per image, times images and epochs), the costliest first."""
+    per_image: dict = {}                       # seeds share one count
+
+    def cost(cfg: RunConfig) -> float:
+        key = dataclasses.replace(cfg, seed=0)
+        if key not in per_image:
+            per_image[key] = step_flops(cfg)
+        return run_flops(cfg, per_image[key])
+
+    return sorted(runs, key=cost, reverse=True)
+
+
+def makespan(seconds: list[float], slots: int) -> float:
+    """Wall time of tasks taking `seconds`, started longest first, each on the first free slot."""
+    free = [0.0] * max(1, min(slots, len(seconds) or 1))
+    for s in sorted(seconds, reverse=True):
+        free[free.index(min(free))] += s
+    return max(free)

@@ -1,0 +1,169 @@
+"""Digests of source code: what a run's name covers, and what a notebook's fingerprint reads.
+
+    code_digest(train.train, vae_step, ...)   the code these execute, read as syntax trees
+    files_digest(paths)                       the bytes of files (fast; no imports needed)
+
+`code_digest` hashes the syntax tree (docstrings dropped; comments are never in it) of each
+function or class it is given and, transitively, of every gen_core function and class they
+name, with the plain values (numbers, strings, tuples, dicts of them) of the module-level
+names they read. So a run's hash (config.RunConfig.run_hash) changes when the code its
+training executes changes, and not when a title, a chapter question, a bench goal or a comment
+is edited: those are never named by the training code. `self.x` inside a family's method is
+resolved on the family's class (`owner`).
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import inspect
+import sys
+import types
+from pathlib import Path
+
+PACKAGE = "gen_core"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def files_digest(paths, root: Path | None = None) -> str:
+    """sha256 of the files' contents (and their paths relative to `root`, if given); a missing file counts."""
+    h = hashlib.sha256()
+    for path in paths:
+        path = Path(path)
+        if root is not None:
+            h.update(str(path.relative_to(root)).encode())
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(b"<missing>")
+    return h.hexdigest()
+
+
+def code_digest(*entry_points, owner: type | None = None) -> str:
+    """sha256 over the syntax of `entry_points` and the gen_core code and values they reach. An entry
+    point is a function or class, or its dotted name ("gen_core.train:train"), which lets a module low
+    in the import graph (config) name code above it without importing it."""
+    return _cached_digest(tuple(entry_points), owner, _sources_stamp())
+
+
+def resolve(name: str):
+    """"gen_core.train:train" -> the object."""
+    import importlib
+
+    module, _, qualname = name.partition(":")
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _sources_stamp() -> tuple:
+    """The package's files and their modification times: an edit invalidates the cached digests,
+    so a long-lived process (a pool worker) sees that the training code changed under it."""
+    return tuple((str(p), p.stat().st_mtime_ns) for p in sorted(PACKAGE_DIR.rglob("*.py")))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_digest(entry_points: tuple, owner, stamp) -> str:
+    found: dict[str, str] = {}
+    todo = [(resolve(obj) if isinstance(obj, str) else obj, owner) for obj in entry_points]
+    while todo:
+        obj, cls = todo.pop()
+        obj = inspect.unwrap(obj) if callable(obj) else obj
+        key = f"{obj.__module__}.{obj.__qualname__}"
+        if key in found:
+            continue
+        tree = _definition(obj)
+        found[key] = ast.dump(tree)
+        scope = vars(sys.modules[obj.__module__])
+        for name, value in _named(tree, scope, cls):
+            if _ours(value):
+                todo.append((value, cls if _is_method_of(value, cls) else None))
+            elif _plain(value):
+                found.setdefault(f"{obj.__module__}:{name}", repr(_plain_form(value)))
+    h = hashlib.sha256()
+    for key in sorted(found):
+        h.update(key.encode() + b"\0" + found[key].encode() + b"\0")
+    return h.hexdigest()
+
+
+def _ours(value) -> bool:
+    return (isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", "").split(".")[0] == PACKAGE
+            and "<" not in value.__qualname__)          # not a lambda or a function made inside a function
+
+
+def _is_method_of(value, cls) -> bool:
+    return cls is not None and isinstance(value, types.FunctionType) and "." in value.__qualname__
+
+
+@functools.lru_cache(maxsize=256)
+def _module_tree(path: str, mtime_ns: int) -> ast.Module:
+    return ast.parse(Path(path).read_text())
+
+
+def _definition(obj) -> ast.AST:
+    """The def or class statement of `obj`, found by its qualified name in its module's file, without docstrings."""
+    path = Path(inspect.getsourcefile(obj))
+    node = _module_tree(str(path), path.stat().st_mtime_ns)
+    for part in obj.__qualname__.split("."):
+        node = next(child for child in node.body if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                         ast.ClassDef)) and child.name == part)
+    return _without_docstrings(node)
+
+
+def _without_docstrings(node: ast.AST) -> ast.AST:
+    """A copy without docstrings and annotations: neither changes what the code does (annotations are
+    strings under `from __future__ import annotations`)."""
+    node = ast.parse(ast.unparse(node)).body[0]
+    for child in ast.walk(node):
+        if isinstance(child, ast.arg):
+            child.annotation = None
+        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            child.returns = None
+        elif isinstance(child, ast.AnnAssign):
+            child.annotation = ast.Constant("")
+        body = getattr(child, "body", None)
+        if (isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            child.body = body[1:] or [ast.Pass()]
+    return node
+
+
+def _named(tree: ast.AST, scope: dict, cls) -> list[tuple[str, object]]:
+    """(name, value) of what the code reads: module-level names, `module.attr` of gen_core modules,
+    and `self.attr` on `cls`."""
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in scope:
+            out.append((node.id, scope[node.id]))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            base = node.value.id
+            if base == "self" and cls is not None and hasattr(cls, node.attr):
+                out.append((f"{cls.__qualname__}.{node.attr}", getattr(cls, node.attr)))
+            elif isinstance(scope.get(base), types.ModuleType) and scope[base].__name__.startswith(PACKAGE):
+                if hasattr(scope[base], node.attr):
+                    out.append((f"{base}.{node.attr}", getattr(scope[base], node.attr)))
+    return out
+
+
+_SCALARS = (int, float, str, bytes, bool, type(None))
+
+
+def _plain(value) -> bool:
+    """A value whose repr is the same in every process: numbers, strings and containers of them, tensors."""
+    if isinstance(value, _SCALARS):
+        return True
+    if isinstance(value, (tuple, list, frozenset, set)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    return type(value).__module__ == "torch" and type(value).__name__ == "Tensor"
+
+
+def _plain_form(value):
+    if isinstance(value, (set, frozenset)):
+        return sorted(map(repr, value))
+    if type(value).__name__ == "Tensor":
+        return value.tolist()
+    return value

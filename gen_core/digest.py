@@ -106,8 +106,10 @@ def _definition(obj) -> ast.AST:
     path = Path(inspect.getsourcefile(obj))
     node = _module_tree(str(path), path.stat().st_mtime_ns)
     for part in obj.__qualname__.split("."):
-        node = next(child for child in node.body if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                                         ast.ClassDef)) and child.name == part)
+        node = next((child for child in node.body if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                          ast.ClassDef)) and child.name == part), None)
+        if node is None:        # the file no longer defines it (edited while this process runs): that is a change
+            return ast.Constant(f"<{obj.__qualname__} is no longer in {path.name}>")
     return _without_docstrings(node)
 
 

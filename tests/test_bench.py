@@ -22,30 +22,6 @@ def test_every_case_is_a_row_of_both_grids_and_each_family_has_an_mlp_and_a_conv
         assert archs == {"vae": {"mlp", "conv"}, "gan": {"mlp", "conv"}, "wgan": {"mlp", "conv"}}
 
 
-def test_step_flops_of_a_tiny_mlp_vae_by_hand(tiny_cfg):
-    # hidden (16,), z = 4 on 784 pixels: layers 784->16, 16->8 (mu, logvar), 4->16, 16->784.
-    # forward: 2 * (784*16 + 16*8 + 4*16 + 16*784) = 50,560 per image; backward: the weight
-    # gradients again (50,560) plus input gradients of every layer but the first (2 * 12,736)
-    cfg = tiny_cfg("vae", hidden=(16,), latent_dim=4)
-    assert bench.step_flops(cfg) == 50_560 + 50_560 + 25_472
-
-
-def test_step_flops_of_a_wgan_cycle_counts_one_generator_step_per_n_critic(tiny_cfg):
-    # G: 4 -> 16 -> 16 -> 784 (BatchNorm has no matmul); D: 784 -> 16 -> 1
-    cfg = tiny_cfg("wgan", latent_dim=4)
-    g_fwd = 2 * (4 * 16 + 16 * 16 + 16 * 784)
-    d_fwd = 2 * (784 * 16 + 16 * 1)
-    d_input_grads = 2 * 16                                   # back to the hidden layer, not the images
-    # per critic step and image pair (real, fake): G forward (no grad), D forward twice, D backward
-    # on both (weights + hidden-layer inputs); every n_critic-th step: G forward, D forward, D
-    # backward (autograd fills D's weight gradients too, and input gradients down to the images),
-    # G backward (weights + inputs of layers 2 and 3; z needs none)
-    critic = g_fwd + 2 * d_fwd + 2 * (d_fwd + d_input_grads)
-    gen = g_fwd + d_fwd + (d_fwd + d_input_grads + 2 * 784 * 16) + g_fwd + 2 * (16 * 16 + 16 * 784)
-    per_cycle = cfg.n_critic * critic + gen                  # over n_critic batches of images
-    assert bench.step_flops(cfg) == pytest.approx(per_cycle / cfg.n_critic)
-
-
 @pytest.mark.parametrize("family, arch", [("vae", "mlp"), ("gan", "conv"), ("wgan", "mlp")])
 def test_compare_times_both_loops_on_the_same_number_of_batches(family, arch, tiny_cfg, mnist_root):
     cfg = tiny_cfg(family, arch=arch, batch_size=16)
@@ -104,7 +80,7 @@ def test_reference_dataset_reads_a_cifar_copy_whose_md5s_differ(tiny_cfg, cifar_
 def test_reference_steps_update_every_network(tiny_cfg, mnist_root):
     for family in ("vae", "gan", "wgan"):
         cfg = tiny_cfg(family, batch_size=8)
-        models, opts = bench._fresh(cfg, torch.device("cpu"), project=False)
+        models, opts = bench.reference_setup(cfg, torch.device("cpu"))
         before = {k: [p.detach().clone() for p in m.parameters()] for k, m in models.items()}
         loader = bench.reference_loader(cfg, str(mnist_root), torch.device("cpu"))
         batches = iter(loader)
@@ -113,30 +89,6 @@ def test_reference_steps_update_every_network(tiny_cfg, mnist_root):
             assert any(not torch.equal(a, b) for a, b in zip(before[k], m.parameters())), (family, k)
         if family == "wgan":
             assert all(p.abs().max() <= cfg.clip for p in models["critic"].parameters())
-
-
-def test_step_flops_counts_the_gradient_penalty_rows(tiny_cfg):
-    """The double backward of WGAN-GP used to crash the counter (module hooks); its count is the
-    clipped cycle's plus the penalty's extra work, and counting without module attribution gives
-    what torch's own counter gives where that works."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    clipped = tiny_cfg("wgan", latent_dim=4)
-    penalised = tiny_cfg("wgan", latent_dim=4, clip=0.0, gp=10.0)
-    assert bench.step_flops(penalised) > bench.step_flops(clipped) > 0
-    models, opts = bench._fresh(clipped, torch.device("cpu"), project=True)
-    split = make_split(2 * clipped.n_critic)
-    idx = list(torch.arange(len(split)).view(clipped.n_critic, 2))
-    torch.manual_seed(0)
-    with FlopCounterMode(display=False) as reference:
-        bench.families.get("wgan").run_epoch(clipped, models, opts, split, idx, [], 0)
-    torch.manual_seed(0)
-    with bench.TotalFlopCounter() as ours:
-        bench.families.get("wgan").run_epoch(clipped, models, opts, split, idx, [], 0)
-    assert ours.get_total_flops() == reference.get_total_flops() > 0
-    for row in ("DC-WGAN-GP",):                          # the grid's rows themselves, at smoke widths
-        cfg = next(c for c in grid("wgan", "mnist", "smoke") if c.variant == row)
-        assert bench.step_flops(cfg) > 0
 
 
 def test_amp_representatives_are_one_run_per_family_dataset_architecture_and_wgan_variant():

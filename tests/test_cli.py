@@ -165,12 +165,12 @@ def test_bad_seeds_is_one_line(value, capsys):
 
 def test_estimate_times_each_configuration_once_and_trains_nothing(tmp_path, capsys, monkeypatch):
     """Seeds share one timing: 2 configurations x 3 seeds, each timed at 60 s -> 6 min in total."""
-    import gen_core.bench as bench
+    import gen_core.cost as cost
     from conftest import make_split
 
     timed = []
     monkeypatch.setenv("GEN_WORKERS", "1")                # in this process: no wall-time line
-    monkeypatch.setattr(bench, "estimate_run", lambda cfg, split, device, steps, warmup: timed.append(cfg) or 60.0)
+    monkeypatch.setattr(cost, "estimate_run", lambda cfg, split, device, steps, warmup: timed.append(cfg) or 60.0)
     monkeypatch.setattr("gen_core.data.cached_split", lambda name, root, train, device, size: make_split(32, name))
     argv = ["--profile", "full", "--family", "gan", "--dataset", "mnist", "--variant", "DCGAN", "--estimate",
             "--runs-dir", str(tmp_path / "runs"), "--device", "cpu"]
@@ -183,16 +183,16 @@ def test_estimate_times_each_configuration_once_and_trains_nothing(tmp_path, cap
 
 
 def test_estimate_under_a_launcher_or_workers_adds_the_wall_time(tmp_path, capsys, monkeypatch):
-    """6 runs of 60 s (2 configurations x 3 seeds): 4 local workers take 2 rounds, 2 min of wall time;
-    Slurm with no parallelism limit runs all 6 at once, 60 s."""
-    import gen_core.bench as bench
+    """6 runs of 60 s (2 configurations x 3 seeds): Slurm with 4 at once takes 2 rounds, 2 min of wall
+    time; with no parallelism limit it runs all 6 at once, 60 s."""
+    import gen_core.cost as cost
     from conftest import make_split
 
-    monkeypatch.setattr(bench, "estimate_run", lambda cfg, split, device, steps, warmup: 60.0)
+    monkeypatch.setattr(cost, "estimate_run", lambda cfg, split, device, steps, warmup: 60.0)
     monkeypatch.setattr("gen_core.data.cached_split", lambda name, root, train, device, size: make_split(32, name))
     argv = ["--profile", "full", "--family", "gan", "--dataset", "mnist", "--variant", "DCGAN", "--estimate",
             "--runs-dir", str(tmp_path / "runs"), "--device", "cpu"]
-    assert main(argv + ["--launcher", "local", "--parallelism", "4"]) == 0
+    assert main(argv + ["--launcher", "slurm", "--parallelism", "4"]) == 0
     assert capsys.readouterr().out.rstrip().endswith(
         "wall time with 4 tasks at once: 2.0 min (longest first; each task as fast as here)")
     assert main(argv + ["--launcher", "slurm"]) == 0
@@ -204,12 +204,3 @@ def test_estimate_under_a_launcher_or_workers_adds_the_wall_time(tmp_path, capsy
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("seconds, slots, expected", [
-    ([5, 4, 3, 3, 3], 2, 10.0),       # 5 | 4, then each 3 on the freer slot: 4+3=7, 5+3=8, 7+3=10
-    ([1, 1, 1, 1], 4, 1.0),
-    ([7], 3, 7.0),
-    ([2, 2, 2], 1, 6.0),
-])
-def test_wall_time_packs_longest_first(seconds, slots, expected):
-    from gen_core.__main__ import wall_time
-    assert wall_time(seconds, slots) == expected

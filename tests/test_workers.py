@@ -22,7 +22,7 @@ from gen_core.config import ConfigError
 from gen_core.grid import grid, override
 from gen_core.results import load_or_train
 
-from test_launch import DATA_DIR, ROOT, mlp_a_runs, results_without_timings
+from support import DATA_DIR, ROOT, mlp_a_runs, results_without_timings
 
 
 def finished_lines(text: str) -> dict[str, str]:
@@ -49,7 +49,7 @@ def test_workers_match_training_in_process_and_do_nothing_twice(tmp_path):
         assert said[cfg.run_name()].startswith(f"complete, FD {fd:.3g} ("), said
     assert lines[-1] == "summary: 2 runs, 0 already done, 2 finished now, 0 failed"
 
-    from gen_core.report.session import Context, measured_run
+    from gen_core.runs import Context, measured_run
     ctx = Context("smoke", DATA_DIR, tmp_path / "here", False, "cpu")
     for cfg in configs:                                     # this process: torch threads = 1 (conftest)
         here = measured_run(cfg, ctx).dir
@@ -86,18 +86,6 @@ def test_a_failing_run_is_reported_and_the_others_finish(tmp_path):
     assert said[bad.run_name()].startswith("failed: NotADirectoryError") or \
         said[bad.run_name()].startswith("failed: FileExistsError"), said
     assert out.getvalue().splitlines()[-1] == f"summary: 2 runs, 0 already done, 1 finished now, 1 failed: {bad.run_name()}"
-
-
-def test_longest_first_orders_by_training_flops():
-    short = mlp_a_runs()[0]
-    longer = override(short, epochs=3)
-    dcgan = next(c for c in grid("gan", "mnist", "smoke") if c.variant == "DCGAN")
-    from gen_core.bench import run_flops
-    assert run_flops(longer) == 3 * run_flops(short)             # 3x the epochs, 3x the images
-    ordered = workers.longest_first([short, dcgan, longer])
-    assert ordered.index(longer) < ordered.index(short)
-    expected = sorted([short, dcgan, longer], key=run_flops, reverse=True)
-    assert ordered == expected
 
 
 def _spawned_workers() -> list[int]:
@@ -161,7 +149,7 @@ def test_bad_worker_counts_are_one_line(value, monkeypatch):
 
 @pytest.mark.parametrize("args, expected", [
     (["--workers", "0"], "error: --workers='0' is not allowed; expected a whole number of worker processes >= 1"),
-    (["--workers", "2", "--launcher", "local"], "error: --workers is only used without --launcher"),
+    (["--workers", "2", "--launcher", "slurm"], "error: --workers is only used without --launcher"),
     (["--workers", "2", "--device", "cuda"], "error: --workers 2 is not allowed with --device cuda: the workers "
                                              "train on the CPU; on a GPU use --workers 1"),
 ])
@@ -223,7 +211,7 @@ def test_a_worker_refuses_a_run_whose_name_changed_since_the_pool_named_it(tmp_p
     than train under a name the pool does not know."""
     import queue
 
-    from gen_core.launch import TrainTask
+    from gen_core.runs import TrainTask
 
     cfg = grid("vae", "mnist", "smoke")[0]
     task = TrainTask(cfg, "smoke", DATA_DIR, str(tmp_path / "runs"), "cpu", False, 1)

@@ -1,4 +1,4 @@
-"""gen_core.launch on a real single-node Slurm (the `slurm_cluster` fixture, tests/slurm_cluster.py):
+"""gen_core.slurm on a real single-node Slurm (the `slurm_cluster` fixture, tests/slurm_cluster.py):
 the smoke chapter through a job array equals training here, a killed task resumes from its
 checkpoint, a preempted one is requeued by submitit and resumes, --seeds 3 reaches the chapter
 table, and bad input is refused before anything is submitted.
@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from gen_core import launch
+from gen_core import slurm
 from gen_core.__main__ import main
 from gen_core.grid import grid, override
 from gen_core.report import findings, session, tables
-from gen_core.report.session import Context, measured_run
+from gen_core.runs import Context, measured_run
 from gen_core.results import load_or_train
-from test_launch import DATA_DIR, job_of, mlp_a_runs, results_without_timings
+from support import DATA_DIR, job_of, mlp_a_runs, results_without_timings
 
 pytestmark = pytest.mark.slurm
 
@@ -71,22 +71,22 @@ def test_a_cancelled_task_resumes_when_submitted_again_and_finished_runs_stay(sl
     runs = tmp_path / "runs"
     load_or_train(short, DATA_DIR, runs, "cpu", progress=False)
     finished = (runs / short.run_name() / "summary.json").stat().st_mtime_ns
-    res = launch.Resources(partition=slurm_cluster.partition, time_min=10)
+    res = slurm.Resources(partition=slurm_cluster.partition, time_min=10)
     selected = [short, long, other]
 
     out = io.StringIO()
-    assert launch.launch(selected, "smoke", "slurm", DATA_DIR, runs, res, measure=False, no_wait=True, out=out) == 0
+    assert slurm.launch(selected, "smoke", DATA_DIR, runs, res, measure=False, no_wait=True, out=out) == 0
     lines = out.getvalue().splitlines()
     assert lines[0] == "slurm: 3 runs selected, 1 already complete, 0 in flight, 2 to submit"
     assert lines[-1] == "not waiting: run the same command again to see their states and submit what is missing"
     job, job_other = job_of(long, out.getvalue()), job_of(other, out.getvalue())
     array = job.split("_")[0]
     assert (job, job_other) == (f"{array}_0", f"{array}_1")                 # one array, one task per run
-    assert json.loads((runs / "jobs" / launch.SUBMISSIONS).read_text()) == {long.run_name(): job,
+    assert json.loads((runs / "jobs" / slurm.SUBMISSIONS).read_text()) == {long.run_name(): job,
                                                                              other.run_name(): job_other}
 
     again = io.StringIO()                                 # while they run: reported, not submitted twice
-    assert launch.launch(selected, "smoke", "slurm", DATA_DIR, runs, res, measure=False, no_wait=True,
+    assert slurm.launch(selected, "smoke", DATA_DIR, runs, res, measure=False, no_wait=True,
                          out=again) == 0
     assert again.getvalue().splitlines()[0] == "slurm: 3 runs selected, 1 already complete, 2 in flight, 0 to submit"
     assert {job_of(c, again.getvalue()) for c in (long, other)} == {job, job_other}
@@ -95,12 +95,12 @@ def test_a_cancelled_task_resumes_when_submitted_again_and_finished_runs_stay(sl
     wait_for(runs / long.run_name() / "checkpoint.pt")
     subprocess.run(["scancel", job], check=True)
     deadline = time.time() + 60
-    while (launch.slurm_queue([job]) or {}).get(job) in launch.ACTIVE and time.time() < deadline:
+    while (slurm.slurm_queue([job]) or {}).get(job) in slurm.ACTIVE and time.time() < deadline:
         time.sleep(0.5)
     assert not (runs / long.run_name() / "summary.json").exists()
 
     resumed = io.StringIO()
-    assert launch.launch(selected, "smoke", "slurm", DATA_DIR, runs, res, measure=False, out=resumed) == 0
+    assert slurm.launch(selected, "smoke", DATA_DIR, runs, res, measure=False, out=resumed) == 0
     text = resumed.getvalue()
     assert text.splitlines()[0] in ("slurm: 3 runs selected, 1 already complete, 1 in flight, 1 to submit",
                                     "slurm: 3 runs selected, 2 already complete, 0 in flight, 1 to submit"), text
@@ -120,9 +120,9 @@ def test_a_preempted_task_is_requeued_by_submitit_and_resumes(slurm_cluster, tmp
     TrainTask.checkpoint, requeues the same task id, and it resumes from the last epoch."""
     long = long_run()
     runs = tmp_path / "runs"
-    res = launch.Resources(partition=slurm_cluster.partition, time_min=10)
+    res = slurm.Resources(partition=slurm_cluster.partition, time_min=10)
     out = io.StringIO()
-    assert launch.launch([long], "smoke", "slurm", DATA_DIR, runs, res, measure=False, no_wait=True, out=out) == 0
+    assert slurm.launch([long], "smoke", DATA_DIR, runs, res, measure=False, no_wait=True, out=out) == 0
     job = job_of(long, out.getvalue())
     wait_for(runs / long.run_name() / "checkpoint.pt")
     subprocess.run(["scancel", "--signal=USR2", job], check=True)
@@ -135,7 +135,7 @@ def test_a_preempted_task_is_requeued_by_submitit_and_resumes(slurm_cluster, tmp
     subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], capture_output=True)
 
     waited = io.StringIO()                                # the same command: waits on the job in flight
-    assert launch.launch([long], "smoke", "slurm", DATA_DIR, runs, res, measure=False, out=waited) == 0
+    assert slurm.launch([long], "smoke", DATA_DIR, runs, res, measure=False, out=waited) == 0
     text = waited.getvalue()
     assert text.splitlines()[0] == "slurm: 1 runs selected, 0 already complete, 1 in flight, 0 to submit"
     assert f"{long.run_name()}: done, complete" in text
@@ -181,7 +181,7 @@ def test_a_request_sbatch_refuses_is_one_line_and_nothing_is_recorded(slurm_clus
     assert main(argv) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("error: sbatch refused the job array, nothing was submitted: "), err
-    assert not (runs / "jobs" / launch.SUBMISSIONS).exists()
+    assert not (runs / "jobs" / slurm.SUBMISSIONS).exists()
 
 
 def test_an_unknown_partition_is_one_line_before_anything_is_submitted(slurm_cluster, tmp_path, capsys):
@@ -195,4 +195,4 @@ def test_an_unknown_partition_is_one_line_before_anything_is_submitted(slurm_clu
 
 def test_squeue_of_a_job_this_cluster_never_had_is_empty_not_an_error(slurm_cluster):
     """What a job purged after MinJobAge looks like: left out, so its run is submitted again."""
-    assert launch.slurm_queue(["987654_0"]) == {}
+    assert slurm.slurm_queue(["987654_0"]) == {}

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import families
 from .config import DATASETS, ConfigError
-from .cost import makespan
+from .cost import print_estimate
 from .data import DataError
 from .errors import fail
 from .grid import full_grid, grid, override, resolve_profile
@@ -115,46 +115,6 @@ def select_runs(profile, family=None, dataset=None, variant=None, latent=None, s
         configs = [c for c in runs if c.seed == 0]
         runs = [override(c, seed=s) for c in configs for s in range(seeds)]
     return runs
-
-
-def print_estimate(runs, data_dir, device, steps: int = 8, warmup: int = 3, out=None,
-                   slots: int | None = None) -> float:
-    """Times `steps` batches of each distinct configuration (seeds share one timing) on `device` and
-    prints its expected training seconds; returns the total over `runs`. With `slots` (tasks at
-    once under a launcher), also the wall time of running them that way."""
-    from .cost import estimate_run
-    from .data import cached_split
-
-    out = out or sys.stdout
-    root = str(Path(data_dir).resolve())
-    by_config: dict = {}
-    for cfg in runs:
-        by_config.setdefault(override(cfg, seed=0), []).append(cfg)
-    print(f"estimate on {device}: {steps} timed steps of each of {len(by_config)} configurations "
-          f"(after {warmup} untimed), times their epochs and seeds; training only, before measuring "
-          f"and the book", file=out, flush=True)
-    total, each = 0.0, []
-    for cfg, seeded in by_config.items():
-        seconds = estimate_run(cfg, cached_split(cfg.dataset, root, True, str(device), cfg.train_size), device,
-                               steps, warmup)
-        total += seconds * len(seeded)
-        each += [seconds] * len(seeded)
-        print(f"  {cfg.family} {cfg.dataset} {cfg.label}: {_duration(seconds)} per run"
-              + (f", {_duration(seconds * len(seeded))} for {len(seeded)} seeds" if len(seeded) > 1 else ""),
-              file=out, flush=True)
-    print(f"total: {_duration(total)} of training for {len(runs)} runs on {device}", file=out, flush=True)
-    if slots:
-        print(f"wall time with {slots} tasks at once: {_duration(makespan(each, slots))} (longest first; "
-              f"each task as fast as here)", file=out, flush=True)
-    return total
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def main(argv=None) -> int:

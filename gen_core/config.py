@@ -17,6 +17,11 @@ PROFILES = ("full", "long", "quick", "smoke")
 
 # (channels, height, width) of each dataset as stored; conv models pad MNIST to 32x32 inside.
 IMAGE_SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+# Images in the whole training and test sets (train_size=0, test_size=0), as gen_core.data reads
+# them. Here, not in grid.py, so that a config can refuse sizes and batches its dataset cannot fill
+# before anything is read or trained.
+DATASET_SIZES = {"mnist": 60000, "cifar10": 50000}
+TEST_SIZES = {"mnist": 10000, "cifar10": 10000}
 
 # The code every run executes: the loop (checkpoints, divergence, sample grids), the run folder it
 # writes, and the data path. With the family's training methods (Family.training_code) and all the
@@ -148,6 +153,19 @@ def _check_family_fields(cfg: RunConfig, family) -> None:
                         + (f" (used by {', '.join(users)})" if users else ""))
 
 
+def _check_sizes(cfg: RunConfig) -> None:
+    """Subsets no larger than their split, and at least one batch per epoch. Without this, a
+    train_size above the dataset trains on the whole set under the larger number's name, and a
+    batch above the training images fails every run at its first epoch (data.epoch_batches)."""
+    for key, whole in (("train_size", DATASET_SIZES), ("test_size", TEST_SIZES)):
+        if getattr(cfg, key) > whole[cfg.dataset]:
+            config_fail(key, getattr(cfg, key), f"0 (all) or at most {whole[cfg.dataset]} for {cfg.dataset}")
+    images = cfg.train_size or DATASET_SIZES[cfg.dataset]
+    if cfg.batch_size > images:
+        config_fail("batch_size", cfg.batch_size, f"at most {images}, the run's training images "
+                    f"(train_size={cfg.train_size}" + (f": all of {cfg.dataset})" if not cfg.train_size else ")"))
+
+
 def _validate(cfg: RunConfig):
     from .families import get, names
 
@@ -162,6 +180,7 @@ def _validate(cfg: RunConfig):
     for key in ("train_size", "test_size", "seed"):
         if getattr(cfg, key) < 0:
             config_fail(key, getattr(cfg, key), "an integer >= 0 (0 means all)" if key != "seed" else "an integer >= 0")
+    _check_sizes(cfg)
     if not cfg.lr > 0:
         config_fail("lr", cfg.lr, "a learning rate > 0")
     if not 0 <= cfg.dropout < 1:

@@ -6,11 +6,14 @@ order and makespan of runs on a few slots.
     longest_first(runs)      the costliest first, so that no long run starts last
     makespan(seconds, slots) the wall time of tasks started longest first on `slots` slots
     estimate_run(cfg, ...)   seconds one run would train, from a few timed steps of `train`'s own setup
+    print_estimate(runs,...) `python -m gen_core --estimate`: per configuration, in total, and its makespan
 """
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
+from pathlib import Path
 from dataclasses import replace
 
 import torch
@@ -139,3 +142,42 @@ def makespan(seconds: list[float], slots: int) -> float:
     for s in sorted(seconds, reverse=True):
         free[free.index(min(free))] += s
     return max(free)
+
+
+def print_estimate(runs, data_dir, device, steps: int = 8, warmup: int = 3, out=None,
+                   slots: int | None = None) -> float:
+    """Times `steps` batches of each distinct configuration (seeds share one timing) on `device` and
+    prints its expected training seconds; returns the total over `runs`. With `slots` (tasks at
+    once under a launcher), also the wall time of running them that way."""
+    from .data import cached_split
+
+    out = out or sys.stdout
+    root = str(Path(data_dir).resolve())
+    by_config: dict = {}
+    for cfg in runs:
+        by_config.setdefault(dataclasses.replace(cfg, seed=0), []).append(cfg)
+    print(f"estimate on {device}: {steps} timed steps of each of {len(by_config)} configurations "
+          f"(after {warmup} untimed), times their epochs and seeds; training only, before measuring "
+          f"and the book", file=out, flush=True)
+    total, each = 0.0, []
+    for cfg, seeded in by_config.items():
+        seconds = estimate_run(cfg, cached_split(cfg.dataset, root, True, str(device), cfg.train_size), device,
+                               steps, warmup)
+        total += seconds * len(seeded)
+        each += [seconds] * len(seeded)
+        print(f"  {cfg.family} {cfg.dataset} {cfg.label}: {_duration(seconds)} per run"
+              + (f", {_duration(seconds * len(seeded))} for {len(seeded)} seeds" if len(seeded) > 1 else ""),
+              file=out, flush=True)
+    print(f"total: {_duration(total)} of training for {len(runs)} runs on {device}", file=out, flush=True)
+    if slots:
+        print(f"wall time with {slots} tasks at once: {_duration(makespan(each, slots))} (longest first; "
+              f"each task as fast as here)", file=out, flush=True)
+    return total
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -58,6 +58,21 @@ def _download(name: str, root: Path):
                         f"{HOW_TO_GET}") from None
 
 
+def _ensure_files(name: str, root: Path, wanted: list[Path]) -> None:
+    """`wanted` (files of `name` in `root`) all exist: torchvision downloads a dataset none of whose
+    files are there; a dataset with some of them is a copy missing a file, which DataError names.
+    Downloading over such a copy would hide the missing file behind a network error offline, and
+    online torchvision would replace the copy's other files with the official ones."""
+    paths_of = {"mnist": _mnist_paths, "cifar10": _cifar_paths}[name]
+    if not any(p.exists() for p in paths_of(root, True) + paths_of(root, False)):
+        _download(name, root)
+        return
+    missing = [str(p) for p in wanted if not p.exists()]
+    if missing:
+        raise DataError(f"{name} in {root} is incomplete: {', '.join(missing)} "
+                        f"{'is' if len(missing) == 1 else 'are'} missing; {HOW_TO_GET}")
+
+
 def _read_mnist(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     from torchvision.datasets.mnist import read_image_file, read_label_file
 
@@ -119,8 +134,7 @@ def load_split(name: str, root: str | Path, train: bool, device: torch.device | 
     """One split as uint8 (N, C, H, W) on `device`; `size` > 0 keeps a seeded random `size` of it."""
     root = Path(root)
     paths_of, read = {"mnist": (_mnist_paths, _read_mnist), "cifar10": (_cifar_paths, _read_cifar)}[name]
-    if not all(p.exists() for p in paths_of(root, train)):
-        _download(name, root)
+    _ensure_files(name, root, paths_of(root, train))
     images, labels = read(root, train)
     if size:
         keep = subset_indices(len(labels), size)
@@ -132,8 +146,7 @@ def ensure_downloaded(name: str, root: str | Path) -> None:
     """Both splits' files of one dataset are in `root`, or torchvision downloads them, or DataError."""
     root = Path(root)
     paths_of = {"mnist": _mnist_paths, "cifar10": _cifar_paths}[name]
-    if not all(p.exists() for p in paths_of(root, True) + paths_of(root, False)):
-        _download(name, root)
+    _ensure_files(name, root, paths_of(root, True) + paths_of(root, False))
 
 
 @functools.lru_cache(maxsize=8)

@@ -7,12 +7,13 @@ module is the single source of the defaults that chapter notebooks start from.
 """
 from __future__ import annotations
 
-import functools
 import os
-from pathlib import Path
 
-from . import families
-from .config import DATASETS, PROFILES, ConfigError, RunConfig
+from . import bf16, families
+# the GEN_BF16 and CPU-flag helpers live in bf16.py (torch-free); grid's names stay importable
+from .bf16 import AVX512_CORE, BF16_CHOICES, cpu_has_native_bf16, native_bf16  # noqa: F401
+# DATASET_SIZES is config's (a config checks its sizes against it); read here too by cost, bench, findings
+from .config import DATASET_SIZES, DATASETS, PROFILES, ConfigError, RunConfig  # noqa: F401
 from .errors import check_choice
 
 # Per profile: training images, test images, epochs (None = the reports'), a cap on the widest
@@ -48,43 +49,10 @@ def uses_bf16(profile: str, family: str, dataset: str, arch: str, variant: str) 
     return evidence is not None and evidence.use and bf16_on_this_cpu()
 
 
-BF16_CHOICES = ("auto", "0", "1")
-
-
 def bf16_on_this_cpu() -> bool:
-    """Whether the rows whose measurement allows bf16 use it here: GEN_BF16=1 or 0 forces it (the
-    choice joins the run names, so a cluster whose nodes differ in CPU can pin it), auto (the
-    default) asks the CPU."""
-    choice = os.environ.get("GEN_BF16", "auto").strip().lower() or "auto"
-    if choice not in BF16_CHOICES:
-        raise ConfigError(f"GEN_BF16={os.environ['GEN_BF16']!r} is not allowed; expected auto (bf16 where this "
-                          f"CPU computes it natively), 1 (on every row whose measurement allows it) or 0 (never)")
-    return cpu_has_native_bf16() if choice == "auto" else choice == "1"
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_has_native_bf16() -> bool:
-    """Whether this machine's CPU has a fast bf16 path: the families' measurements were made on
-    one. Torch's oneDNN kernels need AVX-512 (avx512_core: F, BW, VL, DQ; or the newer avx512_bf16,
-    amx_bf16); on an AVX2-only CPU bf16 is emulated, and a long run's first epoch took 12 times its
-    float32 time (AMD EPYC), so there every row trains in float32."""
-    try:
-        return native_bf16(Path("/proc/cpuinfo").read_text())
-    except OSError:                   # not Linux: no way to tell, so the safe choice
-        return False
-
-
-AVX512_CORE = {"avx512f", "avx512bw", "avx512vl", "avx512dq"}
-
-
-def native_bf16(cpuinfo: str) -> bool:
-    """From /proc/cpuinfo's text: whether a `flags` line has AVX-512 core, avx512_bf16 or amx_bf16."""
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            flags = set(line.partition(":")[2].split())
-            if AVX512_CORE <= flags or flags & {"avx512_bf16", "amx_bf16"}:
-                return True
-    return False
+    """Whether the rows whose measurement allows bf16 use it here: GEN_BF16=1 or 0 forces it, auto
+    (the default) asks the CPU (gen_core/bf16.py, torch-free so a notebook's fingerprint reads it)."""
+    return bf16.bf16_on_this_cpu(cpu_has_native_bf16)     # this module's name: what a test stands in for
 
 
 def resolve_profile(profile: str, cuda_available: bool | None = None) -> str:
@@ -173,10 +141,6 @@ def eval_samples(profile: str) -> int:
     """N: images each run generates for the yardstick, and real held-out images of its floor."""
     check_choice("profile", profile, PROFILES)
     return _PROFILE_SIZES[profile]["n_eval_samples"]
-
-
-# The whole training sets (train_size=0)
-DATASET_SIZES = {"mnist": 60000, "cifar10": 50000}
 
 
 def reports_config(cfg: RunConfig) -> RunConfig | None:

@@ -104,6 +104,40 @@ def test_out_of_range_values(changes, shown):
     assert_config_error(e, shown)
 
 
+# The whole splits, written out here rather than read from config: MNIST has 60,000 training and
+# 10,000 test images, CIFAR-10 50,000 and 10,000 (the datasets' own documentation).
+@pytest.mark.parametrize("base, changes, message", [
+    (BASE, dict(train_size=100000),
+     "config train_size=100000 is not allowed; expected 0 (all) or at most 60000 for mnist"),
+    (BASE, dict(train_size=60001), "config train_size=60001 is not allowed; expected 0 (all) or at most 60000 for mnist"),
+    (DCGAN_BASE, dict(train_size=50001),
+     "config train_size=50001 is not allowed; expected 0 (all) or at most 50000 for cifar10"),
+    (BASE, dict(test_size=10001), "config test_size=10001 is not allowed; expected 0 (all) or at most 10000 for mnist"),
+    (DCGAN_BASE, dict(test_size=10001),
+     "config test_size=10001 is not allowed; expected 0 (all) or at most 10000 for cifar10"),
+    # the smoke profile's 256 training images cannot fill one batch of 1000: every run would fail
+    (BASE, dict(train_size=256, batch_size=1000),
+     "config batch_size=1000 is not allowed; expected at most 256, the run's training images (train_size=256)"),
+    (BASE, dict(train_size=256, batch_size=257),
+     "config batch_size=257 is not allowed; expected at most 256, the run's training images (train_size=256)"),
+    (DCGAN_BASE, dict(batch_size=50001),
+     "config batch_size=50001 is not allowed; expected at most 50000, the run's training images "
+     "(train_size=0: all of cifar10)"),
+])
+def test_sizes_beyond_the_dataset_are_refused(base, changes, message):
+    with pytest.raises(ConfigError) as e:
+        make(base, **changes)
+    assert str(e.value) == message
+
+
+def test_sizes_up_to_the_whole_dataset_are_allowed():
+    """The limits are inclusive: a whole split, and one batch of every training image."""
+    assert make(train_size=60000, test_size=10000).train_size == 60000
+    assert make(DCGAN_BASE, train_size=50000, test_size=10000).train_size == 50000
+    assert make(train_size=256, batch_size=256).batch_size == 256
+    assert make(batch_size=60000).batch_size == 60000                       # train_size=0: all 60,000
+
+
 @pytest.mark.parametrize("key, value, allowed", [
     ("family", "diffusion", "vae, gan, wgan"),
     ("dataset", "svhn", "mnist, cifar10"),
@@ -212,7 +246,7 @@ def test_equal_configs_have_equal_hash():
 
 @pytest.mark.parametrize("changes", [
     dict(latent_dim=9), dict(lr=2e-3), dict(seed=1), dict(epochs=2), dict(hidden=(32, 16)),
-    dict(variant="MLP B"), dict(dataset="cifar10"), dict(train_size=100), dict(dropout=0.2),
+    dict(variant="MLP B"), dict(dataset="cifar10"), dict(train_size=200), dict(dropout=0.2),   # 200: one batch of 128
 ])
 def test_changing_one_field_changes_the_hash(changes):
     assert make(**changes).run_hash() != make().run_hash()
@@ -221,7 +255,7 @@ def test_changing_one_field_changes_the_hash(changes):
 def test_hash_depends_on_training_source(monkeypatch):
     cfg = make()
     before = cfg.run_hash()
-    monkeypatch.setattr(config_mod, "_source_digest", lambda: "edited training code")
+    monkeypatch.setattr(config_mod, "training_digest", lambda family: "edited training code")
     assert cfg.run_hash() != before
 
 

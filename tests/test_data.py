@@ -13,8 +13,8 @@ import torch
 import torchvision.datasets
 
 from conftest import write_cifar_batch, write_mnist_images, write_mnist_labels
-from gen_core.data import (DataError, Split, epoch_batches, held_out_split, load_split, subset_indices, to_signed,
-                           to_unit)
+from gen_core.data import (HOW_TO_GET, DataError, Split, ensure_downloaded, epoch_batches, held_out_split,
+                           load_split, subset_indices, to_signed, to_unit)
 
 
 @pytest.fixture(scope="module")
@@ -152,14 +152,48 @@ def test_missing_data_gives_data_error(name, tmp_path, no_download):
     assert no_download[0][2] is True
 
 
-def test_missing_test_file_only_triggers_download(tmp_path, mnist_root, no_download):
+def test_a_missing_mnist_file_is_named_and_nothing_is_downloaded(tmp_path, mnist_root, no_download):
+    """A copy lacking one file: the split that has its files loads, the other names the file."""
     root = tmp_path / "partial"
     link_all(mnist_root / "MNIST" / "raw", root / "MNIST" / "raw", skip={"t10k-labels-idx1-ubyte"})
-    load_split("mnist", root, train=True, size=1)       # train files complete: no download
-    assert no_download == []
-    with pytest.raises(DataError, match="the README's \"Offline use\" section"):
+    assert len(load_split("mnist", root, train=True, size=1)) == 1
+    with pytest.raises(DataError) as e:
         load_split("mnist", root, train=False)
-    assert len(no_download) == 1
+    assert str(e.value) == (f"mnist in {root} is incomplete: {root / 'MNIST' / 'raw' / 't10k-labels-idx1-ubyte'} "
+                            f"is missing; {HOW_TO_GET}")
+    assert no_download == []                # offline, a download attempt would hide the file behind OSError
+
+
+def test_a_missing_cifar_batch_is_named_and_nothing_is_downloaded(tmp_path, cifar_root, no_download):
+    folder = tmp_path / "cifar-10-batches-py"
+    link_all(cifar_root / "cifar-10-batches-py", folder, skip={"data_batch_3"})
+    with pytest.raises(DataError) as e:
+        load_split("cifar10", tmp_path, train=True)
+    assert str(e.value) == f"cifar10 in {tmp_path} is incomplete: {folder / 'data_batch_3'} is missing; {HOW_TO_GET}"
+    assert "\n" not in str(e.value) and no_download == []
+    assert load_split("cifar10", tmp_path, train=False).images[0, 2, 10, 20] == 99     # test_batch is there
+
+
+def test_every_missing_cifar_batch_is_named(tmp_path, cifar_root, no_download):
+    folder = tmp_path / "cifar-10-batches-py"
+    link_all(cifar_root / "cifar-10-batches-py", folder, skip={"data_batch_2", "data_batch_5"})
+    with pytest.raises(DataError) as e:
+        load_split("cifar10", tmp_path, train=True)
+    assert str(e.value) == (f"cifar10 in {tmp_path} is incomplete: {folder / 'data_batch_2'}, "
+                            f"{folder / 'data_batch_5'} are missing; {HOW_TO_GET}")
+    assert no_download == []
+
+
+def test_ensure_downloaded_names_a_missing_file_of_either_split(tmp_path, cifar_root, no_download):
+    """The book's check before any notebook runs: both splits, so a missing test_batch is named too."""
+    folder = tmp_path / "cifar-10-batches-py"
+    link_all(cifar_root / "cifar-10-batches-py", folder, skip={"test_batch"})
+    with pytest.raises(DataError) as e:
+        ensure_downloaded("cifar10", tmp_path)
+    assert str(e.value) == f"cifar10 in {tmp_path} is incomplete: {folder / 'test_batch'} is missing; {HOW_TO_GET}"
+    assert no_download == []
+    ensure_downloaded("cifar10", cifar_root)          # complete: nothing to do, nothing downloaded
+    assert no_download == []
 
 
 def test_download_then_read(tmp_path, cifar_root, monkeypatch):

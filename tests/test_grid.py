@@ -186,6 +186,15 @@ def test_override_changes_one_field_and_revalidates():
         override(cfg, epoch=3)
 
 
+def test_dataset_sizes_stay_importable_from_grid():
+    """config checks sizes against DATASET_SIZES; cost, bench and findings still read it from grid."""
+    from gen_core import config
+
+    assert grid_module.DATASET_SIZES is config.DATASET_SIZES
+    assert grid_module.DATASET_SIZES == {"mnist": 60000, "cifar10": 50000}
+    assert config.TEST_SIZES == {"mnist": 10000, "cifar10": 10000}
+
+
 def test_data_dir_from_env(monkeypatch):
     monkeypatch.delenv("GEN_DATA_DIR", raising=False)
     assert data_dir_from_env() == "data"

@@ -12,7 +12,7 @@ from gen_core.train import build_models
 from gen_core.families.gan import d_step, g_step
 from gen_core.families.vae import vae_step
 from gen_core.families.wgan import critic_step, interpolation_weights
-from gen_core.train import generate, generate_many, make_optimizer, sample_epochs, train
+from gen_core.train import generate, generate_many, make_optimizer, sample_epochs, snapshot_epochs, train
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +32,23 @@ def test_sample_epochs():
     assert sample_epochs(3) == [1, 2, 3]
     assert sample_epochs(1) == [1]
     assert sample_epochs(10, count=2) == [1, 10]
+
+
+# round(E ** (i / (n - 1))) for i = 0..n-1, with n = 1 + ceil(log2 E) epochs, worked out by hand:
+@pytest.mark.parametrize("epochs, expected", [
+    (1, [1]),                      # n = 1 + 0: the only epoch
+    (2, [1, 2]),                   # n = 2: 2^0, 2^1
+    (3, [1, 2, 3]),                # n = 3: 1, 3^0.5 = 1.73, 3
+    (4, [1, 2, 4]),                # n = 3 (log2 4 = 2 exactly): 1, 4^0.5 = 2, 4
+    (5, [1, 2, 3, 5]),             # n = 4: 1, 5^(1/3) = 1.71, 5^(2/3) = 2.92, 5
+    (10, [1, 2, 3, 6, 10]),        # n = 5: 1, 10^0.25 = 1.78, 10^0.5 = 3.16, 10^0.75 = 5.62, 10
+    (15, [1, 2, 4, 8, 15]),        # n = 5: 1, 15^0.25 = 1.97, 15^0.5 = 3.87, 15^0.75 = 7.62, 15
+    (20, [1, 2, 3, 6, 11, 20]),    # n = 6: 1, 20^0.2 = 1.82, 20^0.4 = 3.31, 20^0.6 = 6.03, 20^0.8 = 10.99, 20
+    (25, [1, 2, 4, 7, 13, 25]),    # n = 6: 1, 25^0.2 = 1.90, 25^0.4 = 3.62, 25^0.6 = 6.90, 25^0.8 = 13.13, 25
+])
+def test_snapshot_epochs_are_the_documented_log_spaced_schedule(epochs, expected):
+    """The epochs the yardstick measures a run at; 15, 20 and 25 are the full profile's epochs."""
+    assert snapshot_epochs(epochs) == expected
 
 
 def test_make_optimizer(tiny_cfg):

@@ -85,6 +85,11 @@ class Experiment:
 
         Overrides apply to every run, except widths, which apply to the rows of their architecture.
         """
+        return self._configs(profile, name_profile=False)
+
+    def _configs(self, profile: str, name_profile: bool) -> list[RunConfig]:
+        """`configs`; `name_profile`: a refused change names the profile it does not fit."""
+        where = f" at PROFILE={profile} (a chapter's parameters must suit every profile)" if name_profile else ""
         out = []
         for row in rows(self.family, self.dataset):
             changes = {k: v for k, v in self.overrides.items() if _ARCH_FIELDS.get(k, row.arch) == row.arch}
@@ -96,7 +101,7 @@ class Experiment:
                     try:
                         changed = override(base, **changes)
                     except ConfigError as err:
-                        raise ConfigError(f"overrides for {base.label}: {err}") from None
+                        raise ConfigError(f"overrides for {base.label}{where}: {err}") from None
                     differ = [f.name for f in dataclasses.fields(RunConfig)
                               if getattr(changed, f.name) != getattr(base, f.name)]
                     out.append(dataclasses.replace(changed, changes=", ".join(
@@ -151,6 +156,9 @@ def chapter(family: str, dataset: str, epochs=None, overrides=None, **latents) -
                               f"chapter has only {', '.join(sorted(archs))} rows")
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     exp = Experiment(family, dataset, chosen, epochs, overrides)
-    for profile in PROFILES:            # every change is checked on every row before anything trains
-        exp.configs(profile)
+    # Every change is checked on every row of every profile before anything trains. A change that
+    # the first profile accepted and a later one refuses depends on the profile (a batch_size above
+    # smoke's 256 training images): its message names that profile, since it may not be the one run.
+    for profile in PROFILES:
+        exp._configs(profile, name_profile=profile != PROFILES[0])
     return exp

@@ -64,6 +64,13 @@ def test_width_overrides_apply_to_the_rows_of_their_architecture():
                             "chapter has only mlp rows")
 
 
+def test_a_batch_of_every_smoke_image_is_allowed():
+    """256 is smoke's whole training set: one batch per epoch, on every profile."""
+    for profile in ("smoke", "quick", "full"):
+        assert {c.batch_size for c in experiment.chapter("gan", "mnist", overrides={"batch_size": 256}).configs(
+            profile)} == {256}
+
+
 def test_list_overrides_become_tuples():
     (cfg, *_) = experiment.chapter("vae", "mnist", overrides={"betas": [0.5, 0.9]}).configs("smoke")
     assert cfg.betas == (0.5, 0.9) and cfg.label == "MLP A, z=50 (betas=[0.5, 0.9])"
@@ -103,6 +110,17 @@ def test_list_overrides_become_tuples():
     (dict(overrides={"dropout": 0.1}),
      "overrides for MLP A, z=100: config dropout=0.1 is not allowed; expected the default (0.0) for family 'gan', "
      "which does not use it (used by vae)"),
+    # smoke trains on 256 images: no batch of 1000. Full (all 60,000) accepts it, so the message names smoke
+    (dict(overrides={"batch_size": 1000}),
+     "overrides for MLP A, z=100 at PROFILE=smoke (a chapter's parameters must suit every profile): config "
+     "batch_size=1000 is not allowed; expected at most 256, the run's training images (train_size=256)"),
+    # 100 images, and GAN's batch of 128 (gan.py's optimizer): refused at the first profile checked
+    (dict(overrides={"train_size": 100}),
+     "overrides for MLP A, z=100: config batch_size=128 is not allowed; expected at most 100, the run's training "
+     "images (train_size=100)"),
+    (dict(overrides={"train_size": 100000}),
+     "overrides for MLP A, z=100: config train_size=100000 is not allowed; expected 0 (all) or at most 60000 for "
+     "mnist"),
 ])
 def test_every_bad_parameter_is_one_line(params, message):
     with pytest.raises(ConfigError) as e:

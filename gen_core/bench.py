@@ -35,6 +35,7 @@ import torch
 from . import cuda, data, families
 from .config import ConfigError, RunConfig
 from .data import DataError, Split
+from .errors import fail
 from .grid import DATASET_SIZES, full_grid, grid, resolve_profile
 from .cost import estimate_classifiers, estimate_training, fresh, grid_flops, makespan, time_steps
 from .numerics import flush_subnormals
@@ -381,12 +382,12 @@ def main(argv=None) -> int:
         cuda.prepare(device)
         profile = resolve_profile(args.profile, cuda.is_cuda(device))
         if not args.seconds > 0:
-            raise ConfigError(f"--seconds={args.seconds} is not allowed; expected a number > 0")
+            fail("--seconds", args.seconds, "a number > 0")
         if args.amp_quality:
             amp_quality(profile, args.data_dir, args.runs_dir, device)
             return 0
         if args.workers is not None and args.workers < 0:
-            raise ConfigError(f"--workers {args.workers} is not allowed; expected a whole number >= 0")
+            fail("--workers", args.workers, "a whole number >= 0", sep=" ")
         run_bench(profile, args.data_dir, device, args.compile, args.seconds, workers=args.workers,
                   estimate_profile=resolve_profile(args.estimate_profile, cuda.is_cuda(device)),
                   flops_profile=resolve_profile(args.flops_profile, cuda.is_cuda(device)))

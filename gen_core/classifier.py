@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from . import data
 from .config import DATASETS, PROFILES, ConfigError
-from .errors import DataError
+from .errors import DataError, check_choice, fail
 from .data import Split, epoch_batches, to_unit
 from .digest import code_digest
 from .models.classifier import LeNet, SmallResNet
@@ -54,13 +54,13 @@ class ClassifierConfig:
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
-            raise ConfigError(f"classifier dataset={self.dataset!r} is not allowed; expected one of {', '.join(DATASETS)}")
+            check_choice("classifier dataset", self.dataset, DATASETS)
         for key in ("width", "blocks", "epochs", "batch_size"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"classifier {key}={value!r} is not allowed; expected an integer >= 1")
+                fail(f"classifier {key}", value, "an integer >= 1")
         if not self.lr > 0:
-            raise ConfigError(f"classifier lr={self.lr!r} is not allowed; expected a learning rate > 0")
+            fail("classifier lr", self.lr, "a learning rate > 0")
 
     @property
     def arch(self) -> str:
@@ -98,9 +98,9 @@ def classifier_config(dataset: str, profile: str) -> ClassifierConfig:
     from .grid import eval_samples
 
     if profile not in PROFILES:
-        raise ConfigError(f"profile={profile!r} is not allowed; expected one of {', '.join(PROFILES)}")
+        check_choice("profile", profile, PROFILES)
     if dataset not in DATASETS:
-        raise ConfigError(f"dataset={dataset!r} is not allowed; expected one of {', '.join(DATASETS)}")
+        check_choice("dataset", dataset, DATASETS)
     return ClassifierConfig(dataset=dataset, held_out=eval_samples(profile), **_PROFILE_CLASSIFIERS[profile][dataset])
 
 

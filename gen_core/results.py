@@ -3,7 +3,7 @@
     runs/<family>-<dataset>-<variant>-z<latent>-<hash>/
         config.json        the RunConfig and its hash
         history.json       {"steps": {key: [per optimizer step]}, "epochs": {key: [per epoch]}}
-        summary.json       status, cost, the reports' estimates and the sample metrics
+        summary.json       status, cost, the reports' estimates, the family's own measures and sharpness
         samples/epoch_NNN.png   fixed-noise grids
         ...                the family's own files (the VAE's recon.png: test images over reconstructions)
         model.pt           weights (not needed to draw anything)
@@ -33,7 +33,6 @@ from .store import (file_lock, lock_path, progress_stream, report_problem, same_
                     save_torch_atomic, write_json_atomic)
 from .train import TrainResult, generate_many, snapshot_epochs, train
 
-REFERENCE_SIZE = 10000      # training images the pixel 1-NN labeller compares against
 CHECKPOINT = "checkpoint.pt"
 SNAPSHOTS = "snapshots"
 
@@ -146,13 +145,14 @@ def _summarize(cfg: RunConfig, result: TrainResult, device) -> dict:
     }
 
 
-def _measure(cfg: RunConfig, result: TrainResult, test: Split, reference: Split, device) -> dict:
-    """The family's own numbers (the VAE's test -ELBO), then sharpness and pixel-labeller coverage."""
+def _measure(cfg: RunConfig, result: TrainResult, test: Split, device) -> dict:
+    """The family's own numbers (the VAE's test -ELBO), then the samples' sharpness against the test images'.
+    (The classifier-space yardstick measures the run afterwards, from its saved weights: yardstick.py.)"""
     if result.status != "complete":
         return {}
     out = dict(families.get(cfg.family).measure(cfg, result.models, test))
-    samples = generate_many(cfg, result.models, cfg.n_eval_samples, cfg.seed + 2, device)
-    out.update(metrics.sample_metrics(samples, test.images, reference))
+    samples = generate_many(cfg, result.models, cfg.n_eval_samples, cfg.seed + 2, device)   # (N, C, H, W) in [0, 1]
+    out.update(metrics.sharpness_ratio(samples, test.images))
     return out
 
 
@@ -169,7 +169,6 @@ def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=N
     root = str(Path(data_dir).resolve())
     train_split = data.cached_split(cfg.dataset, root, True, str(device), cfg.train_size)
     test = data.cached_split(cfg.dataset, root, False, str(device), cfg.test_size)
-    reference = data.cached_split(cfg.dataset, root, True, str(device), REFERENCE_SIZE)
     state = load_checkpoint(cfg, run_dir, device) if resume else None
     (run_dir / "yardstick.json").unlink(missing_ok=True)          # measured on the weights it replaces
     if state is None:
@@ -189,7 +188,7 @@ def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=N
     if result.status == "complete":
         families.get(cfg.family).save_extras(cfg, result.models, test, run_dir)
     summary = _summarize(cfg, result, device)
-    summary.update(_measure(cfg, result, test, reference, device))
+    summary.update(_measure(cfg, result, test, device))
     save_torch_atomic({k: m.state_dict() for k, m in result.models.items()}, run_dir / "model.pt")
     write_json_atomic(run_dir / "config.json", {"config": cfg.to_dict(), "hash": cfg.run_hash()})
     write_json_atomic(run_dir / "history.json", {"steps": result.history, "epochs": result.epoch_means})
@@ -209,11 +208,3 @@ def load_or_train(cfg: RunConfig, data_dir: str | Path = "data", runs_dir: str |
         if not force and (cached := load_run(run_dir, report=False)) is not None:
             return cached
         return train_and_save(cfg, data_dir, run_dir, device, progress, resume=not force, on_epoch=on_epoch)
-
-
-def labeller_accuracy(dataset: str, data_dir: str | Path, test_size: int, device=None) -> float:
-    """Accuracy on real test images of the pixel 1-NN labeller behind the coverage numbers."""
-    device = str(device or default_device())
-    root = str(Path(data_dir).resolve())
-    return metrics.labeller_accuracy(data.cached_split(dataset, root, False, device, test_size),
-                                     data.cached_split(dataset, root, True, device, REFERENCE_SIZE))

@@ -17,7 +17,7 @@
 #
 # Each chapter measures its family on its own number: the VAE's negative ELBO, the GAN's
 # Jensen-Shannon estimate, the WGAN's Earth-Mover estimate. Those cannot be compared across
-# families, so neither reference report could say which model generates the best images.
+# families, so neither report could say which model generates the best images.
 # This page measures every run of the grid the same way, in the feature space of a classifier
 # trained on the real training set (a LeNet for MNIST, a small ResNet for CIFAR-10; see {ref}`methods-yardstick`).
 # The chapters behind it: {ref}`vae-mnist`, {ref}`gan-mnist`, {ref}`wgan-mnist`, {ref}`vae-cifar10`,
@@ -31,7 +31,7 @@
 #   the real manifold the samples reach), as $k$-nearest-neighbour manifolds with $k = 3$;
 # - **density** and **coverage** {cite:p}`naeem2020reliable`, with $k = 5$, which resist the outliers
 #   that inflate $k$-NN precision;
-# - **mode coverage**: the classifier's label histogram over the samples it labels with confidence
+# - **classes covered**: the classifier's label histogram over the samples it labels with confidence
 #   and that lie on the real manifold ("on data"), the classes that get at least half their uniform
 #   share, and the one collapse rule of {ref}`methods-collapse`;
 # - for the VAE, the test-set negative ELBO; for every run, its training time and throughput.
@@ -51,7 +51,7 @@ force = False          # accepted for symmetry; this page never forces a retrain
 from IPython.display import HTML, Markdown, display
 
 from gen_core.data import CLASS_NAMES, DATASET_TITLES
-from gen_core.report import experiment, findings, plots, provenance, runsets, session, tables, weights
+from gen_core.report import comparison, experiment, findings, plots, provenance, runsets, session, tables, weights
 
 ctx = session.setup(profile, data_dir, runs_dir, force)
 display(Markdown(provenance.banner(provenance.provenance(ctx))))
@@ -60,10 +60,10 @@ display(HTML(provenance.reproduce_box(ctx, "comparison")))
 # %% tags=["remove-output"]
 # Every chapter's runs as the chapter last ran them; the chapters trained and measured them, so this only loads.
 runs = session.all_runs(ctx)
-refs = {ds: session.real_side(ds, ctx) for ds in ("mnist", "cifar10")}
-fd_floors = {ds: ref.floor["fd"] for ds, ref in refs.items()}
+real_sides = {ds: session.real_side(ds, ctx) for ds in ("mnist", "cifar10")}
+fd_floors = {ds: real.floor["fd"] for ds, real in real_sides.items()}
 frame = tables.comparison_frame(runs, fd_floors)
-floors = {DATASET_TITLES[ds]: ref.floor for ds, ref in refs.items()}
+floors = {DATASET_TITLES[ds]: real.floor for ds, real in real_sides.items()}
 
 # %% [markdown]
 # ## How these runs were trained
@@ -80,8 +80,8 @@ display(Markdown("\n\n".join(findings.settings_sentence(ctx.profile, experiment.
 # How good the classifier behind every number on this page is, and what real data scores:
 
 # %% tags=["remove-input"]
-display(Markdown("\n\n".join(f"- {findings.classifier_sentence(ref)} {findings.floor_sentence(ref)}"
-                             for ref in refs.values())))
+display(Markdown("\n\n".join(f"- {findings.classifier_sentence(real)} {findings.floor_sentence(real)}"
+                             for real in real_sides.values())))
 
 # %% [markdown]
 # ## Every run
@@ -122,11 +122,11 @@ plots.plot_precision_recall(frame, floors);
 
 # %% tags=["hide-input"]
 for dataset in ("mnist", "cifar10"):
-    plots.plot_fd_over_training(runsets.best_per_family(runs, dataset), refs[dataset].floor["fd"], with_family=True,
-                                title=DATASET_TITLES[dataset])
+    plots.plot_fd_over_training(runsets.best_per_family(runs, dataset), real_sides[dataset].floor["fd"],
+                                with_family=True, title=DATASET_TITLES[dataset])
 
 # %% [markdown]
-# ## Mode coverage
+# ## Classes covered
 #
 # How many of the ten classes each configuration's counted samples cover ({ref}`methods-collapse`;
 # for a run not yet on the data that count rests on few samples, and the book reads it neither as
@@ -134,7 +134,7 @@ for dataset in ("mnist", "cifar10"):
 # run on the data on each dataset (the dashed line is the uniform share).
 
 # %% tags=["hide-input"]
-plots.plot_coverage_bars(frame);
+plots.plot_class_bars(frame);
 
 # %% tags=["hide-input"]
 for dataset in ("mnist", "cifar10"):
@@ -166,7 +166,7 @@ for found in checks:
     plots.plot_nearest_training(found)
 
 # %% tags=["remove-input"]
-display(Markdown("\n".join(f"- {findings.memorization_sentence(found)}" for found in checks)))
+display(Markdown("\n".join(f"- {comparison.memorization_sentence(found)}" for found in checks)))
 
 # %% [markdown]
 # ## What the grid shows
@@ -174,7 +174,7 @@ display(Markdown("\n".join(f"- {findings.memorization_sentence(found)}" for foun
 # Every number below is read from this build's runs.
 
 # %% tags=["remove-input"]
-display(Markdown(findings.comparison_findings(runs, refs, ctx.profile)))
+display(Markdown(comparison.comparison_findings(runs, real_sides, ctx.profile)))
 
 # %% [markdown]
 # ## How this distance relates to Inception FID
@@ -193,7 +193,7 @@ display(Markdown(findings.comparison_findings(runs, refs, ctx.profile)))
 # For context only, and **not comparable** with the numbers above, published Inception FIDs on
 # CIFAR-10 for DCGAN and WGAN-GP (StudioGAN) and for the standard GAN loss and WGAN-GP in the
 # large study of {cite:t}`lucic2018equal`. Even among themselves these differ in architecture,
-# tuning budget and reference set:
+# tuning budget and the real images they are measured against:
 
 # %% tags=["remove-input"]
 display(tables.published_fids())

@@ -15,7 +15,7 @@
 # (gan-mnist)=
 # # GAN on MNIST
 #
-# Classic GANs on MNIST, trained with the binary cross-entropy losses: two MLP generator/discriminator pairs (A and B) and a DCGAN. The reference reports saw their MLP GAN collapse onto a few digits; the coverage numbers below test that.
+# Classic GANs on MNIST, trained with the binary cross-entropy losses: two MLP generator/discriminator pairs (A and B) and a DCGAN. The reports saw their MLP GAN collapse onto a few digits; below, the classes each run's samples cover test that.
 
 # %% tags=["parameters"]
 # Flat parameters: edit them here, or set them for one run with
@@ -49,7 +49,7 @@ display(Markdown(findings.settings_sentence(ctx.profile, experiment.with_reports
 # %% [markdown]
 # ## The runs
 #
-# The rows of the reference reports' grid for this chapter, sized by the profile named above. This notebook's parameters may change them: latent sizes show in `z`, and changed epochs or `overrides` in a `changed` column and in every label of that run.
+# The rows of the reports' grid for this chapter, sized by the profile named above. This notebook's parameters may change them: latent sizes show in `z`, and changed epochs or `overrides` in a `changed` column and in every label of that run.
 
 # %% tags=["remove-input"]
 display(tables.grid_table(configs))

@@ -15,7 +15,7 @@
 # (vae-cifar10)=
 # # VAE on CIFAR-10
 #
-# Variational autoencoders on CIFAR-10: a deep MLP, MLP C, and a small convolutional VAE, at a 2-dimensional and a larger latent. The reference reports found CIFAR-10 hard for MLPs; this chapter puts the conv model beside them.
+# Variational autoencoders on CIFAR-10: a deep MLP, MLP C, and a small convolutional VAE, at a 2-dimensional and a larger latent. The reports found CIFAR-10 hard for MLPs; this chapter puts the conv model beside them.
 
 # %% tags=["parameters"]
 # Flat parameters: edit them here, or set them for one run with
@@ -49,7 +49,7 @@ display(Markdown(findings.settings_sentence(ctx.profile, experiment.with_reports
 # %% [markdown]
 # ## The runs
 #
-# The rows of the reference reports' grid for this chapter, sized by the profile named above. This notebook's parameters may change them: latent sizes show in `z`, and changed epochs or `overrides` in a `changed` column and in every label of that run.
+# The rows of the reports' grid for this chapter, sized by the profile named above. This notebook's parameters may change them: latent sizes show in `z`, and changed epochs or `overrides` in a `changed` column and in every label of that run.
 
 # %% tags=["remove-input"]
 display(tables.grid_table(configs))

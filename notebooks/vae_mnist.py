@@ -15,7 +15,7 @@
 # (vae-mnist)=
 # # VAE on MNIST
 #
-# Variational autoencoders on MNIST: MLP A (784-512-z), MLP B (784-512-256-z) and MLP C (784-512-512-z with dropout), each at the latent sizes of the reference reports. The decoder's Bernoulli likelihood makes the loss a per-image BCE plus the KL to the prior.
+# Variational autoencoders on MNIST: MLP A (784-512-z), MLP B (784-512-256-z) and MLP C (784-512-512-z with dropout), each at the latent sizes of the reports. The decoder's Bernoulli likelihood makes the loss a per-image BCE plus the KL to the prior.
 
 # %% tags=["parameters"]
 # Flat parameters: edit them here, or set them for one run with
@@ -49,7 +49,7 @@ display(Markdown(findings.settings_sentence(ctx.profile, experiment.with_reports
 # %% [markdown]
 # ## The runs
 #
-# The rows of the reference reports' grid for this chapter, sized by the profile named above. This notebook's parameters may change them: latent sizes show in `z`, and changed epochs or `overrides` in a `changed` column and in every label of that run.
+# The rows of the reports' grid for this chapter, sized by the profile named above. This notebook's parameters may change them: latent sizes show in `z`, and changed epochs or `overrides` in a `changed` column and in every label of that run.
 
 # %% tags=["remove-input"]
 display(tables.grid_table(configs))

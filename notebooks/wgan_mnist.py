@@ -50,7 +50,7 @@ display(Markdown(findings.settings_sentence(ctx.profile, experiment.with_reports
 # %% [markdown]
 # ## The runs
 #
-# The rows of the reference reports' grid for this chapter, sized by the profile named above. This notebook's parameters may change them: latent sizes show in `z`, and changed epochs or `overrides` in a `changed` column and in every label of that run.
+# The rows of the reports' grid for this chapter, sized by the profile named above. This notebook's parameters may change them: latent sizes show in `z`, and changed epochs or `overrides` in a `changed` column and in every label of that run.
 
 # %% tags=["remove-input"]
 display(tables.grid_table(configs))

@@ -1,4 +1,4 @@
-"""Metrics against hand values: coverage, sharpness, the 1-NN labeller, the test ELBO."""
+"""Metrics against hand values: sharpness and its ratio to real images, the test ELBO."""
 from __future__ import annotations
 
 import math
@@ -8,46 +8,10 @@ import torch
 from torch import nn
 
 from gen_core.data import Split, to_unit
-from gen_core.metrics import (coverage, label_histogram, labeller_accuracy, nearest_labels, sample_metrics,
-                              sharpness, sharpness_values)
 from gen_core.families.vae import test_elbo as vae_test_elbo
+from gen_core.metrics import sharpness, sharpness_ratio
 
 LOG2 = math.log(2)
-
-
-# ---- coverage and histograms --------------------------------------------------------------
-
-def test_coverage_of_one_class():
-    # p = (1, 0, ..., 0): one class covered; KL = 1 * log(1 * 10) = log 10
-    out = coverage([1.0] + [0.0] * 9)
-    assert out["classes_covered"] == 1
-    assert math.isclose(out["kl_to_uniform"], math.log(10))
-
-
-def test_coverage_of_uniform():
-    # p = 1/10 each: all 10 covered; KL = sum 0.1 log(0.1 * 10) = 0
-    out = coverage([0.1] * 10)
-    assert out["classes_covered"] == 10
-    assert abs(out["kl_to_uniform"]) < 1e-12
-
-
-def test_coverage_of_two_halves_and_threshold():
-    # two classes at 1/2: KL = 2 * 0.5 * log(0.5 * 10) = log 5
-    out = coverage([0.5, 0.5] + [0.0] * 8)
-    assert out["classes_covered"] == 2 and math.isclose(out["kl_to_uniform"], math.log(5))
-    # threshold is half the uniform share, 0.5 / 10 = 0.05: 0.05 counts, 0.04 does not
-    hist = [0.55, 0.05, 0.36, 0.04] + [0.0] * 6
-    out = coverage(hist)
-    assert out["classes_covered"] == 3
-    expected = 0.55 * math.log(5.5) + 0.05 * math.log(0.5) + 0.36 * math.log(3.6) + 0.04 * math.log(0.4)
-    assert math.isclose(out["kl_to_uniform"], expected)
-
-
-def test_label_histogram():
-    hist = label_histogram(torch.tensor([0, 0, 1, 3]))
-    # counts 2, 1, 0, 1 of 4 -> 0.5, 0.25, 0, 0.25, then zeros up to 10 classes
-    assert hist == [0.5, 0.25, 0.0, 0.25, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    assert label_histogram(torch.tensor([2, 2]), n_classes=3) == [0.0, 0.0, 1.0]
 
 
 # ---- sharpness ----------------------------------------------------------------------------
@@ -79,47 +43,20 @@ def test_sharpness_of_a_checkerboard():
     assert math.isclose(sharpness(batch), 128 / 15, rel_tol=1e-6)
 
 
-# ---- the 1-NN labeller --------------------------------------------------------------------
-
-@pytest.fixture
-def reference():
-    gen = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (10, 1, 4, 4), generator=gen, dtype=torch.uint8)
-    return Split(images, torch.tensor([3, 1, 4, 1, 5, 9, 2, 6, 5, 3]))
-
-
-def test_nearest_labels_of_exact_copies(reference):
-    queries = to_unit(reference.images[[7, 2, 0, 5, 9]])
-    # batch=2 splits the queries into chunks 2, 2, 1
-    assert nearest_labels(queries, reference, batch=2).tolist() == [6, 4, 3, 9, 3]
-
-
-def test_nearest_labels_of_perturbed_copies(reference):
-    queries = to_unit(reference.images[[4, 6]]) + 0.01    # a tiny shift keeps the neighbour
-    assert nearest_labels(queries, reference).tolist() == [5, 2]
-
-
-def test_labeller_accuracy(reference):
-    assert labeller_accuracy(reference, reference) == 1.0
-    wrong = Split(reference.images, (reference.labels + 1) % 10)
-    assert labeller_accuracy(wrong, reference) == 0.0
-    half = Split(reference.images, torch.where(torch.arange(10) < 5, reference.labels, -1))
-    assert labeller_accuracy(half, reference) == 0.5
-
-
-def test_sample_metrics_on_real_images(reference):
-    samples = to_unit(reference.images)
-    out = sample_metrics(samples, reference.images, reference)
-    # samples == real test images -> sharpness ratio 1, its interval +-1.96 sd / sqrt(n) / real value
-    assert math.isclose(out["sharpness_ratio"], 1.0, rel_tol=1e-6)
-    values = sharpness_values(samples)
-    half = 1.96 * float(values.std()) / math.sqrt(len(values)) / float(values.mean())
-    assert out["sharpness_ratio_ci"] == pytest.approx([1 - half, 1 + half], rel=1e-5) and half > 0
-    # labels 3,1,4,1,5,9,2,6,5,3 -> class 1: 2/10, 2: 1/10, 3: 2/10, 4: 1/10, 5: 2/10, 6: 1/10, 9: 1/10
-    assert out["label_histogram"] == pytest.approx([0, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0, 0, 0.1])
-    assert out["classes_covered"] == 7
-    expected_kl = 3 * 0.2 * math.log(2) + 4 * 0.1 * math.log(1)
-    assert math.isclose(out["kl_to_uniform"], expected_kl, rel_tol=1e-6)
+def test_sharpness_ratio_and_its_interval_by_hand():
+    # real test images (uint8): a 0/255 checkerboard (256/15, above) and a blank image (0): mean 128/15.
+    # samples: the board (256/15) and the half-contrast board (64/15): mean 160/15, ratio 160 / 128 = 1.25.
+    # Their sd is (256 - 64) / 15 / sqrt(2), so the half width is 1.96 * sd / sqrt(2) / (128/15)
+    #   = 1.96 * (192 / 2) / 128 = 1.47.
+    board = checkerboard(6)[None, None]                                        # (1, 1, 6, 6) in {0, 1}
+    real_test = torch.cat([board * 255, torch.zeros(1, 1, 6, 6)]).to(torch.uint8)
+    out = sharpness_ratio(torch.cat([board, 0.25 + 0.5 * board]), real_test)
+    assert out["sharpness_ratio"] == pytest.approx(1.25, rel=1e-6)
+    assert out["sharpness_ratio_ci"] == pytest.approx([1.25 - 1.47, 1.25 + 1.47], rel=1e-6)
+    # one sample has no spread to speak of: ratio (256/15) / (128/15) = 2, interval [2, 2]
+    single = sharpness_ratio(board, real_test)
+    assert single["sharpness_ratio"] == pytest.approx(2.0) and single["sharpness_ratio_ci"] == pytest.approx([2.0, 2.0])
+    assert set(out) == {"sharpness_ratio", "sharpness_ratio_ci"}      # the pixel labeller's numbers are gone
 
 
 # ---- the VAE's test ELBO ------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""The classifier-space yardstick against hand values and independent computations:
-Frechet distance, k-NN precision/recall, coverage, and measure_run's yardstick.json cache."""
+"""The classifier-space yardstick against hand values and independent computations: Frechet
+distance, k-NN precision/recall, the classes a label histogram covers, samples it cannot measure,
+and measure_run's yardstick.json cache (reported when unreadable) and missing weights."""
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -15,8 +17,10 @@ import gen_core.train as train_module
 from conftest import make_split
 from gen_core.classifier import Classifier, build_classifier, classifier_config, features_and_logits
 from gen_core.data import to_unit
+from gen_core.feature_measures import frechet_distance, precision_recall
 from gen_core.results import Run, train_and_save
-from gen_core.yardstick import RealSide, frechet_distance, measure_run, precision_recall, sample_measures
+from gen_core.yardstick import (CorruptRun, RealSide, Unmeasurable, classes_covered, kl_to_uniform, label_histogram,
+                                measure_run, sample_measures)
 
 
 def whitened(n: int, f: int, seed: int) -> torch.Tensor:
@@ -120,44 +124,70 @@ def test_precision_recall_needs_more_than_k_samples():
     assert precision_recall(x[:4], x[:4]) == (1.0, 1.0)     # k + 1 points is enough
 
 
-# ---- coverage through sample_measures -------------------------------------------------------
+# ---- the classes a label histogram covers ---------------------------------------------------
 
 def _real_side(test_features, n_samples=32, classifier=None):
     return RealSide("mnist", n_samples, classifier, test_features, {})
 
 
-def test_sample_measures_coverage_of_one_class():
-    """Every sample is a real point (on the manifold) that argmaxes to class 3 with confidence:
-    1 class covered, KL to uniform = log 10."""
-    gen = torch.Generator().manual_seed(7)
-    real = torch.randn(40, 6, generator=gen)
-    ref = _real_side(real)
-    logits = torch.randn(40, 10, generator=gen)
-    logits[:, 3] = 100.0
-    out = sample_measures(real.clone(), logits, ref)
-    assert out["on_data"] == 1.0 and out["collapse"] == "collapsed"
-    assert out["classes_covered"] == 1
-    assert out["kl_to_uniform"] == pytest.approx(math.log(10), rel=1e-12)
-    assert out["label_histogram"] == [0.0, 0.0, 0.0, 1.0] + [0.0] * 6
-    assert {"fd", "precision", "recall"} <= set(out)
+def test_classes_covered_and_kl_of_one_class_and_of_uniform():
+    # p = (1, 0, ..., 0): one class covered; KL = 1 * log(1 * 10) = log 10
+    assert classes_covered([1.0] + [0.0] * 9) == 1 and math.isclose(kl_to_uniform([1.0] + [0.0] * 9), math.log(10))
+    # p = 1/10 each: all 10 covered; KL = sum 0.1 log(0.1 * 10) = 0
+    assert classes_covered([0.1] * 10) == 10 and abs(kl_to_uniform([0.1] * 10)) < 1e-12
 
 
-def test_sample_measures_coverage_of_uniform_labels():
-    """Four samples of each of the 10 classes, each a real point labelled with probability about
-    e^5 / (e^5 + 9) = 0.94 >= 0.9: 10 covered, KL = 0."""
-    gen = torch.Generator().manual_seed(8)
-    real = torch.randn(40, 6, generator=gen)
-    ref = _real_side(real)
-    logits = torch.nn.functional.one_hot(torch.arange(40) % 10, 10).float() * 5 + 0.1 * torch.randn(40, 10, generator=gen)
-    out = sample_measures(real.clone(), logits, ref)
-    assert out["on_data"] == 1.0 and out["collapse"] == "not collapsed"
-    assert out["classes_covered"] == 10
-    assert abs(out["kl_to_uniform"]) < 1e-6          # the histogram is float32: 0.1 is not exact
-    assert out["label_histogram"] == pytest.approx([0.1] * 10)
+def test_classes_covered_threshold_and_kl_by_hand():
+    # two classes at 1/2: KL = 2 * 0.5 * log(0.5 * 10) = log 5
+    assert classes_covered([0.5, 0.5] + [0.0] * 8) == 2 and math.isclose(kl_to_uniform([0.5, 0.5] + [0.0] * 8),
+                                                                         math.log(5))
+    # the threshold is half the uniform share, 0.5 / 10 = 0.05: 0.05 counts, 0.04 does not
+    hist = [0.55, 0.05, 0.36, 0.04] + [0.0] * 6
+    assert classes_covered(hist) == 3
+    expected = 0.55 * math.log(5.5) + 0.05 * math.log(0.5) + 0.36 * math.log(3.6) + 0.04 * math.log(0.4)
+    assert math.isclose(kl_to_uniform(hist), expected)
 
 
-def test_sample_measures_uses_the_reference_test_features():
-    """fd/precision/recall are of the samples against reference.test_features, not anything else."""
+def test_label_histogram():
+    # counts 2, 1, 0, 1 of 4 -> 0.5, 0.25, 0, 0.25, then zeros up to 10 classes
+    assert label_histogram(torch.tensor([0, 0, 1, 3])) == [0.5, 0.25, 0.0, 0.25, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert label_histogram(torch.tensor([2, 2]), n_classes=3) == [0.0, 0.0, 1.0]
+
+
+# ---- samples the yardstick cannot measure -----------------------------------------------------
+
+def test_non_finite_features_are_unmeasurable():
+    gen = torch.Generator().manual_seed(10)
+    real = torch.randn(40, 6, generator=gen, dtype=torch.float64)
+    fake = real.clone()
+    fake[3, 2], fake[7, 0] = float("nan"), float("inf")           # rows 3 and 7: 2 of the 40 samples
+    with pytest.raises(Unmeasurable, match="^2 of its 40 samples have NaN or infinite classifier features$"):
+        sample_measures(fake, torch.zeros(40, 10), _real_side(real))
+
+
+def test_finite_but_degenerate_features_are_unmeasurable():
+    """Features of 1e200 square to infinity in float64: their covariance is not finite, and eigh fails on it."""
+    gen = torch.Generator().manual_seed(11)
+    real = torch.randn(40, 6, generator=gen, dtype=torch.float64)
+    with pytest.raises(Unmeasurable, match="too degenerate for the Frechet distance"):
+        sample_measures(real * 1e200, torch.zeros(40, 10), _real_side(real))
+
+
+def test_identical_samples_are_a_collapse_not_an_error():
+    """Every sample the same real point: measurable. FD = |x_0 - mu_r|^2 + Tr(S_r) (S_g = 0); x_0 lies in
+    its own real ball (precision 1); the fake balls have radius 0, so only real point x_0 is inside one
+    (recall 1/40)."""
+    gen = torch.Generator().manual_seed(12)
+    real = torch.randn(40, 6, generator=gen, dtype=torch.float64)
+    out = sample_measures(real[:1].expand(40, 6), torch.zeros(40, 10), _real_side(real), replicates=20)
+    expected = float(((real[0] - real.mean(0)) ** 2).sum() + torch.cov(real.T).trace())
+    # S_g comes out of float64 rounding at about 1e-16, not 0: its square-rooted eigenvalues leave ~1e-8
+    assert out["fd"] == pytest.approx(expected, rel=1e-6)
+    assert out["precision"] == 1.0 and out["recall"] == pytest.approx(1 / 40)
+
+
+def test_sample_measures_uses_the_real_side_test_features():
+    """fd/precision/recall are of the samples against the real side's test_features, not anything else."""
     gen = torch.Generator().manual_seed(9)
     test_features = torch.randn(60, 4, generator=gen, dtype=torch.float64)
     logits = torch.zeros(60, 10)
@@ -202,10 +232,10 @@ def test_measure_run_writes_caches_and_remeasures_on_a_new_key(tiny_run, smoke_c
         return real_generate_many(cfg, models, n, seed, device, *args, **kwargs)
 
     monkeypatch.setattr(train_module, "generate_many", counting)
-    ref = _real_side(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
-    first = measure_run(tiny_run, ref, "cpu")
+    real = _real_side(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
+    first = measure_run(tiny_run, real, "cpu")
 
-    # generated N = reference.n_samples images, from the weights saved in model.pt
+    # generated N = real.n_samples images, from the weights saved in model.pt
     # (then once more for the curve's last point, measured like its snapshots: max(20 // 4, k + 2) = 7)
     assert [c["n"] for c in calls] == [20, 7] and calls[0]["seed"] == tiny_run.config.seed + 2
     saved = torch.load(tiny_run.dir / "model.pt", map_location="cpu", weights_only=True)
@@ -225,20 +255,20 @@ def test_measure_run_writes_caches_and_remeasures_on_a_new_key(tiny_run, smoke_c
     assert [p["epoch"] for p in first["over_training"]] == [1] and first["over_training"][0]["fd"] != first["fd"]
 
     on_disk = json.loads((tiny_run.dir / "yardstick.json").read_text())
-    assert on_disk == {"key": ref.key, "measures": first}
+    assert on_disk == {"key": real.key, "measures": first}
 
     def must_not_generate(*args, **kwargs):
         raise AssertionError("a cached yardstick was measured again")
 
     monkeypatch.setattr(train_module, "generate_many", must_not_generate)
-    assert measure_run(tiny_run, ref, "cpu") == first
-    same_key = _real_side(ref.test_features, n_samples=20, classifier=smoke_classifier)
-    assert same_key.key == ref.key and measure_run(tiny_run, same_key, "cpu") == first
+    assert measure_run(tiny_run, real, "cpu") == first
+    same_key = _real_side(real.test_features, n_samples=20, classifier=smoke_classifier)
+    assert same_key.key == real.key and measure_run(tiny_run, same_key, "cpu") == first
 
     # another N is another key: measured again (now with 30 samples) and the cache replaced
     monkeypatch.setattr(train_module, "generate_many", counting)
-    other = _real_side(ref.test_features, n_samples=30, classifier=smoke_classifier)
-    assert other.key != ref.key
+    other = _real_side(real.test_features, n_samples=30, classifier=smoke_classifier)
+    assert other.key != real.key
     second = measure_run(tiny_run, other, "cpu")
     assert [c["n"] for c in calls[2:]] == [30, 7]
     assert abs(second["on_data"] * 30 - round(second["on_data"] * 30)) < 1e-9
@@ -247,19 +277,26 @@ def test_measure_run_writes_caches_and_remeasures_on_a_new_key(tiny_run, smoke_c
 
 def test_measure_run_key_follows_the_classifier_config(smoke_classifier):
     """A retrained classifier (another config hash) gives another key, so runs are re-measured."""
-    ref = _real_side(torch.zeros(2, 2), n_samples=20, classifier=smoke_classifier)
+    real = _real_side(torch.zeros(2, 2), n_samples=20, classifier=smoke_classifier)
     cfg = classifier_config("mnist", "smoke")
     retrained = Classifier(dataclasses.replace(cfg, epochs=cfg.epochs + 1), None, {})
-    assert _real_side(torch.zeros(2, 2), n_samples=20, classifier=retrained).key != ref.key
+    assert _real_side(torch.zeros(2, 2), n_samples=20, classifier=retrained).key != real.key
 
 
-def test_measure_run_of_an_unreadable_cache_measures_again(tiny_run, smoke_classifier):
-    """A half-written or foreign yardstick.json is ignored, not trusted and not fatal."""
-    ref = _real_side(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
-    for text in ('{"key": "abc', "[1, 2]", json.dumps({"key": "0" * 12, "measures": {"fd": -1}})):
-        (tiny_run.dir / "yardstick.json").write_text(text)
-        out = measure_run(tiny_run, ref, "cpu")
-        assert out["fd"] >= 0 and json.loads((tiny_run.dir / "yardstick.json").read_text())["key"] == ref.key
+def test_measure_run_reports_an_unreadable_cache_and_measures_again(tiny_run, smoke_classifier, capfd):
+    """A half-written or foreign yardstick.json is reported on the terminal with its path, then measured
+    again; one measured with another classifier or N is stale, not broken: measured again without a word."""
+    real = _real_side(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
+    path = tiny_run.dir / "yardstick.json"
+    for text, broken in (('{"key": "abc', True), ("[1, 2]", True), (json.dumps({"key": real.key}), True),
+                         (json.dumps({"key": "0" * 12, "measures": {"fd": -1}}), False)):
+        path.write_text(text)
+        capfd.readouterr()
+        out = measure_run(tiny_run, real, "cpu")
+        err = capfd.readouterr().err
+        assert (f"warning: {path} is unreadable (" in err and "); measuring the run again" in err) == broken, text
+        assert err.count("warning:") == broken, text
+        assert out["fd"] >= 0 and json.loads(path.read_text())["key"] == real.key
 
 
 def test_measure_run_of_a_diverged_run_is_empty(tmp_path, tiny_cfg, smoke_classifier, monkeypatch):
@@ -269,39 +306,56 @@ def test_measure_run_of_a_diverged_run_is_empty(tmp_path, tiny_cfg, smoke_classi
 
     monkeypatch.setattr(train_module, "generate_many", must_not_generate)
     run = Run(tiny_cfg("gan"), tmp_path, {"status": "diverged", "diverged_at": {"epoch": 1}}, {})
-    ref = _real_side(torch.zeros(4, 128), n_samples=20, classifier=smoke_classifier)
-    assert measure_run(run, ref, "cpu") == {}
+    real = _real_side(torch.zeros(4, 128), n_samples=20, classifier=smoke_classifier)
+    assert measure_run(run, real, "cpu") == {}
     assert not (tmp_path / "yardstick.json").exists()
 
 
 @pytest.mark.parametrize("damage", [b"", b"\x80", None])
-def test_measure_run_of_an_unreadable_model_names_the_run(tiny_run, smoke_classifier, damage):
-    from gen_core.yardstick import CorruptRun
-
-    ref = _real_side(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
+def test_measure_run_of_an_unreadable_model_names_the_run_and_why_it_needs_the_weights(tiny_run, smoke_classifier,
+                                                                                        damage):
+    real = _real_side(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
     path = tiny_run.dir / "model.pt"
     path.unlink() if damage is None else path.write_bytes(damage)
-    with pytest.raises(CorruptRun, match=f"run {tiny_run.dir}: model.pt is unreadable"):
-        measure_run(tiny_run, ref, "cpu")
+    # a damaged file names torch's error (its class varies with the damage); a missing one its path
+    problem = re.escape(f"is missing ({path})") if damage is None else r"is unreadable \(\w+\)"
+    with pytest.raises(CorruptRun) as err:
+        measure_run(tiny_run, real, "cpu")
+    why = ", and the yardstick samples its networks (it has no yardstick.json for this classifier and N)"
+    assert re.fullmatch(re.escape(f"run {tiny_run.dir}: model.pt ") + problem + re.escape(why), str(err.value))
 
 
-def test_chapter_runs_retrains_a_run_whose_model_is_corrupt(tmp_path, tiny_cfg, smoke_classifier, monkeypatch, capfd):
-    """Reported with its path, trained again, measured: the chapter and the comparison go on."""
-    from gen_core.report import session
+def test_measure_run_marks_a_run_whose_samples_are_not_finite(tiny_run, smoke_classifier, monkeypatch, capfd):
+    """Finite losses, NaN samples: {"unmeasurable": why} is cached and the warning printed once."""
+    monkeypatch.setattr(train_module, "generate_many",
+                        lambda cfg, models, n, *a, **k: torch.full((n, 1, 28, 28), float("nan")))
+    real = _real_side(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
+    capfd.readouterr()
+    out = measure_run(tiny_run, real, "cpu")
+    assert out == {"unmeasurable": "20 of its 20 samples hold NaN or infinite pixels"}
+    assert capfd.readouterr().err == (f"warning: run {tiny_run.dir}: the yardstick cannot measure its samples (20 of "
+                                      f"its 20 samples hold NaN or infinite pixels); its pages show it as "
+                                      f"unmeasurable\n")
+    assert json.loads((tiny_run.dir / "yardstick.json").read_text()) == {"key": real.key, "measures": out}
+    assert measure_run(tiny_run, real, "cpu") == out and capfd.readouterr().err == ""      # cached: said once
 
+
+def test_an_unmeasurable_snapshot_is_left_out_of_the_curve(tmp_path, tiny_cfg, smoke_classifier, monkeypatch, capfd):
     monkeypatch.setattr("gen_core.data.cached_split",
                         lambda name, root, train, device, size: make_split(32, name, seed=int(train)))
-    cfg = tiny_cfg("gan", epochs=1, batch_size=16, n_samples=8, n_eval_samples=16)
-    ref = _real_side(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier)
-    monkeypatch.setattr(session, "reference", lambda dataset, ctx: ref)
-    ctx = session.setup("smoke", "unused", str(tmp_path), False)
-    first = session.chapter_runs([cfg], "gan_mnist", ctx)[0]
-    (first.dir / "yardstick.json").unlink()
-    (first.dir / "model.pt").write_bytes(b"\x80")
+    cfg = tiny_cfg("gan", epochs=2, batch_size=16, n_samples=8, n_eval_samples=16)       # a snapshot at epoch 1
+    run = train_and_save(cfg, "unused", tmp_path / cfg.run_name(), device="cpu", progress=False)
+    real_generate_many, calls = train_module.generate_many, []
+
+    def nan_for_the_snapshot(cfg, models, n, *args, **kwargs):
+        calls.append(n)          # 1: the N samples of the tables; 2: epoch 1's snapshot; 3: the curve's end
+        return real_generate_many(cfg, models, n, *args, **kwargs) * (float("nan") if len(calls) == 2 else 1.0)
+
+    monkeypatch.setattr(train_module, "generate_many", nan_for_the_snapshot)
     capfd.readouterr()
-    again = session.chapter_runs([cfg], "gan_mnist", ctx)[0]
-    err = capfd.readouterr().err
-    assert f"run {first.dir}: model.pt is unreadable" in err and "training it again" in err
-    timing = lambda y: {**y, "over_training_seconds": None,                 # noqa: E731
-                        "over_training": [{**p, "train_seconds": None} for p in y["over_training"]]}
-    assert timing(again.yardstick) == timing(first.yardstick)     # same seed, same weights, same measures
+    out = measure_run(run, _real_side(_test_features(smoke_classifier), n_samples=20, classifier=smoke_classifier),
+                      "cpu")
+    assert calls == [20, 7, 7] and out["fd"] >= 0 and [p["epoch"] for p in out["over_training"]] == [2]
+    assert capfd.readouterr().err == (f"warning: run {run.dir}: the yardstick cannot measure its samples at epoch 1: "
+                                      f"7 of its 7 samples hold NaN or infinite pixels; its curve over training "
+                                      f"leaves them out\n")

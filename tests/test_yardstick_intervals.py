@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
+from gen_core.feature_measures import (bootstrap_counts, density_coverage, frechet_distance, frechet_from_moments,
+                                       interval, neighbour_balls, prdc, precision_recall, psd_sqrt, weighted_moments)
 from gen_core.yardstick import (COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, COUNTED_MIN, ON_DATA_MIN, RealSide,
-                                bootstrap_counts,
-                                collapse_state, density_coverage, frechet_distance, frechet_from_moments, interval,
-                                neighbour_balls, prdc, precision_recall, psd_sqrt, sample_measures, weighted_moments)
+                                collapse_state, sample_measures)
 
 
 def gaussian_pair(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -27,10 +27,10 @@ def gaussian_pair(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def measure(real: torch.Tensor, fake: torch.Tensor, logits: torch.Tensor | None = None, labels: bool = False,
             **kwargs) -> dict:
-    ref = RealSide("mnist", len(fake), None, real, {})
+    real_side = RealSide("mnist", len(fake), None, real, {})
     if logits is None:
         logits = torch.zeros(len(fake), 10)
-    return sample_measures(fake, logits, ref, labels=labels, **kwargs)
+    return sample_measures(fake, logits, real_side, labels=labels, **kwargs)
 
 
 # ---- a. the bootstrap FD interval ---------------------------------------------------------------
@@ -392,8 +392,6 @@ def test_labels_off_the_data_do_not_count():
 def test_moments_follow_the_features_device():
     """Resample counts are made on the CPU; features may live on CUDA. On the shape-only "meta"
     device a mismatch would raise, as it does between CPU and CUDA."""
-    from gen_core.yardstick import bootstrap_counts, weighted_moments
-
     x = torch.empty(50, 4, device="meta")
     mu, cov = weighted_moments(x, bootstrap_counts(50, 3, seed=0))
     assert mu.device.type == cov.device.type == "meta" and tuple(cov.shape) == (3, 4, 4)

@@ -9,7 +9,7 @@ Adding a family: write its module (a `Family` subclass, see base.py), add one li
 """
 from __future__ import annotations
 
-from ..errors import ConfigError
+from ..errors import ConfigError, not_allowed
 from .base import Family, Question, Row
 from .gan import FAMILY as _GAN
 from .vae import FAMILY as _VAE
@@ -30,7 +30,7 @@ def get(name: str) -> Family:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise ConfigError(f"family={name!r} is not allowed; expected one of {', '.join(_REGISTRY)}") from None
+        raise not_allowed("family", name, "one of " + ", ".join(_REGISTRY)) from None
 
 
 def register(family: Family) -> Family:

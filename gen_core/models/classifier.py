@@ -2,7 +2,8 @@
 
 Both take images in [0, 1] (B, C, H, W) and standardise inside, so generated samples of
 every family go in as they are. `embed` is the feature space of the Frechet distance and of
-precision/recall; `forward` adds the linear layer that gives class logits for coverage.
+precision/recall; `forward` adds the linear layer that gives class logits, which tell the classes
+a run's samples cover (the collapse rule).
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
+from ..errors import fail
 from ..config import PROFILES, ConfigError, RunConfig
 from ..grid import override, reports_config, row_config, row_seeds, rows
 
@@ -50,10 +51,6 @@ def check_names(notebook: str, params: dict) -> None:
             raise ConfigError(f"parameter {key!r} is not allowed for notebook {notebook}; " +
                               (f"expected one of {', '.join(own)}" if own else
                                "it takes none besides PROFILE, GEN_DATA_DIR, GEN_RUNS_DIR and FORCE"))
-
-
-def _fail(key, value, allowed):
-    raise ConfigError(f"{key}={value!r} is not allowed; expected {allowed}")
 
 
 def _positive_int(value) -> bool:
@@ -135,13 +132,13 @@ def chapter(family: str, dataset: str, epochs=None, overrides=None, **latents) -
             continue
         if (not isinstance(value, (list, tuple)) or not value or not all(_positive_int(z) for z in value)
                 or len(set(value)) != len(value)):
-            _fail(key, value, "None (the grid's sizes) or a list of distinct integers >= 1, e.g. [17]")
+            fail(key, value, "None (the grid's sizes) or a list of distinct integers >= 1, e.g. [17]")
         chosen[by_parameter[key]] = tuple(value)
     if epochs is not None and not _positive_int(epochs):
-        _fail("epochs", epochs, "None (the profile's epochs) or an integer >= 1")
+        fail("epochs", epochs, "None (the profile's epochs) or an integer >= 1")
     overrides = {} if overrides is None else overrides
     if not isinstance(overrides, dict):
-        _fail("overrides", overrides, 'a dict of RunConfig fields, e.g. {"lr": 0.0001, "batch_size": 64}')
+        fail("overrides", overrides, 'a dict of RunConfig fields, e.g. {"lr": 0.0001, "batch_size": 64}')
     fields = [f.name for f in dataclasses.fields(RunConfig) if f.name not in _NOT_OVERRIDABLE]
     for key in overrides:
         if key in _NOT_OVERRIDABLE:

@@ -1,6 +1,7 @@
-"""The book's prose about results: sentences built from the runs' numbers.
+"""The book's prose about results: sentences built from the runs' numbers, for a chapter (one family
+on one dataset) and shared with the comparison page's prose (comparison.py).
 
-Pure functions: numbers (runs already measured, the yardstick's reference) in, Markdown out.
+Pure functions: numbers (runs already measured, the yardstick's real side) in, Markdown out.
 Nothing here loads, trains or measures, so the prose always matches the numbers it is given.
 """
 from __future__ import annotations
@@ -8,15 +9,14 @@ from __future__ import annotations
 import math
 
 from .. import families
-from ..config import DATASETS
 from ..data import DATASET_TITLES
 from ..grid import DATASET_SIZES, fewest_seeds, row_seeds
 from ..grid import seeds as profile_seeds
 from ..results import Run
 from ..yardstick import COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, COUNTED_MIN, ON_DATA_MIN, RealSide
 from .intervals import Estimate, compare, fmt, leaders, scored, show
-from .runsets import (average_seeds, best_per_family, complete, config_key, estimate, first_seed, nearest_point,
-                      point_estimate, seed_range, still_improving, value, variant_pair)
+from .runsets import (average_seeds, complete, config_key, estimate, first_seed, point_estimate, seed_range,
+                      still_improving, unmeasurable, value, variant_pair)
 
 
 def plural(n, word: str, plural_form: str | None = None) -> str:
@@ -32,6 +32,25 @@ def diverged_notes(runs: list[Run]) -> str:
              f"step {r.summary['diverged_at'].get('step')}: its curves stop there and it has no sample metrics."
              for r in runs if r.diverged]
     return "\n".join(notes)
+
+
+def unmeasurable_notes(runs: list[Run]) -> str:
+    """A line per run that trained without diverging but whose samples the yardstick could not measure."""
+    notes = [f"- **{r.config.label} (seed {r.config.seed}) is unmeasurable**: {unmeasurable(r)}. Its losses stayed "
+             f"finite, so its curves and samples are shown, but it has no yardstick numbers."
+             for r in runs if unmeasurable(r) is not None]
+    return "\n".join(notes)
+
+
+def lost_run_notes(runs: list[Run], left_out: str = "") -> list[str]:
+    """The paragraphs on runs without yardstick numbers (diverged, unmeasurable), each headed and followed
+    by `left_out` (what the page does without them); [] when every run was measured."""
+    out = []
+    for head, notes in (("**Diverged runs.**", diverged_notes(runs)),
+                        ("**Unmeasurable runs.**", unmeasurable_notes(runs))):
+        if notes:
+            out += [head + left_out, notes, ""]
+    return out
 
 
 def ranked(a: Estimate, b: Estimate, key: str) -> int:
@@ -72,10 +91,10 @@ def latent_trend(runs: list[Run], key: str, label: str) -> list[str]:
     return lines
 
 
-def classifier_sentence(ref: RealSide) -> str:
+def classifier_sentence(real: RealSide) -> str:
     """The yardstick's classifier accuracy against its profile's floor (in red when below)."""
-    s = ref.classifier.summary
-    title = DATASET_TITLES[ref.dataset]
+    s = real.classifier.summary
+    title = DATASET_TITLES[real.dataset]
     text = (f"The {s['arch']} classifier behind these numbers labels {s['test_accuracy']:.1%} of "
             f"{s['test_images']} real {title} test images correctly (trained for {plural(s['epochs'], 'epoch')} on "
             f"{s['train_images']} training images; the {s['profile']} profile asks for at least {s['floor']:.0%}).")
@@ -90,9 +109,9 @@ def _fidelity(measures: dict, keys=("fd", "precision", "recall", "density", "cov
                      for k in keys if k in measures)
 
 
-def floor_sentence(ref: RealSide) -> str:
-    return (f"{ref.n_samples} real {DATASET_TITLES[ref.dataset]} training images that the classifier never trained "
-            f"on, measured against the test set exactly like a generator's samples, give {_fidelity(ref.floor)}: "
+def floor_sentence(real: RealSide) -> str:
+    return (f"{real.n_samples} real {DATASET_TITLES[real.dataset]} training images that the classifier never trained "
+            f"on, measured against the test set exactly like a generator's samples, give {_fidelity(real.floor)}: "
             f"the floor, what real data scores at this N.")
 
 
@@ -176,11 +195,11 @@ def settings_sentence(profile: str, pairs: list) -> str:
             + "; ".join(w[0].upper() + w[1:] if i == 0 else w for i, w in enumerate(widths)) + ".")
 
 
-def _shares(r: Run) -> str:
+def shares_clause(r: Run) -> str:
     return f"{value(r, 'on_data'):.0%} of its samples lie on the data and {value(r, 'counted'):.0%} count"
 
 
-def _reports_looked(r: Run) -> bool:
+def reports_looked(r: Run) -> bool:
     """The reports saw collapse in one place only: their MLP GANs on MNIST."""
     return families.get(r.config.family).reports_collapse and r.config.arch == "mlp" and r.config.dataset == "mnist"
 
@@ -190,13 +209,13 @@ def collapse_lines(runs: list[Run]) -> list[str]:
     lines = []
     for r in complete(average_seeds(runs)):
         state = value(r, "collapse")
-        head = f"- {r.config.label}: {_shares(r)}"
+        head = f"- {r.config.label}: {shares_clause(r)}"
         if state == COLLAPSE_STATES[0]:
             lines.append(f"{head}, so it is **not yet on the data** and its collapse cannot be judged "
                          f"(recall {show(estimate(r, 'recall'), 2)}).")
             continue
         verdict = f"**{state}**"
-        if _reports_looked(r):
+        if reports_looked(r):
             verdict += (", which agrees with the reports" if state == COLLAPSE_STATES[1]
                         else ", which does not reproduce the reports' collapse")
         lines.append(f"{head}; they cover {fmt(value(r, 'classes_covered'))} of 10 classes (KL to uniform "
@@ -243,12 +262,16 @@ def estimate_trend(runs: list[Run], key: str, name: str) -> list[str]:
     return lines
 
 
+def family_label(r: Run) -> str:
+    return f"{families.get(r.config.family).title_of(r.config)} ({r.config.label})"
+
+
 def improving_sentence(runs: list[Run], with_family: bool = False) -> str:
     """Which runs' FD was still falling over their last two measurements, outside the noise."""
     done = [r for r in complete(first_seed(runs)) if still_improving(r) is not None]
     if not done:
         return "**Converged?** No run was measured twice over training, so convergence is not judged here."
-    name = (lambda r: f"{_family_label(r)} on {DATASET_TITLES[r.config.dataset]}") if with_family else \
+    name = (lambda r: f"{family_label(r)} on {DATASET_TITLES[r.config.dataset]}") if with_family else \
         (lambda r: r.config.label)
     still = [f"{name(r)} (FD {show(point_estimate(value(r, 'over_training')[-2]))} then "
              f"{show(point_estimate(value(r, 'over_training')[-1]))})" for r in done if still_improving(r)]
@@ -260,14 +283,12 @@ def improving_sentence(runs: list[Run], with_family: bool = False) -> str:
             f"{'; '.join(still)}. More epochs would change their numbers.")
 
 
-def chapter_findings(runs: list[Run], ref: RealSide, profile: str) -> str:
+def chapter_findings(runs: list[Run], real: RealSide, profile: str) -> str:
     """Markdown: a chapter's results (one family on one dataset), checked against the reports' findings."""
     family = families.get(runs[0].config.family) if runs else None
-    out = [classifier_sentence(ref) + " " + floor_sentence(ref) + " " +
+    out = [classifier_sentence(real) + " " + floor_sentence(real) + " " +
            seeds_sentence(profile, *seed_range(runs), profile_seed_range(profile, runs)), ""]
-    notes = diverged_notes(runs)
-    if notes:
-        out += ["**Diverged runs.**", notes, ""]
+    out += lost_run_notes(runs)
     out.append("**Latent size.** Frechet distance in the classifier's feature space (lower is better), "
                "per architecture:")
     out += latent_trend(runs, "fd", "FD")
@@ -280,12 +301,12 @@ def chapter_findings(runs: list[Run], ref: RealSide, profile: str) -> str:
         out.append(f"\n**The {name} over training.**")
         out += estimate_trend(runs, key, name)
     if family and family.checks_collapse:
-        out.append(f"\n**Mode collapse.** The reference reports saw their MLP GAN produce only a few digit classes. "
+        out.append(f"\n**Mode collapse.** The reports saw their MLP GAN produce only a few digit classes. "
                    f"{collapse_rule()} In our runs:")
         out += collapse_lines(runs)
     if family and family.variant_pair:
         out += ["", clip_vs_gp_sentence(runs)]
-    if ref.dataset == "cifar10":
+    if real.dataset == "cifar10":
         line = conv_vs_mlp(runs, "fd", "FD")
         if line:
             out.append(f"\n**CIFAR-10 is hard for MLPs.** The reports found MLPs struggle on CIFAR-10. {line[0].upper()}{line[1:]}")
@@ -315,9 +336,10 @@ def clip_vs_gp_sentence(runs: list[Run]) -> str:
     if len(pair) < 2:
         return f"{head} This grid has no DC-WGAN and WGAN-GP pair of one latent size to compare."
     clipped, gp = pair
-    if clipped.diverged or gp.diverged or value(clipped, "fd") is None or value(gp, "fd") is None:
-        lost = " and ".join(r.config.label for r in pair if r.diverged or value(r, "fd") is None)
-        return f"{head} {lost} has no sample metrics (diverged), so the two cannot be compared here."
+    lost = [f"{r.config.label} has no sample metrics ({'diverged' if r.diverged else 'unmeasurable'})"
+            for r in pair if value(r, "fd") is None]
+    if lost:
+        return f"{head} {' and '.join(lost)}, so the two cannot be compared here."
     setup = (f"The two runs share the generator, the critic's widths, z={gp.config.latent_dim} and "
              f"{gp.config.n_critic} critic steps per generator step, and differ in three things at once: "
              f"{_recipe(clipped.config)} against {_recipe(gp.config)}. A difference between them belongs to the "
@@ -338,223 +360,3 @@ def clip_vs_gp_sentence(runs: list[Run]) -> str:
              f"{fmt(value(clipped, 'images_per_second'))} for the clipped one (each penalised step also differentiates "
              f"through the critic's gradient; timings on a shared machine vary by tens of percent).")
     return f"{head} {setup} {numbers}{norms}{speed}"
-
-
-# ---- the comparison: every chapter side by side ---------------------------------------------
-
-def _family_label(r: Run) -> str:
-    return f"{families.get(r.config.family).title_of(r.config)} ({r.config.label})"
-
-
-def dataset_verdict(runs: list[Run], ref: RealSide) -> str:
-    ds = ref.dataset
-    best = sorted(best_per_family(runs, ds), key=lambda r: value(r, "fd"))
-    listing = "; ".join(f"{_family_label(r)}: FD {show(estimate(r, 'fd'))} "
-                        f"({fmt(value(r, 'fd') / ref.floor['fd'])} × the floor), precision "
-                        f"{show(estimate(r, 'precision'), 2)}, recall {show(estimate(r, 'recall'), 2)}, coverage "
-                        f"{show(estimate(r, 'coverage'), 2)}" for r in best)
-    hedge = (" The classifier is below its floor, so this ranking is a hint, not a verdict."
-             if ref.classifier.summary["below_floor"] else "")
-    return (f"**Which family is best on {DATASET_TITLES[ds]}, at the end of training?** {classifier_sentence(ref)} "
-            f"{floor_sentence(ref)} The best configuration of each family, by FD: {listing}. "
-            f"{named_verdict([(_family_label(r), estimate(r, 'fd')) for r in best])}{hedge}")
-
-
-def _seed_mean_note(run: Run) -> str:
-    """", the mean of n seeds with the interval of the mean" for a seed-averaged run, else ""."""
-    n = run.summary.get("seeds", 1) - run.summary.get("seeds_diverged", 0)
-    return f", the mean of {n} seeds with the interval of the mean" if n > 1 else ""
-
-
-def equal_budget_verdict(runs: list[Run], dataset: str) -> str | None:
-    """The same families at (nearly) equal generator updates: each best configuration's measurement
-    over training nearest to the smallest final budget among them."""
-    best = [r for r in best_per_family(runs, dataset) if value(r, "over_training") and r.summary.get("generator_images")]
-    if len(best) < 2:
-        return None
-    budget = int(min(r.summary["generator_images"] for r in best))
-    chosen = [(r, nearest_point(r, budget)) for r in best]
-    # a seed-averaged point says so itself: the chosen configurations may have different seed counts
-    listing = "; ".join(f"{_family_label(r)} after epoch {p['epoch']} ({int(p['generator_images']):,} images"
-                        f"{_seed_mean_note(r)}): FD {show(point_estimate(p))}" for r, p in chosen)
-    spread = max(p["generator_images"] for _, p in chosen) / min(p["generator_images"] for _, p in chosen)
-    hedge = (f" Measurements are per epoch, so these budgets still differ by up to {spread:.1f}×: read this as "
-             f"approximate." if spread > 1.25 else "")
-    per_epoch = "; ".join(f"{_family_label(r)} {int(r.summary['generator_images'] // max(r.summary.get('epochs_done', 1), 1)):,}"
-                          for r in best)
-    return (f"**And at equal generator updates?** Equal epochs are not equal training: per epoch, these generators "
-            f"were updated on {per_epoch} images. The smallest budget among these runs is {budget:,} images "
-            f"through the generator; each family's measurement nearest to it: {listing}. "
-            f"{named_verdict([(_family_label(r), point_estimate(p)) for r, p in chosen])}{hedge}")
-
-
-def latent_summary(runs: list[Run]) -> list[str]:
-    lines = []
-    for fam in families.names():
-        for ds in DATASETS:
-            trend = latent_trend([r for r in runs if r.config.family == fam and r.config.dataset == ds], "fd", "FD")
-            lines += [f"- {families.get(fam).title}, {DATASET_TITLES[ds]}, {line[2:]}" for line in trend]
-    helped = sum("improves with every step" in line for line in lines)
-    flat = sum("does not change outside the noise" in line for line in lines)
-    head = (f"**Do larger latents help?** In {helped} of {len(lines)} architectures with several latent sizes, "
-            f"FD improves outside the noise with every step up in latent size; in {flat} it does not change "
-            f"outside the noise:")
-    return [head] + lines
-
-
-def _mlp_collapse_answer(runs: list[Run]) -> tuple[str, str, int] | None:
-    """(per-run listing, the answer against the reports' collapse, how many collapsed); None without MLP GANs."""
-    mlp_gans = [r for r in complete(average_seeds(runs)) if _reports_looked(r)]
-    if not mlp_gans:
-        return None
-    states = {r.config.label: value(r, "collapse") for r in mlp_gans}
-    listing = "; ".join(f"{r.config.label}: {value(r, 'collapse')} ({_shares(r)}"
-                        + ("" if value(r, "collapse") == COLLAPSE_STATES[0] else
-                           f"; they cover {fmt(value(r, 'classes_covered'))} classes") + ")" for r in mlp_gans)
-    collapsed = [k for k, v in states.items() if v == COLLAPSE_STATES[1]]
-    judged = [k for k, v in states.items() if v != COLLAPSE_STATES[0]]
-    if collapsed:
-        answer = f"{plural(len(collapsed), 'run')} collapsed, which agrees with the reports' collapse onto 3 or 4 digits"
-    elif judged:
-        answer = "none collapsed, which does not reproduce the reports' collapse onto 3 or 4 digits"
-    else:
-        answer = "none is on the data yet, so this grid cannot say whether they collapse"
-    return listing, answer, len(collapsed)
-
-
-def mlp_collapse(runs: list[Run]) -> str | None:
-    """Against the reports' finding that their MLP GAN collapsed onto 3 or 4 MNIST digits, by the one rule."""
-    found = _mlp_collapse_answer(runs)
-    if found is None:
-        return None
-    listing, answer, _ = found
-    return f"**Does the MLP GAN collapse?** By the one rule (Methods), the MNIST MLP GANs: {listing}. So {answer}."
-
-
-def conv_on_cifar(runs: list[Run]) -> list[str]:
-    lines = []
-    for fam in families.names():
-        line = conv_vs_mlp([r for r in runs if r.config.family == fam and r.config.dataset == "cifar10"],
-                           "fd", f"the CIFAR-10 {families.get(fam).title}'s FD")
-        if line:
-            lines.append(f"- {line}")
-    wins = sum("convolutional model is better" in line for line in lines)
-    return [f"**Does convolution matter on CIFAR-10?** The convolutional model has the lower FD outside the noise "
-            f"in {wins} of {len(lines)} families:"] + lines
-
-
-def _nonzero_tally(first: str, counted: list[tuple[int, str]]) -> str:
-    """`first`, then each "{}"-template of `counted` whose count is not zero, joined as a list in words:
-    "in 0 it gets worse" reads as noise."""
-    parts = [first] + [template.format(n) for n, template in counted if n]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def against_reports(runs: list[Run]) -> list[str]:
-    """The reports' findings, point by point, against what this run measured: where it agrees, where
-    the evidence says otherwise, and where it cannot say."""
-    out = ["**Against the reports, point by point.**", ""]
-    sharp = [line for fam in families.names() for q in families.get(fam).latent_questions if q.key == "sharpness_ratio"
-             for ds in DATASETS for line in latent_trend([r for r in runs if r.config.family == fam
-                                                          and r.config.dataset == ds], q.key, q.name)]
-    if sharp:
-        sharper = sum("improves with every step" in line for line in sharp)
-        blurrier = sum("gets worse with every step" in line for line in sharp)
-        flat = sum("does not change outside the noise" in line for line in sharp)
-        tally = _nonzero_tally(f"in {sharper} of {len(sharp)} {'architecture' if len(sharp) == 1 else 'architectures'}"
-                               f" with several latent sizes it improves outside the noise with every step up in z",
-                               [(blurrier, "in {} it gets worse"), (flat, "in {} it does not change outside the noise"),
-                                (len(sharp) - sharper - blurrier - flat, "in {} it is not monotone")])
-        verdict = ("This agrees with reading larger latents as sharper." if sharper == len(sharp) else
-                   "So this run cannot tell." if flat == len(sharp) else
-                   "No architecture got sharper with every step up in z, so here the evidence does not support "
-                   "reading larger latents as sharper." if sharper == 0 else
-                   "Where a larger latent makes samples sharper, this run agrees with reading larger latents as "
-                   "sharper; elsewhere the evidence says otherwise.")
-        out.append(f"1. **Latent size against sharpness.** The reports related latent size to how sharp the samples "
-                   f"look, by eye; here sharpness is measured against the test images' own (1 is as sharp; see the VAE "
-                   f"chapters). {tally[0].upper()}{tally[1:]}. {verdict}")
-    collapse = _mlp_collapse_answer(runs)
-    if collapse:
-        out.append(f"2. **MLP GAN collapse.** The reports saw their MNIST MLP GAN produce only 3 or 4 digit classes. "
-                   f"By the one collapse rule, {collapse[1]}.")
-    conv = conv_on_cifar(runs)[1:]
-    if conv:
-        wins = sum("convolutional model is better" in line for line in conv)
-        losses = sum("the MLP is better" in line for line in conv)
-        ties = len(conv) - wins - losses
-        verdict = ("which agrees with the reports" if wins == len(conv) else
-                   "which says otherwise: the MLPs did as well or better" if wins == 0 and losses else
-                   "so this run cannot tell" if wins == 0 else
-                   f"which agrees with the reports for {wins} of the {len(conv)} families only")
-        tally = _nonzero_tally(f"in {wins} of {len(conv)} {'family' if len(conv) == 1 else 'families'}",
-                               [(losses, "the MLP in {}"),
-                                (ties, "{} is a tie within noise" if ties == 1 else "{} are ties within noise")])
-        out.append(f"3. **Convolution on CIFAR-10.** The reports found MLPs struggle on CIFAR-10. Here the convolutional "
-                   f"model has the lower FD outside the noise {tally}, {verdict} (the "
-                   f"numbers are under \"Does convolution matter on CIFAR-10?\" above).")
-    recipes = []
-    for ds in DATASETS:
-        # each adversarial family's best run with the reports' recipe (no gradient penalty: beyond the reports)
-        best = [min(done, key=lambda r: value(r, "fd")) for fam in families.names() if families.get(fam).adversarial
-                for done in [[r for r in complete(average_seeds(runs)) if r.config.family == fam
-                              and r.config.dataset == ds and not r.config.gp]] if done]
-        if len(best) > 1:
-            named = [(_family_label(r), estimate(r, "fd")) for r in best]
-            recipes.append(f"on {DATASET_TITLES[ds]}, " + ", ".join(f"{n} FD {show(e)}" for n, e in named) + ". "
-                           + named_verdict(named))
-    if recipes:
-        out.append("4. **WGAN against GAN.** The reports trained the WGAN with weight clipping beside the GAN; the best "
-                   "run of each, by FD (the gradient-penalty runs are beyond the reports and left out here): "
-                   + " And ".join(recipes))
-    return out if len(out) > 2 else []
-
-
-def seed_effects(runs: list[Run]) -> str:
-    """Do seeds move FD more than one run's bootstrap interval is wide?"""
-    groups: dict[str, list[Run]] = {}
-    for r in complete(runs):
-        groups.setdefault(config_key(r.config), []).append(r)
-    several = [g for g in groups.values() if len(g) > 1]
-    if not several:
-        return ("**Seed effects.** Each configuration ran once, so seed-to-seed variation is not measured here; "
-                "the intervals cover sampling noise only.")
-    apart = sum(any(ranked(estimate(a, "fd"), estimate(b, "fd"), "fd") != 0 for a in g for b in g if a is not b)
-                for g in several)
-    return (f"**Seed effects.** In {apart} of {len(several)} configurations with several seeds, two seeds' FDs differ "
-            f"outside their bootstrap intervals: there, retraining moves FD more than resampling does, and only the "
-            f"interval of the seed mean is a fair basis for comparison.")
-
-
-def comparison_findings(runs: list[Run], refs: dict[str, RealSide], profile: str) -> str:
-    """Markdown: the grid's verdicts across families. refs: {dataset: its yardstick reference}."""
-    out = [seeds_sentence(profile, *seed_range(runs), profile_seed_range(profile, runs)), ""]
-    notes = diverged_notes(runs)
-    if notes:
-        out += ["**Diverged runs.** They are left out of the comparisons below.", notes, ""]
-    for ds in DATASETS:
-        if best_per_family(runs, ds):
-            out += [dataset_verdict(runs, refs[ds]), ""]
-            budget = equal_budget_verdict(runs, ds)
-            if budget:
-                out += [budget, ""]
-    out += latent_summary(runs) + [""]
-    collapse = mlp_collapse(runs)
-    if collapse:
-        out += [collapse, ""]
-    out += conv_on_cifar(runs) + ["", seed_effects(runs), "", improving_sentence(runs, with_family=True)]
-    points = against_reports(runs)
-    if points:
-        out += [""] + points
-    return "\n".join(out)
-
-
-def memorization_sentence(found) -> str:
-    """Markdown: are samples closer to the training set than unseen real images are?
-    `found`: a weights.NearestTraining."""
-    ratio = found.sample_median / found.test_median
-    verdict = ("closer to the training set than unseen real images are, a sign of copying" if ratio < 0.5 else
-               "no closer to the training set than unseen real images are: no sign of copying")
-    return (f"{families.get(found.run.config.family).title} {found.run.config.label}: the median "
-            f"distance from a sample to its nearest training image is {fmt(found.sample_median)}, against "
-            f"{fmt(found.test_median)} for real test images (ratio {ratio:.2f}); its samples are {verdict}.")

@@ -155,12 +155,18 @@ def plot_fd_over_training(runs: list[Run], floor_fd: float, with_family: bool = 
     return fig
 
 
+# the note that replaces a chart of yardstick numbers when no run has any
+NOTHING_MEASURED = "no run here has yardstick numbers: each diverged or could not be measured"
+
+
 def plot_fd_vs_latent(frame: pd.DataFrame, floors: dict):
     """FD (log scale) against latent size, one line per variant (colour: family), per dataset.
 
     floors: {dataset title: FD of real training images}; drawn dashed.
     """
     data = frame.dropna(subset=["FD"]).assign(variant=lambda d: d["family"] + " " + d["run"].str.split(",").str[0])
+    if data.empty:                               # a note in place of an empty chart, never a crash
+        return _show_images([], 1, empty=NOTHING_MEASURED)
     # one line per variant (units, no averaging): MLP A and MLP B must not be joined into one line
     grid = sns.relplot(data=data, x="z", y="FD", hue="family", style="arch", units="variant", estimator=None,
                        col="dataset", kind="line", markers=True, dashes=False, height=3.8, aspect=1.2,
@@ -173,8 +179,11 @@ def plot_fd_vs_latent(frame: pd.DataFrame, floors: dict):
 
 def plot_precision_recall(frame: pd.DataFrame, floors: dict):
     """One point per configuration; the star is real training images (the floor), top right is best."""
-    grid = sns.relplot(data=frame.dropna(subset=["precision"]), x="recall", y="precision", hue="family",
-                       style="arch", col="dataset", s=80, height=3.8, aspect=1.1)
+    data = frame.dropna(subset=["precision"])
+    if data.empty:
+        return _show_images([], 1, empty=NOTHING_MEASURED)
+    grid = sns.relplot(data=data, x="recall", y="precision", hue="family", style="arch", col="dataset", s=80,
+                       height=3.8, aspect=1.1)
     for dataset, ax in grid.axes_dict.items():
         if dataset in floors:
             ax.scatter([floors[dataset]["recall"]], [floors[dataset]["precision"]], marker="*", s=250,
@@ -183,9 +192,12 @@ def plot_precision_recall(frame: pd.DataFrame, floors: dict):
     return grid.figure
 
 
-def plot_coverage_bars(frame: pd.DataFrame):
-    """Classes covered (at least half the uniform share) per configuration, per dataset."""
+def plot_class_bars(frame: pd.DataFrame):
+    """Classes covered (each with at least half its uniform share of the counted samples) per configuration,
+    per dataset; the dashed line is all 10."""
     data = frame.dropna(subset=["classes covered"]).assign(label=lambda d: d["family"] + " " + d["run"])
+    if data.empty:
+        return _show_images([], 1, empty=NOTHING_MEASURED)
     grid = sns.catplot(data=data, y="label", x="classes covered", hue="family", col="dataset", kind="bar",
                        height=5, aspect=0.9, sharey=False, dodge=False)
     for ax in grid.axes.flat:

@@ -10,24 +10,35 @@ import math
 
 from .. import families
 from ..config import DATASETS
-from ..metrics import coverage
 from ..results import Run
-from ..yardstick import COLLAPSE_STATES, collapse_state
+from ..yardstick import COLLAPSE_STATES, classes_covered, collapse_state
 from .intervals import Estimate, from_interval, from_standard_error, mean_interval
 
 # Classifier-space numbers (yardstick.py), by the column name the tables give them.
 YARDSTICK = {"fd": "FD", "precision": "precision", "recall": "recall", "density": "density",
              "coverage": "coverage", "on_data": "on data", "counted": "counted", "classes_covered": "classes covered"}
-_FROM_YARDSTICK = set(YARDSTICK) | {"kl_to_uniform", "label_histogram", "collapse", "over_training"}
+_FROM_YARDSTICK = set(YARDSTICK) | {"kl_to_uniform", "label_histogram", "collapse", "over_training", "unmeasurable"}
 
 
 def value(run: Run, key: str):
-    """A run's number: yardstick keys from the classifier measures, the rest from its summary.
-
-    (The summary also holds the training-time pixel-labeller coverage; the book uses the classifier's.)
-    """
+    """A run's number: yardstick keys from the classifier measures, the rest from its summary."""
     source = run.yardstick if key.removesuffix("_ci") in _FROM_YARDSTICK else run.summary
     return source.get(key)
+
+
+def unmeasurable(run: Run) -> str | None:
+    """Why the yardstick could not measure the run's samples (non-finite or degenerate), else None."""
+    return run.yardstick.get("unmeasurable")
+
+
+def lost(run: Run) -> bool:
+    """A run with no yardstick numbers to average or rank: diverged, or its samples unmeasurable."""
+    return run.diverged or unmeasurable(run) is not None
+
+
+def seeds_measured(run: Run) -> int:
+    """How many seeds a (seed-averaged) run's numbers rest on."""
+    return run.summary.get("seeds", 1) - run.summary.get("seeds_diverged", 0) - run.summary.get("seeds_unmeasurable", 0)
 
 
 def estimate(run: Run, key: str) -> Estimate | None:
@@ -36,7 +47,7 @@ def estimate(run: Run, key: str) -> Estimate | None:
     v = value(run, key)
     if v is None:
         return None
-    n = run.summary.get("seeds", 1) - run.summary.get("seeds_diverged", 0)
+    n = seeds_measured(run)
     if n > 1:
         return mean_interval(v, run.summary["std"].get(key, 0.0), n)
     if value(run, key + "_ci"):
@@ -102,9 +113,9 @@ def mean_std(values: list) -> tuple:
 
 
 def average_seeds(runs: list[Run]) -> list[Run]:
-    """One Run per configuration: numbers averaged over its complete seeds, stds under "std".
-
-    With one seed per configuration (quick, smoke) the runs come back unchanged.
+    """One Run per configuration: numbers averaged over its measured seeds (neither diverged nor
+    unmeasurable), stds under "std"; how many seeds were lost, and why, under "seeds_diverged" and
+    "seeds_unmeasurable". With one seed per configuration (quick, smoke) the runs come back unchanged.
     """
     groups: dict[str, list[Run]] = {}
     for run in runs:
@@ -114,7 +125,7 @@ def average_seeds(runs: list[Run]) -> list[Run]:
         if len(group) == 1:
             out.append(group[0])
             continue
-        done = [r for r in group if not r.diverged]
+        done = [r for r in group if not lost(r)]
         base = (done or group)[0]
         summary, yardstick, std = dict(base.summary), dict(base.yardstick), {}
         for target, source in ((summary, "summary"), (yardstick, "yardstick")):
@@ -128,11 +139,13 @@ def average_seeds(runs: list[Run]) -> list[Run]:
             yardstick["label_histogram"] = [sum(h) / len(done) for h in
                                             zip(*(r.yardstick["label_histogram"] for r in done))]
         if yardstick.get("on_data") is not None:       # the rule on the seed means, as for one run
-            covered = coverage(yardstick["label_histogram"])["classes_covered"]
+            covered = classes_covered(yardstick["label_histogram"])
             yardstick["collapse"] = collapse_state(yardstick["on_data"], yardstick["counted"], covered)
         if len(done) > 1:
             yardstick["over_training"] = mean_curve(done)
-        summary.update(seeds=len(group), seeds_diverged=len(group) - len(done), std=std)
+        diverged = sum(r.diverged for r in group)
+        summary.update(seeds=len(group), seeds_diverged=diverged, seeds_unmeasurable=len(group) - len(done) - diverged,
+                       std=std)
         out.append(Run(base.config, base.dir, summary, base.history, yardstick))
     return out
 
@@ -160,18 +173,19 @@ def on_the_data(runs: list[Run]) -> list[Run]:
 
 
 def complete(runs: list[Run]) -> list[Run]:
-    """The runs that finished and have yardstick numbers."""
-    return [r for r in runs if not r.diverged and value(r, "fd") is not None]
+    """The runs that finished and have yardstick numbers (not diverged, not unmeasurable)."""
+    return [r for r in runs if not lost(r) and value(r, "fd") is not None]
 
 
 def best_run(runs: list[Run]) -> Run | None:
-    """The configuration with the lowest FD (seed mean): its seed-0 run, or another seed's if 0 diverged."""
+    """The configuration with the lowest FD (seed mean): its seed-0 run, or the first measured seed's if
+    seed 0 diverged or was unmeasurable."""
     done = complete(average_seeds(runs))
     if not done:
         return None
     best = min(done, key=lambda r: value(r, "fd")).config
     same = [r for r in runs if dataclasses.replace(r.config, seed=0) == dataclasses.replace(best, seed=0)
-            and not r.diverged]
+            and not lost(r)]
     return min(same, key=lambda r: r.config.seed)
 
 

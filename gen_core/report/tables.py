@@ -8,7 +8,7 @@ from ..config import RunConfig
 from ..data import DATASET_TITLES
 from ..results import Run
 from .intervals import fmt
-from .runsets import YARDSTICK, average_seeds, estimate, family_title, still_improving, value
+from .runsets import YARDSTICK, average_seeds, estimate, family_title, still_improving, unmeasurable, value
 
 
 def grid_table(configs: list[RunConfig]) -> pd.DataFrame:
@@ -38,8 +38,14 @@ def cell(run: Run, key: str, digits: int = 3):
 
 
 def status(run: Run) -> str:
-    lost = run.summary.get("seeds_diverged", 0)
-    return f"{run.summary['status']} ({lost} of {run.summary['seeds']} seeds diverged)" if lost else run.summary["status"]
+    """"complete", "diverged", or "unmeasurable" (samples the yardstick could not measure); over seeds,
+    how many were lost and why: "complete (1 of 3 seeds diverged, 1 unmeasurable)"."""
+    own = "unmeasurable" if unmeasurable(run) is not None else run.summary["status"]
+    lost = [(n, why) for n, why in ((run.summary.get("seeds_diverged", 0), "diverged"),
+                                    (run.summary.get("seeds_unmeasurable", 0), "unmeasurable")) if n]
+    words = [f"{n} of {run.summary['seeds']} seeds {why}" if i == 0 else f"{n} {why}"
+             for i, (n, why) in enumerate(lost)]
+    return f"{own} ({', '.join(words)})" if lost else own
 
 
 def summary_table(runs: list[Run]) -> pd.DataFrame:
@@ -101,13 +107,14 @@ def comparison_table(runs: list[Run], floors: dict[str, float]) -> pd.DataFrame:
     for key, label, digits in [(k, label, 3 if k == "fd" else 2) for k, label in YARDSTICK.items()] + _family_columns(runs):
         table[label] = [cell(averaged[(f, d, run)], key, digits) for f, d, run in
                         zip(table["family"], table["dataset"], table["run"])]
-    table["FD / floor"] = table["FD / floor"].round(1)
-    table[["train s", "images / s"]] = table[["train s", "images / s"]].round(0)
+    # to_numeric: a column where no run has a number holds None, which does not round
+    table["FD / floor"] = pd.to_numeric(table["FD / floor"]).round(1)
+    table[["train s", "images / s"]] = table[["train s", "images / s"]].apply(pd.to_numeric).round(0)
     return table.drop(columns="z").set_index(["dataset", "rank"])
 
 
 # Published Inception FIDs on CIFAR-10, quoted for context: another feature space, another N
-# and reference set, so never on one scale with our FD. Each number names where it was read
+# and other real images, so never on one scale with our FD. Each number names where it was read
 # (Lucic et al.'s table via its reprint in Dai & Wipf 2019) and its evaluation setting.
 PUBLISHED_CIFAR10_FIDS = [
     # (model, Inception FID, source, setting)

@@ -85,8 +85,8 @@ def ctx(tmp_path, monkeypatch):
                "profile": "smoke", "floor": 0.5, "below_floor": True}
     clf = Classifier(cfg, build_classifier(cfg).eval(), summary)
     test_features = features_and_logits(clf.model, to_unit(make_split(64, "mnist", seed=0).images))[0]
-    ref = RealSide("mnist", 128, clf, test_features, {"fd": 1.0, "precision": 1.0, "recall": 1.0})
-    monkeypatch.setattr(session, "reference", lambda dataset, ctx: ref)
+    real = RealSide("mnist", 128, clf, test_features, {"fd": 1.0, "precision": 1.0, "recall": 1.0})
+    monkeypatch.setattr("gen_core.runs._real_side", lambda *key: real)      # what runs.real_side builds and caches
     return session.setup("smoke", "unused", str(tmp_path / "runs"), False)
 
 

@@ -1,12 +1,14 @@
-"""The prose: pure functions of hand-made runs and stub references, checked word for word."""
+"""The prose: pure functions of hand-made runs and stub real sides, checked word for word."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from conftest import fake_reference, fake_run
+from conftest import fake_reference as fake_real_side
+from conftest import fake_run
 from gen_core.grid import grid, override
-from gen_core.report import findings, weights
+from gen_core.report import comparison, findings, weights
+from gen_core.report.intervals import Estimate
 from report.test_runsets import wgan_runs
 
 
@@ -15,8 +17,8 @@ def test_comparison_prose_quotes_the_numbers_and_flags_a_weak_classifier():
     cifar = grid("gan", "cifar10", "quick")
     runs = [fake_run(gan, 12.5, covered=4, recall=0.03), fake_run(wgan, 40.0),
             fake_run(cifar[0], 3.0), fake_run(cifar[1], 1.5)]
-    refs = {ds: fake_reference(ds) for ds in ("mnist", "cifar10")}
-    text = findings.comparison_findings(runs, refs, "quick")
+    real_sides = {ds: fake_real_side(ds) for ds in ("mnist", "cifar10")}
+    text = comparison.comparison_findings(runs, real_sides, "quick")
     # 12.5 +- 0.1 and 40 +- 0.1 do not overlap: a winner, with both numbers and their intervals
     assert "GAN (MLP A, z=100) has the lowest FD, and its interval overlaps no other's." in text
     assert "GAN (MLP A, z=100): FD 12.5 [12.4, 12.6] (6.25 × the floor)" in text          # 12.5 / 2
@@ -36,14 +38,14 @@ def test_no_family_wins_when_the_intervals_overlap():
     gan, wgan = grid("gan", "mnist", "quick")[0], grid("wgan", "mnist", "quick")[0]
     # 12.4 +- 1 = [11.4, 13.4] and 12.7 +- 1 = [11.7, 13.7] overlap: the review's "GAN leads" case
     runs = [fake_run(gan, 12.4, half=1.0), fake_run(wgan, 12.7, half=1.0)]
-    text = findings.dataset_verdict(runs, fake_reference("mnist"))
+    text = comparison.dataset_verdict(runs, fake_real_side("mnist"))
     assert ("Within noise: GAN (MLP A, z=100) and WGAN (MLP A, z=100) tie for the lowest FD (their intervals "
             "overlap).") in text
     assert "FD 12.4 [11.4, 13.4]" in text and "FD 12.7 [11.7, 13.7]" in text
     assert "has the lowest FD" not in text
     # three families: the leader ties with the second but not with the third
     vae = grid("vae", "mnist", "quick")[0]
-    text = findings.dataset_verdict(runs + [fake_run(vae, 30.0, half=1.0)], fake_reference("mnist"))
+    text = comparison.dataset_verdict(runs + [fake_run(vae, 30.0, half=1.0)], fake_real_side("mnist"))
     assert "GAN (MLP A, z=100) and WGAN (MLP A, z=100) tie for the lowest FD" in text and "VAE (MLP A" not in \
         text.split("Within noise")[1]
 
@@ -51,7 +53,7 @@ def test_no_family_wins_when_the_intervals_overlap():
 def test_seed_sentence_counts_the_seeds_found_in_the_runs():
     cfg = grid("gan", "mnist", "quick")[0]
     runs = [fake_run(cfg, fd, seed=s) for s, fd in enumerate((1.0, 2.0))]
-    text = findings.chapter_findings(runs, fake_reference("mnist"), "quick")
+    text = findings.chapter_findings(runs, fake_real_side("mnist"), "quick")
     assert ("Every configuration ran with 2 seeds; tables show mean ± standard deviation and, in brackets, the "
             "95% interval of the mean. The quick profile trains 1 seed per configuration; the others were found "
             "in the runs folder (`python -m gen_core --seeds N` trains them, here or on a cluster).") in text
@@ -111,6 +113,18 @@ def test_sharpness_trend_ranks_by_distance_from_one():
     assert "not in one direction (z=2 to 32: better, z=32 to 128: worse)" in line
 
 
+def test_sharpness_ranking_lets_an_interval_holding_1_reach_the_best_score():
+    """1.0 [0.9, 1.1] against 1.05 [1.04, 1.06], ranked by |log r| (lower is better). The first scores 0, its
+    ends |log 0.9| = 0.105 and |log 1.1| = 0.095; its interval holds r = 1, so it reaches 0: [0, 0.105]. The
+    second scores |log 1.05| = 0.049 in [|log 1.04|, |log 1.06|] = [0.039, 0.058]. The two overlap: a tie.
+    Without the clamp at 1 the first would be [0.095, 0.105], apart from the second and lower: "better"."""
+    sharp_enough, slightly_sharp = Estimate(1.0, 0.9, 1.1), Estimate(1.05, 1.04, 1.06)
+    assert findings.ranked(sharp_enough, slightly_sharp, "sharpness_ratio") == 0
+    assert findings.ranked(slightly_sharp, sharp_enough, "sharpness_ratio") == 0
+    # apart either way: 1.0 [0.98, 1.02] scores [0, 0.020], 1.3 [1.25, 1.35] scores [0.223, 0.300]
+    assert findings.ranked(Estimate(1.0, 0.98, 1.02), Estimate(1.3, 1.25, 1.35), "sharpness_ratio") == -1
+
+
 def test_conv_against_mlp_ties_inside_the_noise():
     cifar = grid("gan", "cifar10", "quick")          # MLP, then DCGAN
     line = findings.conv_vs_mlp([fake_run(cifar[0], 3.0, half=1.0), fake_run(cifar[1], 2.5, half=1.0)], "fd", "FD")
@@ -122,13 +136,13 @@ def test_conv_against_mlp_ties_inside_the_noise():
 
 def test_chapter_findings_ask_the_family_which_sections_it_has():
     vae = findings.chapter_findings([fake_run(c, 1.0) for c in grid("vae", "mnist", "quick")],
-                                    fake_reference("mnist"), "quick")
+                                    fake_real_side("mnist"), "quick")
     assert "**Latent size against the test ELBO.**" in vae and "**Mode collapse.**" not in vae
     gan = findings.chapter_findings([fake_run(c, 1.0) for c in grid("gan", "mnist", "quick")],
-                                    fake_reference("mnist"), "quick")
+                                    fake_real_side("mnist"), "quick")
     assert "**Mode collapse.**" in gan and "test ELBO" not in gan and "gradient penalty" not in gan
     assert "**Weight clipping (the WGAN paper's recipe) against the WGAN-GP recipe.**" in findings.chapter_findings(
-        wgan_runs(30, 20), fake_reference("mnist"), "quick")
+        wgan_runs(30, 20), fake_real_side("mnist"), "quick")
 
 
 def test_collapse_lines_use_the_one_rule():
@@ -148,7 +162,7 @@ def test_collapse_lines_use_the_one_rule():
     # the reports looked at their MLP GANs on MNIST only: a collapsed MLP WGAN is not compared with them
     wgan_mlp = fake_run(grid("wgan", "mnist", "quick")[0], 5.0, covered=2)
     assert findings.collapse_lines([wgan_mlp])[0].endswith("**collapsed**.")
-    text = findings.mlp_collapse([runs[2]])
+    text = comparison.mlp_collapse([runs[2]])
     assert "MLP B, z=200: not yet on the data (20% of its samples lie on the data and 20% count)." in text
     assert "none is on the data yet, so this grid cannot say whether they collapse" in text
 
@@ -163,7 +177,10 @@ def test_clip_vs_gp_names_the_recipes_and_calls_ties():
     assert "Weight clipping gives the lower FD: clipping 12 [" in findings.clip_vs_gp_sentence(wgan_runs(12.0, 20.0))
     assert "Their FDs tie within noise" in findings.clip_vs_gp_sentence(wgan_runs(20.05, 20.0))
     text = findings.clip_vs_gp_sentence(wgan_runs(12.0, None, gp_status="diverged"))
-    assert "DC-WGAN-GP, z=64 has no sample metrics (diverged)" in text
+    assert "DC-WGAN-GP, z=64 has no sample metrics (diverged), so the two cannot be compared here." in text
+    runs = wgan_runs(12.0, 20.0)
+    runs[3].yardstick = {"unmeasurable": "too degenerate"}
+    assert "DC-WGAN-GP, z=64 has no sample metrics (unmeasurable), so" in findings.clip_vs_gp_sentence(runs)
 
 
 def test_clip_vs_gp_reports_both_critics_gradient_norms():
@@ -179,7 +196,7 @@ def test_equal_budget_verdict_takes_each_family_nearest_the_smallest_budget():
     gan, wgan = grid("gan", "mnist", "quick")[0], grid("wgan", "mnist", "quick")[0]
     runs = [fake_run(gan, 10.0, generator_images=120000, curve=[(1, 40000, 30.0), (2, 80000, 15.0), (3, 120000, 10.0)]),
             fake_run(wgan, 20.0, generator_images=24000, curve=[(1, 8000, 60.0), (2, 16000, 30.0), (3, 24000, 20.0)])]
-    text = findings.equal_budget_verdict(runs, "mnist")
+    text = comparison.equal_budget_verdict(runs, "mnist")
     # the budget is the WGAN's 24,000; the GAN's nearest point in log scale is epoch 1 (40,000)
     assert "The smallest budget among these runs is 24,000 images through the generator" in text
     # 3 epochs each: 120,000 / 3 and 24,000 / 3
@@ -189,7 +206,7 @@ def test_equal_budget_verdict_takes_each_family_nearest_the_smallest_budget():
     assert "WGAN (MLP A, z=100) has the lowest FD, and its interval overlaps no other's." in text
     assert "these budgets still differ by up to 1.7×" in text                 # 40,000 / 24,000
     # at the end of training the GAN leads: the two questions can answer differently
-    assert "GAN (MLP A, z=100) has the lowest FD" in findings.dataset_verdict(runs, fake_reference("mnist"))
+    assert "GAN (MLP A, z=100) has the lowest FD" in comparison.dataset_verdict(runs, fake_real_side("mnist"))
 
 
 def test_equal_budget_verdict_names_the_seed_mean_only_where_there_was_one():
@@ -197,20 +214,24 @@ def test_equal_budget_verdict_names_the_seed_mean_only_where_there_was_one():
     runs = [fake_run(gan, 10.0, seed=0, generator_images=120000, curve=[(1, 40000, 30.0), (3, 120000, 10.0)]),
             fake_run(gan, 12.0, seed=1, generator_images=120000, curve=[(1, 40000, 34.0), (3, 120000, 12.0)]),
             fake_run(wgan, 20.0, generator_images=24000, curve=[(1, 8000, 60.0), (3, 24000, 20.0)])]
-    text = findings.equal_budget_verdict(runs, "mnist")
+    text = comparison.equal_budget_verdict(runs, "mnist")
     # GAN epoch 1 over 2 seeds: mean 32, std sqrt(8); 32 +- t(0.975, 1) sqrt(8) / sqrt(2) = 32 +- 12.706 * 2
     assert ("GAN (MLP A, z=100) after epoch 1 (40,000 images, the mean of 2 seeds with the interval of the mean): "
             "FD 32 [6.59, 57.4]") in text
     assert "WGAN (MLP A, z=100) after epoch 3 (24,000 images): FD 20 [19.9, 20.1]" in text    # one seed: no such note
-    assert "each point the mean" not in text
+    # the GAN's second seed unmeasurable: its point rests on seed 0 alone, with seed 0's own interval and no note
+    runs[1].yardstick = {"unmeasurable": "16 of its 16 samples hold NaN or infinite pixels"}
+    assert "GAN (MLP A, z=100) after epoch 1 (40,000 images): FD 30 [29.9, 30.1]" in \
+        comparison.equal_budget_verdict(runs, "mnist")
 
 
 def test_seed_effects_and_still_improving_sentences():
     cfg = grid("gan", "mnist", "quick")[0]
     apart = [fake_run(cfg, fd, seed=s) for s, fd in enumerate((10.0, 12.0))]          # +- 0.1: apart
-    assert "In 1 of 1 configurations with several seeds, two seeds' FDs differ outside" in findings.seed_effects(apart)
+    assert "In 1 of 1 configurations with several seeds, two seeds' FDs differ outside" in \
+        comparison.seed_effects(apart)
     close = [fake_run(cfg, fd, seed=s, half=2.0) for s, fd in enumerate((10.0, 12.0))]
-    assert "In 0 of 1 configurations" in findings.seed_effects(close)
+    assert "In 0 of 1 configurations" in comparison.seed_effects(close)
     falling = fake_run(cfg, 10.0, curve=[(1, 100, 20.0), (3, 300, 10.0)])
     assert ("1 run of 1 was **still improving** at the end (FD fell outside the noise between the last two "
             "measurements): MLP A, z=100 (FD 20 [19.9, 20.1] then 10 [9.9, 10.1]).") in findings.improving_sentence([falling])
@@ -225,9 +246,9 @@ def test_seed_effects_and_still_improving_sentences():
 
 def test_verdicts_name_no_winner_without_intervals_or_rivals():
     gan, wgan = grid("gan", "mnist", "quick")[0], grid("wgan", "mnist", "quick")[0]
-    assert "Only GAN (MLP A, z=100) is here, so there is nothing to rank." in findings.dataset_verdict(
-        [fake_run(gan, 10.0)], fake_reference("mnist"))
-    text = findings.dataset_verdict([fake_run(gan, 10.0, half=None), fake_run(wgan, 50.0)], fake_reference("mnist"))
+    assert "Only GAN (MLP A, z=100) is here, so there is nothing to rank." in comparison.dataset_verdict(
+        [fake_run(gan, 10.0)], fake_real_side("mnist"))
+    text = comparison.dataset_verdict([fake_run(gan, 10.0, half=None), fake_run(wgan, 50.0)], fake_real_side("mnist"))
     assert "Not every FD here has an interval, so no winner is named." in text
 
 
@@ -238,26 +259,29 @@ def test_verdicts_name_no_winner_without_intervals_or_rivals():
 def test_memorization_sentence_compares_with_test_images(sample, test, verdict):
     run = wgan_runs(30.0, 20.0)[2]
     found = weights.NearestTraining(run, torch.zeros(1), torch.zeros(1), torch.zeros(1), sample, test)
-    text = findings.memorization_sentence(found)
+    text = comparison.memorization_sentence(found)
     assert text == (f"WGAN DC-WGAN, z=64: the median distance from a sample to its nearest training image is "
                     f"{sample:g}, against {test:g} for real test images (ratio {sample / test:.2f}); its samples "
                     f"are {verdict}.")
 
 
-def test_prose_imports_nothing_that_loads_trains_or_measures():
-    """findings.py takes numbers: from the library it imports only names and types, never a loader."""
+@pytest.mark.parametrize("module", [findings, comparison], ids=lambda m: m.__name__)
+def test_prose_imports_nothing_that_loads_trains_or_measures(module):
+    """The prose modules take numbers: from the library they import only names and types, never a loader."""
     import ast
     from pathlib import Path
 
-    tree = ast.parse(Path(findings.__file__).read_text())
+    tree = ast.parse(Path(module.__file__).read_text())
     imported = {(node.module, alias.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                 for alias in node.names}
+    shared = {name for name in dir(findings) if callable(getattr(findings, name)) and not name.startswith("_")
+              and getattr(findings, name).__module__ == findings.__name__}         # findings' own sentences
     assert imported <= {
         ("__future__", "annotations"), (None, "families"), ("config", "DATASETS"), ("data", "DATASET_TITLES"),
         ("results", "Run"), ("yardstick", "RealSide"), ("runsets", "average_seeds"), ("runsets", "best_per_family"),
         ("runsets", "complete"), ("runsets", "config_key"), ("runsets", "first_seed"), ("runsets", "estimate"),
         ("runsets", "nearest_point"), ("runsets", "point_estimate"), ("runsets", "still_improving"),
-        ("runsets", "seed_range"), ("runsets", "value"),
+        ("runsets", "seed_range"), ("runsets", "seeds_measured"), ("runsets", "unmeasurable"), ("runsets", "value"),
         ("runsets", "variant_pair"),
         ("grid", "seeds"), ("grid", "fewest_seeds"), ("grid", "row_seeds"),      # a profile's seed counts: constants
         ("grid", "DATASET_SIZES"),                                                # of the grid
@@ -265,7 +289,8 @@ def test_prose_imports_nothing_that_loads_trains_or_measures():
         ("yardstick", "COLLAPSE_STATES"), ("yardstick", "COLLAPSED_MAX"), ("yardstick", "CONFIDENT"),
         ("yardstick", "COUNTED_MIN"),
         ("yardstick", "ON_DATA_MIN"), ("intervals", "Estimate"), ("intervals", "compare"), ("intervals", "fmt"),
-        ("intervals", "leaders"), ("intervals", "scored"), ("intervals", "show")}, imported
+        ("intervals", "leaders"), ("intervals", "scored"), ("intervals", "show")} | {
+        ("findings", name) for name in shared}, imported
     plain = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert plain <= {"math"}, plain
 
@@ -275,19 +300,20 @@ def test_prose_is_pure(monkeypatch):
     import gen_core.report.session as session
     import gen_core.report.weights as weights_module
     import gen_core.results as results
+    import gen_core.runs as runs_module
     import gen_core.yardstick as yardstick
 
     for module, names in ((results, ("load_or_train", "load_run", "train_and_save")),
-                          (session, ("reference", "measured_run", "load_or_train", "measure_run", "run_models",
-                                     "chapter_runs", "all_runs")),
+                          (runs_module, ("measured_run", "real_side", "retrain", "run_models")),
+                          (session, ("measured_run", "real_side", "run_models", "chapter_runs", "all_runs")),
                           (weights_module, ("nearest_training", "run_models", "interpolations")),
                           (yardstick, ("measure_run", "build_real_side", "load_models"))):
         for name in names:
             monkeypatch.setattr(module, name, lambda *a, _name=name, **k: pytest.fail(f"prose called {_name}"))
     runs = wgan_runs(30.0, 20.0) + [fake_run(c, 5.0) for c in grid("gan", "cifar10", "quick")]
-    refs = {ds: fake_reference(ds) for ds in ("mnist", "cifar10")}
-    assert findings.chapter_findings(wgan_runs(30.0, 20.0), refs["mnist"], "quick")
-    assert findings.comparison_findings(runs, refs, "quick")
+    real_sides = {ds: fake_real_side(ds) for ds in ("mnist", "cifar10")}
+    assert findings.chapter_findings(wgan_runs(30.0, 20.0), real_sides["mnist"], "quick")
+    assert comparison.comparison_findings(runs, real_sides, "quick")
 
 
 def _sharp(run, ratio, half=0.01):
@@ -310,7 +336,7 @@ def test_against_the_reports_point_by_point():
         fake_run(wgan["DC-WGAN-GP"], 5.0),                          # beyond the reports: left out of point 4
         fake_run(cifar[0], 3.0), fake_run(cifar[1], 1.5),            # CIFAR-10: the DCGAN beats the MLP
     ]
-    lines = findings.against_reports(runs)
+    lines = comparison.against_reports(runs)
     assert lines[0] == "**Against the reports, point by point.**"
     text = "\n".join(lines)
     assert ("In 1 of 2 architectures with several latent sizes it improves outside the noise with every step up in "
@@ -325,17 +351,17 @@ def test_against_the_reports_point_by_point():
     # no MLP GAN on the data and convolution losing: the evidence says otherwise, in words
     runs[5] = fake_run(gan[0], 12.5, on_data=0.1)
     runs[-1] = fake_run(cifar[1], 6.0)
-    text = "\n".join(findings.against_reports(runs))
+    text = "\n".join(comparison.against_reports(runs))
     assert "none is on the data yet, so this grid cannot say whether they collapse" in text
     assert "outside the noise in 0 of 1 family and the MLP in 1, which says otherwise: the MLPs did as well or " \
            "better" in text
     runs[-1] = fake_run(cifar[1], 3.0)                            # a tie is not a contradiction
-    text = "\n".join(findings.against_reports(runs))
+    text = "\n".join(comparison.against_reports(runs))
     assert "outside the noise in 0 of 1 family and 1 is a tie within noise, so this run cannot tell" in text
     # no architecture sharpens: the zero counts drop out of the tally
     runs[2] = _sharp(fake_run(vae[("MLP C", 128)], 30.0), 0.6)                     # 0.5, 0.7, 0.6: not monotone
     runs[4] = _sharp(fake_run(vae[("MLP A", 100)], 30.0), 0.7)                     # 0.9 then 0.7: worse
-    text = "\n".join(findings.against_reports(runs))
+    text = "\n".join(comparison.against_reports(runs))
     assert ("In 0 of 2 architectures with several latent sizes it improves outside the noise with every step up in "
             "z, in 1 it gets worse and in 1 it is not monotone. No architecture got sharper with every step up in "
             "z, so here the evidence does not support reading larger latents as sharper.") in text
@@ -343,10 +369,10 @@ def test_against_the_reports_point_by_point():
     runs[1] = _sharp(fake_run(vae[("MLP C", 32)], 30.0), 0.5)
     runs[2] = _sharp(fake_run(vae[("MLP C", 128)], 30.0), 0.5)
     runs[4] = _sharp(fake_run(vae[("MLP A", 100)], 30.0), 0.9)
-    text = "\n".join(findings.against_reports(runs))
+    text = "\n".join(comparison.against_reports(runs))
     assert ("In 0 of 2 architectures with several latent sizes it improves outside the noise with every step up in "
             "z and in 2 it does not change outside the noise. So this run cannot tell.") in text
-    assert findings.against_reports([]) == []
+    assert comparison.against_reports([]) == []
 
 
 def test_settings_sentence_names_the_rows_at_the_reports_widths_and_how_far_the_others_are():

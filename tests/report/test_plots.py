@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 
 from conftest import fake_run  # noqa: E402
 from gen_core.grid import grid  # noqa: E402
-from gen_core.report import plots  # noqa: E402
+from gen_core.report import plots, tables  # noqa: E402
 
 
 def test_fd_over_training_draws_one_point_per_measurement_with_its_interval():
@@ -27,3 +27,15 @@ def test_fd_over_training_draws_one_point_per_measurement_with_its_interval():
 def test_label_histograms_of_no_run_on_the_data_is_a_note():
     fig = plots.plot_label_histograms([], [str(i) for i in range(10)], empty="nothing on the data")
     assert [t.get_text() for t in fig.axes[0].texts] == ["nothing on the data"]
+
+
+def test_charts_of_yardstick_numbers_without_a_measured_run_are_a_note():
+    """Every run diverged or was unmeasurable: the comparison's charts say so instead of crashing."""
+    cfgs = grid("gan", "mnist", "quick")[:2]
+    unmeasurable = fake_run(cfgs[0], None)
+    unmeasurable.yardstick = {"unmeasurable": "16 of its 16 samples hold NaN or infinite pixels"}
+    frame = tables.comparison_frame([unmeasurable, fake_run(cfgs[1], None, status="diverged")], {"mnist": 2.0})
+    for fig in (plots.plot_class_bars(frame), plots.plot_fd_vs_latent(frame, {"MNIST": 2.0}),
+                plots.plot_precision_recall(frame, {"MNIST": {"precision": 0.9, "recall": 0.8}})):
+        assert [t.get_text() for t in fig.axes[0].texts] == [
+            "no run here has yardstick numbers: each diverged or could not be measured"]

@@ -48,10 +48,30 @@ def test_one_seed_per_configuration_is_left_alone():
     assert runsets.seed_range(runs) == (1, 1) and runsets.seed_range([]) == (0, 0)
 
 
-def test_value_reads_the_classifier_not_the_pixel_labeller():
+def test_value_reads_yardstick_keys_from_the_yardstick_only():
+    # the summary holds a classes_covered of 3 too (conftest's pixel_covered): the yardstick's 7 wins
     run = fake_run(grid("gan", "mnist", "quick")[0], 5.0, covered=7, pixel_covered=3)
     assert runsets.value(run, "classes_covered") == 7
     assert runsets.value(run, "test_neg_elbo") == 100.0
+
+
+def test_seed_means_leave_out_unmeasurable_seeds_like_diverged_ones():
+    """FD 4, unmeasurable, diverged, 8: the mean of the two measured seeds is 6, their sd sqrt(8), and the
+    interval of the mean rests on n = 2: 6 +- t(0.975, 1) sqrt(8) / sqrt(2) = 6 +- 12.706 * 2 = 6 +- 25.41."""
+    cfg = grid("gan", "mnist", "quick")[0]
+    lost = fake_run(cfg, None, seed=1)
+    lost.yardstick = {"unmeasurable": "16 of its 16 samples hold NaN or infinite pixels"}
+    runs = [fake_run(cfg, 4.0, seed=0), lost, fake_run(cfg, None, seed=2, status="diverged"),
+            fake_run(cfg, 8.0, seed=3)]
+    (avg,) = runsets.average_seeds(runs)
+    assert avg.yardstick["fd"] == pytest.approx(6.0) and avg.summary["std"]["fd"] == pytest.approx(math.sqrt(8))
+    assert avg.summary["train_seconds"] == pytest.approx(11.5)           # 10 + seed: seeds 0 and 3 only
+    assert (avg.summary["seeds"], avg.summary["seeds_diverged"], avg.summary["seeds_unmeasurable"]) == (4, 1, 1)
+    e = runsets.estimate(avg, "fd")
+    assert (e.lo, e.hi) == pytest.approx((6 - 25.41, 6 + 25.41), abs=0.01)
+    assert runsets.unmeasurable(lost) and runsets.complete(runs) == [runs[0], runs[3]]
+    assert runsets.best_run(runs) is runs[0]                              # seed 0 measured: its samples
+    assert runsets.best_run([lost, runs[3]]) is runs[3]                   # seed 1 unmeasurable: the next one
 
 
 def test_best_per_family_and_collapse_extremes():

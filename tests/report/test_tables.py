@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from conftest import fake_run
 from gen_core.grid import grid
-from gen_core.report import experiment, tables
+from gen_core.report import experiment, runsets, tables
 from report.test_runsets import wgan_runs
 
 FLOORS = {"mnist": 2.0, "cifar10": 0.5}
@@ -55,3 +55,34 @@ def test_grid_table_shows_what_the_parameters_changed():
     table = tables.grid_table(configs)
     assert list(table["z"]) == [17, 200, 64, 256]
     assert list(table["changed"]) == ["lr=0.0001"] * 4 and list(table["optimizer"])[0] == "adam 0.0001"
+
+
+def unmeasurable_run(cfg, seed=0):
+    """A run that trained (finite losses) but whose samples the yardstick could not measure."""
+    run = fake_run(cfg, None, seed=seed)
+    run.yardstick = {"unmeasurable": "16 of its 16 samples hold NaN or infinite pixels"}
+    return run
+
+
+def test_an_unmeasurable_run_shows_like_a_diverged_one_and_ranks_last():
+    mnist = grid("gan", "mnist", "quick")[:3]
+    runs = [fake_run(mnist[0], 30.0), unmeasurable_run(mnist[1]), fake_run(mnist[2], None, status="diverged")]
+    table = tables.comparison_table(runs, FLOORS)
+    assert list(table.loc["MNIST"]["status"]) == ["complete", "unmeasurable", "diverged"]
+    assert table.loc[("MNIST", 1), "FD"] == "30 [29.9, 30.1]"
+    assert list(table.loc["MNIST"]["FD"].isna()) == [False, True, True]
+    assert table.loc[("MNIST", 1), "FD / floor"] == 15.0                     # 30 / floor 2
+    summary = tables.summary_table(runs[1:2])
+    assert summary.loc["MLP A, z=200", "status"] == "unmeasurable" and summary.loc["MLP A, z=200", "FD"] is None
+    # no run with numbers at all: a table all the same, not a crash
+    assert list(tables.comparison_table(runs[1:], FLOORS)["FD / floor"].isna()) == [True, True]
+
+
+def test_seed_status_counts_diverged_and_unmeasurable_seeds():
+    cfg = grid("gan", "mnist", "quick")[0]
+    runs = [fake_run(cfg, 4.0, seed=0), unmeasurable_run(cfg, seed=1), fake_run(cfg, None, seed=2, status="diverged"),
+            fake_run(cfg, 8.0, seed=3)]
+    assert tables.status(runsets.average_seeds(runs)[0]) == "complete (1 of 4 seeds diverged, 1 unmeasurable)"
+    assert tables.status(runsets.average_seeds([runs[0], runs[1]])[0]) == "complete (1 of 2 seeds unmeasurable)"
+    assert tables.status(runsets.average_seeds([runs[1], unmeasurable_run(cfg, seed=5)])[0]) == \
+        "unmeasurable (2 of 2 seeds unmeasurable)"

@@ -31,6 +31,7 @@ from .data import DataError
 from .errors import fail
 from .grid import full_grid, grid, override, resolve_profile
 from .runs import finished_line, print_error
+from .runs import status as run_status
 from .slurm import ARRAY_LIMIT, FLAGS, SLURM_TIME_MIN, Resources, check_launcher, launch, task_device
 from .slurm import slots as launch_slots
 from .workers import INTERRUPTED, check_workers, default_workers, pending, train_in_pool
@@ -147,7 +148,7 @@ def main(argv=None) -> int:
         for i, cfg in enumerate(runs, 1):
             start = time.perf_counter()
             run = measured_run(cfg, ctx, measure=not args.no_measure)     # a corrupt run is retrained
-            print(f"[{i}/{len(runs)}] {cfg.run_name()}: " + finished_line(run.summary["status"], run.yardstick.get("fd"),
+            print(f"[{i}/{len(runs)}] {cfg.run_name()}: " + finished_line(run_status(run), run.yardstick.get("fd"),
                                                                          time.perf_counter() - start), flush=True)
     except (ConfigError, DataError) as err:
         return print_error(err)

@@ -35,6 +35,7 @@ import torch
 from . import cuda, data, families
 from .config import ConfigError, RunConfig
 from .data import DataError, Split
+from .bf16 import amp_quality
 from .errors import fail
 from .grid import DATASET_SIZES, full_grid, grid, resolve_profile
 from .cost import estimate_classifiers, estimate_training, fresh, grid_flops, makespan, time_steps
@@ -313,49 +314,6 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
     return results
 
 
-# ---- bf16 against fp32: the same seed trained both ways, judged by the yardstick ------------------
-
-def amp_representatives(profile: str) -> list[RunConfig]:
-    """Seed 0 of the first row of each family x dataset x architecture, and of both variants a
-    family compares side by side (the WGAN's weight clipping and gradient penalty)."""
-    seen, out = set(), []
-    for cfg in full_grid(profile):
-        paired = cfg.variant in (families.get(cfg.family).variant_pair or ())
-        key = (cfg.family, cfg.dataset, cfg.arch, cfg.variant if paired else "")
-        if cfg.seed == 0 and key not in seen:
-            seen.add(key)
-            out.append(cfg)
-    return out
-
-
-def amp_quality(profile: str, data_dir, runs_dir, device, out=None) -> list[dict]:
-    """Train each representative run in fp32 and with bf16 autocast (same seed), measure both with
-    the yardstick, and print FD with its interval, whether the intervals overlap, and the
-    training-time ratio. What grid.BF16 records per profile comes from this table."""
-    from .runs import Context, measured_run
-
-    out = out or sys.stdout
-    ctx = Context(profile, Path(data_dir), Path(runs_dir), False, str(device))
-    rows = []
-    print(f"bf16 against fp32 at the {profile} profile on {device} (seed 0 each; FD [95% interval]):", file=out,
-          flush=True)
-    for cfg in amp_representatives(profile):
-        fp32, bf16 = (measured_run(replace(cfg, amp=a), ctx) for a in (False, True))
-        row = {"family": cfg.family, "dataset": cfg.dataset, "arch": cfg.arch, "variant": cfg.variant,
-               "speedup": fp32.summary["train_seconds"] / bf16.summary["train_seconds"]}
-        for name, run in (("fp32", fp32), ("bf16", bf16)):
-            row[name] = {k: run.yardstick.get(k) for k in ("fd", "fd_ci", "precision", "recall")}
-        lo = max(row["fp32"]["fd_ci"][0], row["bf16"]["fd_ci"][0])
-        hi = min(row["fp32"]["fd_ci"][1], row["bf16"]["fd_ci"][1])
-        row["overlap"] = lo <= hi
-        rows.append(row)
-        print(f"  {cfg.family} {cfg.dataset} {cfg.variant}: fp32 FD {row['fp32']['fd']:.4g} "
-              f"[{row['fp32']['fd_ci'][0]:.4g}, {row['fp32']['fd_ci'][1]:.4g}], bf16 FD {row['bf16']['fd']:.4g} "
-              f"[{row['bf16']['fd_ci'][0]:.4g}, {row['bf16']['fd_ci'][1]:.4g}], "
-              f"{'overlap' if row['overlap'] else 'APART'}; training {row['speedup']:.2f}x", file=out, flush=True)
-    return rows
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m gen_core.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -384,7 +342,7 @@ def main(argv=None) -> int:
         if not args.seconds > 0:
             fail("--seconds", args.seconds, "a number > 0")
         if args.amp_quality:
-            amp_quality(profile, args.data_dir, args.runs_dir, device)
+            amp_quality(profile, args.data_dir, args.runs_dir, device)      # gen_core/bf16.py
             return 0
         if args.workers is not None and args.workers < 0:
             fail("--workers", args.workers, "a whole number >= 0", sep=" ")

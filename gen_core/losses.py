@@ -1,4 +1,4 @@
-"""Losses and the reference reports' estimates, as pure functions of network outputs.
+"""Losses and the reports' estimates, as pure functions of network outputs.
 
 All values are per image (VAE) or batch means (GAN, WGAN), in nats.
 """

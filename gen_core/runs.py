@@ -132,6 +132,11 @@ def run_models(run, ctx: Context) -> dict:
         return load_models(retrain(run.config, ctx, err), ctx.device)
 
 
+def status(run) -> str:
+    """complete | diverged | unmeasurable (trained, but the yardstick could not measure its samples)."""
+    return "unmeasurable" if "unmeasurable" in run.yardstick else run.summary["status"]
+
+
 def finished_line(status: str, fd=None, seconds: float | None = None, what: str = "") -> str:
     """The one way a finished run is reported: "complete, FD 36.5 (41 s)"."""
     return (status + ("" if fd is None else f", FD {fd:.3g}")
@@ -167,7 +172,7 @@ class TrainTask:
         device = self.device or str(default_device())
         ctx = Context(self.profile, Path(self.data_dir), Path(self.runs_dir), self.force, device)
         run = measured_run(cfg, ctx, progress=self.progress, on_epoch=self.on_epoch, measure=self.measure)
-        return {"run": run.dir.name, "status": run.summary["status"], "fd": run.yardstick.get("fd"),
+        return {"run": run.dir.name, "status": status(run), "fd": run.yardstick.get("fd"),
                 "train_seconds": run.summary["train_seconds"]}
 
 

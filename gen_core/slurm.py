@@ -30,6 +30,7 @@ from pathlib import Path
 from .config import ConfigError, RunConfig
 from .errors import fail
 from .runs import TrainTask, finished_line
+from .store import share_runs_folder
 
 LAUNCHERS = ("slurm",)             # --launcher local was retired: the worker pool (GEN_WORKERS) trains locally
 JOBS = "jobs"                      # under the runs folder: submitit's folder and our record
@@ -120,27 +121,6 @@ def check_launcher(name: str) -> str:
     return name
 
 
-def check_writable(runs_dir: Path) -> None:
-    """The tasks write their results under `runs_dir` and lock each run in <runs>/.locks (so every
-    process sharing the folder sees the locks, store.lock_path): create both and take a lock, or refuse."""
-    from .store import SHARED_LOCKS, file_lock
-
-    try:
-        (Path(runs_dir) / SHARED_LOCKS).mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=runs_dir, prefix=".write-test-"):
-            pass
-    except OSError as err:
-        raise ConfigError(f"runs folder {runs_dir} cannot be written ({err.strerror or err}); the tasks write "
-                          f"their results there: choose another --runs-dir or fix its permissions") from None
-    try:
-        with file_lock(Path(runs_dir) / SHARED_LOCKS / ".lock-test"):
-            pass
-    except OSError as err:
-        raise ConfigError(f"runs folder {runs_dir} is on a file system without flock ({err.strerror or err}); "
-                          f"tasks could train one run twice: use a folder on NFSv4, GPFS, or Lustre mounted "
-                          f"with flock") from None
-
-
 def slurm_partitions() -> list[str]:
     """The partitions `sinfo` lists; ConfigError when sbatch is missing or Slurm does not answer."""
     for tool in ("sbatch", "sinfo", "squeue"):
@@ -172,17 +152,10 @@ def executor(runs_dir: Path, res: Resources):
 
     folder = jobs_folder(runs_dir) / "%j"
     ex = submitit.SlurmExecutor(folder=folder, max_num_timeout=MAX_REQUEUES)
-    params = dict(time=res.time_min or SLURM_TIME_MIN, cpus_per_task=res.cpus_per_task, ntasks_per_node=1,
-                  job_name="gen_core")
-    if res.partition:
-        params["partition"] = res.partition
-    if res.gpus_per_task:
-        params["gpus_per_task"] = res.gpus_per_task
-    if res.mem_gb:
-        params["mem"] = f"{res.mem_gb}GB"
-    if res.parallelism:
-        params["array_parallelism"] = res.parallelism
-    ex.update_parameters(**params)
+    optional = {"partition": res.partition, "gpus_per_task": res.gpus_per_task, "array_parallelism": res.parallelism,
+                "mem": f"{res.mem_gb}GB" if res.mem_gb else None}          # unset: the cluster's defaults
+    ex.update_parameters(time=res.time_min or SLURM_TIME_MIN, cpus_per_task=res.cpus_per_task, ntasks_per_node=1,
+                         job_name="gen_core", **{k: v for k, v in optional.items() if v})
     return ex
 
 
@@ -209,16 +182,11 @@ def record_submissions(runs_dir: Path, jobs: dict) -> None:
     write_json_atomic(jobs_folder(runs_dir) / SUBMISSIONS, {**read_submissions(runs_dir), **jobs})
 
 
-def slurm_queue(job_ids) -> dict[str, str] | None:
-    """Task id ("123_4", or "123" for a lone job) -> its Slurm state, for the tasks squeue still
-    knows; None when squeue cannot answer (the controller is unreachable, say). One call per
-    job: squeue refuses a whole list when one id in it was already purged."""
-    found = slurm_queue_reasons(job_ids)
-    return None if found is None else {job: state for job, (state, _) in found.items()}
-
-
-def slurm_queue_reasons(job_ids) -> dict[str, tuple[str, str]] | None:
-    """As slurm_queue, with Slurm's reason for each state ("Resources", "JobHeldAdmin", "None")."""
+def slurm_queue(job_ids) -> dict[str, tuple[str, str]] | None:
+    """Task id ("123_4", or "123" for a lone job) -> (its Slurm state, Slurm's reason for it: "Resources",
+    "JobHeldAdmin", "None"), for the tasks squeue still knows; None when squeue cannot answer (the
+    controller is unreachable, say). One call per job: squeue refuses a whole list when one id in it
+    was already purged."""
     states = {}
     for job in sorted({j.split("_")[0] for j in job_ids}):
         proc = subprocess.run(["squeue", "-h", "-r", "--states=all", "-o", "%i %T %r", "-j", job],
@@ -295,7 +263,7 @@ def poll(tasks: list[Task], say, runs_dir: Path) -> bool:
     """Update the state of every submitted, unfinished task; `say` one line per change. False
     when the queue did not answer."""
     live = [t for t in tasks if t.job is not None and not t.finished]
-    queue = slurm_queue_reasons([t.job_id for t in live])
+    queue = slurm_queue([t.job_id for t in live])
     for t in live:
         outcome = _outcome(t)
         if outcome is not None:
@@ -352,7 +320,7 @@ def launch(runs: list[RunConfig], profile: str, data_dir: Path, runs_dir: Path, 
     res.check()
     device = task_device(device, res)
     check_partition(res.partition)
-    check_writable(runs_dir)
+    share_runs_folder(runs_dir)
     check_data({c.dataset for c in runs}, data_dir)       # one line here, not one failed task per run
 
     def say(task: Task, text: str) -> None:
@@ -416,7 +384,8 @@ def in_flight(configs: list[RunConfig], runs_dir: Path) -> dict[str, Task]:
     out = {}
     for cfg in configs:
         job_id = ids.get(cfg.run_name())
-        if job_id is not None and queue.get(job_id) in ACTIVE:
+        state, reason = queue.get(job_id, (None, "None"))
+        if job_id is not None and state in ACTIVE:
             job = submitit.SlurmJob(folder=jobs_folder(runs_dir) / "%j", job_id=job_id)
-            out[cfg.run_name()] = Task(cfg, job, queue[job_id])
+            out[cfg.run_name()] = Task(cfg, job, state, reason)
     return out

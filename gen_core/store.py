@@ -103,3 +103,24 @@ def same_configuration(run_name: str) -> str:
     """The part of a run folder's name its other seeds share ("gan-mnist-mlpa-z100-"): the seed
     is inside the hash, so every seed of a configuration has its own folder."""
     return run_name.rsplit("-", 1)[0] + "-"
+
+
+def share_runs_folder(runs_dir: Path) -> None:
+    """The tasks write their results under `runs_dir` and lock each run in <runs>/.locks (so every
+    process sharing the folder sees the locks, store.lock_path): create both and take a lock, or refuse."""
+    from .errors import ConfigError
+
+    try:
+        (Path(runs_dir) / SHARED_LOCKS).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=runs_dir, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise ConfigError(f"runs folder {runs_dir} cannot be written ({err.strerror or err}); the tasks write "
+                          f"their results there: choose another --runs-dir or fix its permissions") from None
+    try:
+        with file_lock(Path(runs_dir) / SHARED_LOCKS / ".lock-test"):
+            pass
+    except OSError as err:
+        raise ConfigError(f"runs folder {runs_dir} is on a file system without flock ({err.strerror or err}); "
+                          f"tasks could train one run twice: use a folder on NFSv4, GPFS, or Lustre mounted "
+                          f"with flock") from None

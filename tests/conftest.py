@@ -136,9 +136,9 @@ def tiny_cfg():
     return tiny_config
 
 
-# ---- hand-made runs and references for the report's tests -----------------------------------
+# ---- hand-made runs and real sides for the report's tests -----------------------------------
 
-def fake_run(cfg, fd, seed=0, status="complete", covered=10, kl=0.0, recall=0.5, pixel_covered=3, half=0.1,
+def fake_run(cfg, fd, seed=0, status="complete", covered=10, kl=0.0, recall=0.5, half=0.1,
              on_data=1.0, counted=None, curve=None, generator_images=1000):
     """A measured Run with the given yardstick numbers; nothing on disk. Each yardstick number has the
     95% interval value +- `half` (None: no interval); `counted` defaults to `on_data`; `curve`: its FD over training, a list of
@@ -151,9 +151,7 @@ def fake_run(cfg, fd, seed=0, status="complete", covered=10, kl=0.0, recall=0.5,
     cfg = type(cfg)(**{**cfg.to_dict(), "seed": seed})
     summary = {"status": status, "diverged_at": None, "train_seconds": 10.0 + seed, "images_per_second": 100.0,
                "final_epoch": {"loss": 1.0, "jsd": 0.1, "emd": 0.2}, "test_neg_elbo": 100.0 + seed,
-               "generator_images": generator_images, "epochs_done": 3,
-               # the training-time pixel labeller's numbers: the book must not read these
-               "classes_covered": pixel_covered, "kl_to_uniform": 9.9}
+               "generator_images": generator_images, "epochs_done": 3}
     numbers = {"fd": fd, "precision": 0.5, "recall": recall, "density": 0.8, "coverage": 0.6}
     ci = {} if half is None else {f"{k}_ci": [v - half, v + half] for k, v in numbers.items() if v is not None}
     yardstick = {} if status == "diverged" else {
@@ -168,8 +166,8 @@ def fake_run(cfg, fd, seed=0, status="complete", covered=10, kl=0.0, recall=0.5,
     return Run(cfg, Path("/nonexistent"), summary, {"steps": {}, "epochs": {}}, yardstick)
 
 
-def fake_reference(dataset: str):
-    """A yardstick reference with stub numbers: floors FD 2 (MNIST) and 0.5 (CIFAR-10); the CIFAR-10
+def fake_real_side(dataset: str):
+    """The yardstick's real side with stub numbers: floors FD 2 (MNIST) and 0.5 (CIFAR-10); the CIFAR-10
     classifier is below its floor."""
     from types import SimpleNamespace
 

@@ -58,10 +58,14 @@ def test_slurm_without_sbatch_is_refused_before_anything(tmp_path, capsys, monke
 
 
 def test_a_runs_folder_that_cannot_be_written_is_refused(tmp_path):
+    from gen_core.store import share_runs_folder
+
     blocker = tmp_path / "file"
     blocker.write_text("a file where the runs folder's parent should be")
     with pytest.raises(ConfigError, match=f"^runs folder {blocker / 'runs'} cannot be written \\(.*--runs-dir"):
-        slurm.check_writable(blocker / "runs")
+        share_runs_folder(blocker / "runs")
+    share_runs_folder(tmp_path / "runs")                  # a new folder: made, with its shared locks
+    assert (tmp_path / "runs" / ".locks").is_dir()
 
 
 def test_resources_check_each_field():
@@ -162,7 +166,7 @@ def test_squeue_answers_per_job_and_skips_purged_ones(tmp_path, monkeypatch):
     fake_squeue(tmp_path, monkeypatch, 'case "$*" in *" 5") echo "5_0 RUNNING None"; echo "5_1 PENDING Priority";; '
                                        '*" 6") echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1;; '
                                        '*) echo "Unable to contact slurm controller" >&2; exit 1;; esac')
-    assert slurm.slurm_queue(["5_0", "6_2", "5_1"]) == {"5_0": "RUNNING", "5_1": "PENDING"}
+    assert slurm.slurm_queue(["5_0", "6_2", "5_1"]) == {"5_0": ("RUNNING", "None"), "5_1": ("PENDING", "Priority")}
     assert slurm.slurm_queue(["5_0", "9_0"]) is None
     assert slurm.slurm_queue([]) == {}
 

@@ -95,7 +95,7 @@ def test_a_cancelled_task_resumes_when_submitted_again_and_finished_runs_stay(sl
     wait_for(runs / long.run_name() / "checkpoint.pt")
     subprocess.run(["scancel", job], check=True)
     deadline = time.time() + 60
-    while (slurm.slurm_queue([job]) or {}).get(job) in slurm.ACTIVE and time.time() < deadline:
+    while (slurm.slurm_queue([job]) or {}).get(job, (None,))[0] in slurm.ACTIVE and time.time() < deadline:
         time.sleep(0.5)
     assert not (runs / long.run_name() / "summary.json").exists()
 

@@ -75,6 +75,22 @@ def test_a_complete_run_without_its_yardstick_is_measured_not_retrained(tmp_path
     assert (run.dir / "summary.json").stat().st_mtime_ns == stamp
 
 
+def test_a_truncated_results_file_is_work_to_do_not_done(tmp_path):
+    """The pool judges a run by reading its files: a summary.json or yardstick.json cut short is pending
+    (the worker then reports it with its path and trains or measures again), a whole one is done."""
+    cfg = mlp_a_runs()[0]
+    run_dir = tmp_path / "runs" / cfg.run_name()
+    run_dir.mkdir(parents=True)
+    (run_dir / "summary.json").write_text('{"status": "complete"}')
+    (run_dir / "yardstick.json").write_text('{"key": "k", "measures": {}}')
+    assert workers.pending([cfg], tmp_path / "runs", measure=True, force=False) == []
+    (run_dir / "yardstick.json").write_text('{"key": "k", "meas')
+    assert workers.pending([cfg], tmp_path / "runs", measure=True, force=False) == [cfg]
+    assert workers.pending([cfg], tmp_path / "runs", measure=False, force=False) == []
+    (run_dir / "summary.json").write_text('{"status": "comp')
+    assert workers.pending([cfg], tmp_path / "runs", measure=False, force=False) == [cfg]
+
+
 def test_a_failing_run_is_reported_and_the_others_finish(tmp_path):
     good, bad = mlp_a_runs()
     (tmp_path / "runs").mkdir()

@@ -112,7 +112,7 @@ class Family:
     latent_questions: list[Question] = []  # trends over latent size its chapter reports besides FD
     sampler_models: tuple = ()           # the networks `generate` needs: what a training snapshot keeps
     checks_collapse: bool = False        # its chapter reports mode collapse per run
-    reports_collapse: bool = False       # the reference reports saw its MLP variant collapse
+    reports_collapse: bool = False       # the reports saw its MLP variant collapse
 
     # ---- config and grid ------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import fake_reference as fake_real_side
+from conftest import fake_real_side
 from conftest import fake_run
 from gen_core.grid import grid, override
 from gen_core.report import comparison, findings, weights

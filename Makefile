@@ -21,9 +21,18 @@ QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 CHAPTERS := $(filter-out comparison,$(patsubst book/experiments/%,%,$(filter book/experiments/%,$(shell cat _toc.yml))))
 NOTEBOOKS := $(CHAPTERS) comparison
 REPORT := $(PY) -m gen_core.book
-# the notebook steps run with the profile `prepare` resolved (auto -> full or quick), so they can
-# tell "up to date" without importing torch
-RESOLVED := PROFILE=$$(cat _build/profile) $(REPORT)
+# The profile of this make's report, resolved once per make (auto: full on CUDA, else quick) and given
+# to every step after prepare, so a second report in this checkout (make report PROFILE=quick during a
+# background PROFILE=long one) never switches this one's remaining steps, and the notebook steps tell
+# "up to date" without importing torch. Lazy: expanded by the first step that runs it, after setup and
+# after prepare has named a bad PROFILE.
+RESOLVE_PROFILE = $(if $(filter auto,$(PROFILE)),$(shell $(REPORT) profile),$(PROFILE))
+STEP_PROFILE = $(eval STEP_PROFILE := $(RESOLVE_PROFILE))$(STEP_PROFILE)
+STEP = PROFILE='$(STEP_PROFILE)' $(REPORT)
+# The notebooks when every goal is report-NAME (else none: prepare then checks every notebook): prepare
+# checks their parameters cells, and PARAMS against them, before it looks at the data
+NOT_REPORT_NAME := $(filter-out $(addprefix report-,$(NOTEBOOKS)),$(or $(MAKECMDGOALS),help))
+REPORTED := $(if $(NOT_REPORT_NAME),,$(patsubst report-%,%,$(MAKECMDGOALS)))
 
 .PHONY: help setup report book train test data clean bench notebook-prepare notebook-train \
 	$(addprefix notebook-,$(NOTEBOOKS)) $(addprefix report-,$(NOTEBOOKS))
@@ -37,16 +46,19 @@ help:
 	@echo "                   PARAMS='{mlp_a_latents: [17], epochs: 2, overrides: {lr: 0.0001}}' sets its parameters"
 	@echo "make book          rebuild the HTML from the executed notebooks in book/experiments (fails on Sphinx warnings)"
 	@echo "make train         train the grid without Jupyter (TRAIN_ARGS='--family gan --dataset mnist ...')"
-	@echo "                   LAUNCHER=slurm: one Slurm job array (TRAIN_ARGS='--partition gpu --seeds 5 ...');"
-	@echo "                   LAUNCHER=local: the same tasks in local worker processes"
+	@echo "                   LAUNCHER=slurm: one Slurm job array (TRAIN_ARGS='--partition gpu --seeds 5 ...')"
 	@echo "make bench         images/s of the training loop against a pytorch/examples loop (BENCH_ARGS='--profile quick ...')"
 	@echo "make data          write the offline MNIST and CIFAR-10 copies into GEN_DATA_DIR (development and CI)"
 	@echo "make test          the test suite (what CI runs)"
 	@echo "make setup         create .venv with the pinned requirements"
 	@echo "make clean         remove _build and runs"
-	@echo "Variables: PROFILE=auto|full|long|quick|smoke ($(PROFILE))  GEN_DATA_DIR ($(GEN_DATA_DIR))  GEN_RUNS_DIR ($(GEN_RUNS_DIR))"
+	@echo "Variables: PROFILE=auto|full|long|quick|smoke ($(PROFILE); long publishes the book; auto: full on CUDA,"
+	@echo "           else quick)"
+	@echo "           GEN_DATA_DIR ($(GEN_DATA_DIR))  GEN_RUNS_DIR ($(GEN_RUNS_DIR))"
 	@echo "           FORCE=0|1 (retrain cached runs)  PARAMS (report-NAME only)  GEN_SMOKE_DIR (where smoke stages its book)"
-	@echo "           TRAIN_ARGS, LAUNCHER=local|slurm (make train)  BENCH_ARGS (make bench)"
+	@echo "           GEN_BF16=auto|1|0 (bf16 on the rows measured for it: auto where this CPU computes it natively;"
+	@echo "           part of the run names, so a change trains other runs and executes the notebooks again)"
+	@echo "           TRAIN_ARGS, LAUNCHER=slurm (make train)  BENCH_ARGS (make bench)"
 	@echo "           GEN_WORKERS=N (worker processes training runs side by side; default: CPU cores, 1 on a GPU)"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -59,36 +71,36 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 setup: $(VENV)/.installed
 
 # prepare -> the chapters (in parallel under -j) -> the comparison -> the book. Each notebook
-# step executes only if its source, the library, its parameters or its runs changed.
+# step executes only if its source, the library, its parameters, GEN_BF16 or its runs changed.
 report: notebook-comparison
-	$(RESOLVED) finish
+	$(STEP) finish
 
 # PARAMS belongs to one notebook: refused with any goal but report-NAME
 notebook-prepare: setup
-	@if [ -n "$(strip $(PARAMS))" ] && [ -n "$(filter-out $(addprefix report-,$(NOTEBOOKS)),$(or $(MAKECMDGOALS),help))" ]; \
+	@if [ -n "$(strip $(PARAMS))" ] && [ -z "$(REPORTED)" ]; \
 		then echo "error: PARAMS sets one notebook's parameters; use make report-NAME PARAMS=..." >&2; exit 2; fi
-	$(REPORT) prepare
+	$(REPORT) prepare $(REPORTED)
 
 # every chapter's runs, side by side in single-thread worker processes on a CPU (gen_core/workers.py)
 notebook-train: notebook-prepare
-	$(RESOLVED) train
+	$(STEP) train
 
 $(addprefix notebook-,$(CHAPTERS)): notebook-%: notebook-train
-	$(RESOLVED) notebook $*
+	$(STEP) notebook $*
 
 notebook-comparison: $(addprefix notebook-,$(CHAPTERS))
-	$(RESOLVED) notebook comparison
+	$(STEP) notebook comparison
 
 # one notebook with PARAMS, then the comparison (if that chapter's runs changed), then the book
 $(addprefix report-,$(CHAPTERS)): report-%: notebook-prepare
-	$(RESOLVED) train $*
-	$(RESOLVED) notebook $*
-	PARAMS= $(RESOLVED) notebook comparison
-	$(RESOLVED) finish
+	$(STEP) train $*
+	$(STEP) notebook $*
+	PARAMS= $(STEP) notebook comparison
+	$(STEP) finish
 
 report-comparison: notebook-prepare
-	$(RESOLVED) notebook comparison
-	$(RESOLVED) finish
+	$(STEP) notebook comparison
+	$(STEP) finish
 
 book: setup
 	$(PY) -m gen_core.book build

@@ -1,13 +1,15 @@
 """`make bench`: the project's training loop against a pytorch/examples-style loop, side by side.
 
-    python -m gen_core.bench                    # every family, one MLP and one conv model
+    python -m gen_core.bench                    # the rows each family names (Family.bench_cases)
     python -m gen_core.bench --compile          # also time the loop under torch.compile
     python -m gen_core.bench --amp-quality      # fp32 against bf16, same seed, judged by the yardstick
 
-For each family, one MLP and one conv row of the profile's grid (quick on CPU, full on CUDA)
-train in one process, on the same model, optimizer settings and data files, two ways:
+The rows each family names in `bench_cases` (an MLP and a conv row each; the WGAN family also its
+gradient-penalty row: 7 in all) of the profile's grid (quick on CPU, full on CUDA) train in one
+process, on the same model, optimizer settings and data files, two ways:
 
-- project: `train.py`'s epoch function on index slices of the uint8 tensor on the device,
+- project: the family's epoch function on networks and optimizers from `train.setup` (what
+  training itself builds), on index slices of the uint8 tensor on the device,
   fused Adam, channels_last conv nets, losses read back once (what `make report` runs);
 - reference: the way pytorch/examples writes it: a torchvision dataset with ToTensor, a
   DataLoader with shuffle, `.to(device)` per batch, `loss.item()` every step.
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -35,10 +36,9 @@ import torch
 from . import cuda, data, families
 from .config import ConfigError, RunConfig
 from .data import DataError, Split
-from .bf16 import amp_quality
 from .errors import fail
-from .grid import DATASET_SIZES, full_grid, grid, resolve_profile
-from .cost import estimate_classifiers, estimate_training, fresh, grid_flops, makespan, time_steps
+from .grid import full_grid, grid, resolve_profile
+from .cost import fresh, print_estimates, time_steps
 from .numerics import flush_subnormals
 from .train import build_models
 from .workers import spawn_pool, stop_workers
@@ -47,10 +47,6 @@ from .workers import spawn_pool, stop_workers
 def cases() -> list[tuple[str, str, str]]:
     """(family, dataset, variant) of every row the families ask `make bench` to time."""
     return [(fam, ds, variant) for fam in families.names() for ds, variant in families.get(fam).bench_cases]
-
-
-# Dense peak of one H100 SXM (NVIDIA datasheet): FP32 on CUDA cores, TF32 and BF16 on tensor cores.
-H100_PEAK = {"fp32": 67e12, "tf32": 495e12, "bf16": 989e12}
 
 
 def case_config(family: str, dataset: str, variant: str, profile: str) -> RunConfig:
@@ -287,31 +283,59 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
           f"x 1 proc: the workers' images/s together over one process with {torch.get_num_threads()} threads "
           "(fp32 both)", file=out, flush=True)
 
-    train_s = estimate_training(estimate_profile, splits, device)
-    clf_s = estimate_classifiers(estimate_profile, root, device)
-    slowest = sorted(train_s.items(), key=lambda kv: -kv[1])[:3]
-    print(f"\n{estimate_profile} report on this machine, estimated from 30 timed steps of each of its {len(train_s)} runs "
-          f"(bf16 where the grid uses it): training {sum(train_s.values()) / 60:.1f} min + classifiers "
-          f"{clf_s / 60:.1f} min = {(sum(train_s.values()) + clf_s) / 60:.1f} min in one process, before measuring, "
-          f"the 7 notebooks and the book. Slowest runs: "
-          + ", ".join(f"{name} {s:.0f} s" for name, s in slowest), file=out, flush=True)
-    if workers > 1:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            single = estimate_training(estimate_profile, splits, device)
-        finally:
-            torch.set_num_threads(threads)
-        print(f"The same runs timed in one thread: {sum(single.values()) / 60:.1f} min in all; in {workers} workers, "
-              f"longest first and each as fast as alone: {makespan(list(single.values()), workers) / 60:.1f} min "
-              f"of training", file=out, flush=True)
-    flops = grid_flops(flops_profile)
-    print(f"{flops_profile} grid: {flops / 1e15:.3g} PFLOP of matmuls and convolutions to train all "
-          f"{len(full_grid(flops_profile))} runs; at an H100's dense peak that is "
-          f"{flops / H100_PEAK['fp32']:.0f} s in FP32, {flops / H100_PEAK['tf32']:.0f} s in TF32 (what CUDA runs "
-          f"use) and {flops / H100_PEAK['bf16']:.0f} s in BF16 "
-          f"(the physical floor; the measured time is in the README)", file=out, flush=True)
+    print_estimates(estimate_profile, flops_profile, splits, root, device, workers, out)      # gen_core/cost.py
     return results
+
+
+# ---- bf16 against fp32: the same seed trained both ways, judged by the yardstick ------------------
+
+def amp_representatives(profile: str) -> list[RunConfig]:
+    """Seed 0 of the first row of each family x dataset x architecture, and of both variants a
+    family compares side by side (the WGAN's weight clipping and gradient penalty)."""
+    seen, out = set(), []
+    for cfg in full_grid(profile):
+        paired = cfg.variant in (families.get(cfg.family).variant_pair or ())
+        key = (cfg.family, cfg.dataset, cfg.arch, cfg.variant if paired else "")
+        if cfg.seed == 0 and key not in seen:
+            seen.add(key)
+            out.append(cfg)
+    return out
+
+
+def amp_quality(profile: str, data_dir, runs_dir, device, out=None) -> list[dict]:
+    """Train each representative run in fp32 and with bf16 autocast (same seed), measure both with
+    the yardstick, and print FD with its interval, whether the intervals overlap, and the
+    training-time ratio. What grid.BF16 records per profile comes from this table."""
+    from .runs import Context, measured_run, status
+
+    out = out or sys.stdout
+    ctx = Context(profile, Path(data_dir), Path(runs_dir), False, str(device))
+    rows = []
+    print(f"bf16 against fp32 at the {profile} profile on {device} (seed 0 each; FD [95% interval]):", file=out,
+          flush=True)
+    for cfg in amp_representatives(profile):
+        fp32, bf16 = (measured_run(replace(cfg, amp=a), ctx) for a in (False, True))
+        row = {"family": cfg.family, "dataset": cfg.dataset, "arch": cfg.arch, "variant": cfg.variant,
+               "speedup": fp32.summary["train_seconds"] / bf16.summary["train_seconds"]}
+        for name, run in (("fp32", fp32), ("bf16", bf16)):
+            row[name] = {k: run.yardstick.get(k) for k in ("fd", "fd_ci", "precision", "recall")}
+        unmeasured = [f"{name} {status(run)}" for name, run in (("fp32", fp32), ("bf16", bf16))
+                      if row[name]["fd_ci"] is None]
+        if unmeasured:                 # diverged or unmeasurable: no FD to compare
+            row["overlap"] = None
+            rows.append(row)
+            print(f"  {cfg.family} {cfg.dataset} {cfg.variant}: {', '.join(unmeasured)}; no FD to compare", file=out,
+                  flush=True)
+            continue
+        lo = max(row["fp32"]["fd_ci"][0], row["bf16"]["fd_ci"][0])
+        hi = min(row["fp32"]["fd_ci"][1], row["bf16"]["fd_ci"][1])
+        row["overlap"] = lo <= hi
+        rows.append(row)
+        print(f"  {cfg.family} {cfg.dataset} {cfg.variant}: fp32 FD {row['fp32']['fd']:.4g} "
+              f"[{row['fp32']['fd_ci'][0]:.4g}, {row['fp32']['fd_ci'][1]:.4g}], bf16 FD {row['bf16']['fd']:.4g} "
+              f"[{row['bf16']['fd_ci'][0]:.4g}, {row['bf16']['fd_ci'][1]:.4g}], "
+              f"{'overlap' if row['overlap'] else 'APART'}; training {row['speedup']:.2f}x", file=out, flush=True)
+    return rows
 
 
 def main(argv=None) -> int:
@@ -342,7 +366,7 @@ def main(argv=None) -> int:
         if not args.seconds > 0:
             fail("--seconds", args.seconds, "a number > 0")
         if args.amp_quality:
-            amp_quality(profile, args.data_dir, args.runs_dir, device)      # gen_core/bf16.py
+            amp_quality(profile, args.data_dir, args.runs_dir, device)
             return 0
         if args.workers is not None and args.workers < 0:
             fail("--workers", args.workers, "a whole number >= 0", sep=" ")

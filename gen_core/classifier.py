@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import data
-from .config import DATASETS, PROFILES, ConfigError
+from .config import DATASETS, PROFILES
 from .errors import DataError, check_choice, fail
 from .data import Split, epoch_batches, to_unit
 from .digest import code_digest

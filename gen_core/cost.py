@@ -25,6 +25,9 @@ from .data import Split
 from .grid import DATASET_SIZES, full_grid
 from .train import collect, setup
 
+# Dense peak of one H100 SXM (NVIDIA datasheet): FP32 on CUDA cores, TF32 and BF16 on tensor cores.
+H100_PEAK = {"fp32": 67e12, "tf32": 495e12, "bf16": 989e12}
+
 
 def time_steps(cfg: RunConfig, split: Split, steps: int, device, state=None, first_step: int = 0) -> float:
     """Seconds for `steps` batches of the family's epoch function, including the loop's one read-back.
@@ -181,3 +184,34 @@ def _duration(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def print_estimates(estimate_profile: str, flops_profile: str, splits, root: str, device, workers: int,
+                    out=sys.stdout) -> None:
+    """`make bench`'s closing lines: the `estimate_profile` report's training time on this machine in
+    one process (and in `workers` single-thread workers), and the `flops_profile` grid's FLOPs against
+    an H100's peak."""
+    train_s = estimate_training(estimate_profile, splits, device)
+    clf_s = estimate_classifiers(estimate_profile, root, device)
+    slowest = sorted(train_s.items(), key=lambda kv: -kv[1])[:3]
+    print(f"\n{estimate_profile} report on this machine, estimated from 30 timed steps of each of its {len(train_s)} runs "
+          f"(bf16 where the grid uses it): training {sum(train_s.values()) / 60:.1f} min + classifiers "
+          f"{clf_s / 60:.1f} min = {(sum(train_s.values()) + clf_s) / 60:.1f} min in one process, before measuring, "
+          f"the 7 notebooks and the book. Slowest runs: "
+          + ", ".join(f"{name} {s:.0f} s" for name, s in slowest), file=out, flush=True)
+    if workers > 1:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            single = estimate_training(estimate_profile, splits, device)
+        finally:
+            torch.set_num_threads(threads)
+        print(f"The same runs timed in one thread: {sum(single.values()) / 60:.1f} min in all; in {workers} workers, "
+              f"longest first and each as fast as alone: {makespan(list(single.values()), workers) / 60:.1f} min "
+              f"of training", file=out, flush=True)
+    flops = grid_flops(flops_profile)
+    print(f"{flops_profile} grid: {flops / 1e15:.3g} PFLOP of matmuls and convolutions to train all "
+          f"{len(full_grid(flops_profile))} runs; at an H100's dense peak that is "
+          f"{flops / H100_PEAK['fp32']:.0f} s in FP32, {flops / H100_PEAK['tf32']:.0f} s in TF32 (what CUDA runs "
+          f"use) and {flops / H100_PEAK['bf16']:.0f} s in BF16 "
+          f"(the physical floor; the measured time is in the README)", file=out, flush=True)

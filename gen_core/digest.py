@@ -77,6 +77,7 @@ def _cached_digest(entry_points: tuple, owner, stamp) -> str:
         found[key] = ast.dump(tree)
         scope = vars(sys.modules[obj.__module__])
         for name, value in _named(tree, scope, cls):
+            value = inspect.unwrap(value) if callable(value) else value      # through lru_cache and the like
             if _ours(value):
                 todo.append((value, cls if _is_method_of(value, cls) else None))
             elif _plain(value):

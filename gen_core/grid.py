@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 
 from . import bf16, families
-# the GEN_BF16 and CPU-flag helpers live in bf16.py (torch-free); grid's names stay importable
-from .bf16 import AVX512_CORE, BF16_CHOICES, cpu_has_native_bf16, native_bf16  # noqa: F401
-# DATASET_SIZES is config's (a config checks its sizes against it); read here too by cost, bench, findings
-from .config import DATASET_SIZES, DATASETS, PROFILES, ConfigError, RunConfig  # noqa: F401
+# the GEN_BF16 and CPU-flag helpers live in bf16.py (torch-free); the tests patch this name here
+from .bf16 import cpu_has_native_bf16
+# DATASET_SIZES is config's (a config checks its sizes against it); read here too by cost and findings
+from .config import DATASET_SIZES, DATASETS, PROFILES, RunConfig  # noqa: F401
 from .errors import check_choice
 
 # Per profile: training images, test images, epochs (None = the reports'), a cap on the widest
@@ -59,7 +59,7 @@ def resolve_profile(profile: str, cuda_available: bool | None = None) -> str:
     """`auto` means `full` on CUDA and `quick` otherwise."""
     allowed = ("auto",) + PROFILES
     if profile not in allowed:
-        raise ConfigError(f"PROFILE={profile!r} is not allowed; expected one of {', '.join(allowed)}")
+        check_choice("PROFILE", profile, allowed)
     if profile != "auto":
         return profile
     if cuda_available is None:

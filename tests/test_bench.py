@@ -6,7 +6,6 @@ import io
 import pytest
 import torch
 
-from conftest import make_split
 from gen_core import bench
 from gen_core.data import load_split
 from gen_core.grid import grid
@@ -92,7 +91,7 @@ def test_reference_steps_update_every_network(tiny_cfg, mnist_root):
 
 
 def test_amp_representatives_are_one_run_per_family_dataset_architecture_and_wgan_variant():
-    from gen_core.bf16 import amp_representatives
+    from gen_core.bench import amp_representatives
 
     picked = [(c.family, c.dataset, c.variant, c.seed) for c in amp_representatives("quick")]
     assert picked == [

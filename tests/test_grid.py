@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 
 from gen_core import ConfigError, families
+from gen_core import bf16
 from gen_core import grid as grid_module
 from gen_core.families.base import Bf16Evidence
 from gen_core.grid import (data_dir_from_env, full_grid, grid, override, resolve_profile, row_seeds, seeds,
@@ -317,4 +318,4 @@ def test_gen_bf16_with_another_value_is_one_line_naming_the_choices(monkeypatch)
     ("", False),
 ])
 def test_native_bf16_reads_the_cpu_flags(cpuinfo, native):
-    assert grid_module.native_bf16(cpuinfo) is native
+    assert bf16.native_bf16(cpuinfo) is native

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, NamedTuple
 import torch
 from torch import nn
 
-from ..errors import config_fail
 from ..data import Split, to_signed, to_unit
 
 if TYPE_CHECKING:                     # annotations only: config imports the registry

@@ -1,5 +1,5 @@
 """The smoke report end to end: papermill runs every notebook, jupyter-book builds the pages;
-then the incremental report, notebook parameters, and every Makefile target at a tiny size.
+then the incremental report and notebook parameters at a tiny size.
 
 It runs as users run it, `make -j 3 report PROFILE=smoke`, so three chapter notebooks share
 the runs folder at once, in a copy of the repository (tests edit its notebooks). Uses the real
@@ -18,33 +18,14 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
-from gen_core.book import CHAPTERS, NOTEBOOKS, ROOT
-from gen_core.errors import ConfigError
+from gen_core import book
+from gen_core.book import CHAPTERS, NOTEBOOKS, ROOT, BookError, layout
 
-DATA_DIR = str(ROOT / os.environ.get("GEN_DATA_DIR", "data"))          # absolute: make runs in a copy
+from book_repo import DATA_DIR, make
 
 
 def _tree_state(path: Path) -> dict:
     return {p.name: p.stat().st_mtime_ns for p in path.glob("*")} if path.exists() else {}
-
-
-def make(repo: Path, *args, timeout: int = 1500) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["make", *args], cwd=repo, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
-
-
-@pytest.fixture(scope="session")
-def repo(tmp_path_factory) -> Path:
-    """The repository's files in a temporary folder, sharing this checkout's .venv."""
-    # .venv up to date here first: else `make` in the copy would reinstall gen_core from the copy,
-    # and the shared .venv would import it from a temporary folder after the tests
-    subprocess.run(["make", "setup"], cwd=ROOT, check=True, capture_output=True, timeout=1200)
-    dest = tmp_path_factory.mktemp("repo") / "repo"
-    shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(".git", ".venv", "data", "runs", "_build", "__pycache__",
-                                                              ".pytest_cache", "*.egg-info", "device_data"))
-    (dest / ".venv").symlink_to(ROOT / ".venv")
-    return dest
 
 
 @pytest.fixture(scope="session")
@@ -240,18 +221,19 @@ def test_bad_profile_is_one_line_without_traceback():
                                    "auto, full, long, quick, smoke")
 
 
-@pytest.mark.parametrize("variable, line", [
-    ("PROFILE=bogus", "error: PROFILE='bogus' is not allowed; expected one of auto, full, long, quick, smoke"),
-    ("FORCE=maybe", "error: force='maybe' is not allowed; expected true/false or 1/0"),
-    ("GEN_DATA_DIR=", "error: data_dir='' is not allowed; expected a directory path"),
-    ("GEN_RUNS_DIR=", "error: runs_dir='' is not allowed; expected a directory path"),
-])
-def test_make_report_with_a_bad_variable_stops_with_one_line(variable, line):
-    proc = subprocess.run(["make", "report", variable], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode != 0
-    assert [x for x in proc.stderr.splitlines() if x.startswith("error:")] == [line]
-    assert "Traceback" not in proc.stderr + proc.stdout
-    assert ": running" not in proc.stdout                    # stopped before any notebook
+def test_help_names_long_and_full_as_the_published_profiles():
+    """The published book is executed from long; quick writes there too for now, but is not published."""
+    proc = subprocess.run([sys.executable, "-m", "gen_core.book", "--help"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 0
+    assert any(re.match(r"^  long +book/experiments/, the published book: it is executed from this profile", x)
+               for x in lines)
+    assert any(re.match(r"^  full +book/experiments/: published too", x) for x in lines)
+    quick = next(i for i, x in enumerate(lines) if x.startswith("  quick "))
+    assert "not for publishing" in lines[quick] + lines[quick + 1]
+    assert any(re.match(r"^  smoke +never book/experiments/", x) for x in lines)
+    assert "The quick and full profiles write" not in proc.stdout
 
 
 def test_every_notebook_is_in_the_toc_and_every_experiment_page_has_a_notebook():
@@ -264,13 +246,11 @@ def test_missing_data_fails_before_any_notebook_runs(tmp_path, monkeypatch, caps
     """Offline with an empty GEN_DATA_DIR: one line naming the path and the fix, exit 2."""
     import torchvision.datasets as tvd
 
-    from gen_core import book
-
     def offline(*args, **kwargs):
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
 
     monkeypatch.setattr(tvd, "MNIST", offline)
-    monkeypatch.setattr(book, "execute_notebook", lambda *a, **k: pytest.fail("a notebook ran"))
+    monkeypatch.setattr(layout, "execute_notebook", lambda *a, **k: pytest.fail("a notebook ran"))
     code = book.main(["report", "--profile", "smoke", "--data-dir", str(tmp_path / "empty"),
                       "--runs-dir", str(tmp_path / "runs"), "--smoke-dir", str(tmp_path / "book")])
     err = capsys.readouterr().err.strip()
@@ -284,19 +264,17 @@ def test_comparison_never_retrains_even_when_forced(monkeypatch, tmp_path):
     from gen_core.report import session
 
     seen = []
-    monkeypatch.setattr(session, "load_or_train",
-                        lambda cfg, *a, force, **k: seen.append(force) or SimpleNamespace(yardstick={}))
-    monkeypatch.setattr(session, "reference", lambda dataset, ctx: None)
-    monkeypatch.setattr(session, "measure_run", lambda run, ref, device: {})
+    monkeypatch.setattr(session, "measured_run",
+                        lambda cfg, ctx, force=None, **k: seen.append(force) or SimpleNamespace(yardstick={}))
     ctx = session.setup("smoke", "data", str(tmp_path / "runs"), force=True)
     session.all_runs(ctx)
-    assert len(seen) == 29 and not any(seen)
+    assert seen == [False] * 29                 # never None: that would take the forced context's choice
 
 
 def test_a_diverged_run_gets_a_note_and_its_notebook_still_executes(tmp_path, monkeypatch):
     """A NaN in one run's loss: the run is kept as diverged, the chapter executes and says so."""
     import gen_core.losses
-    from gen_core import book, results
+    from gen_core import results
     from gen_core.grid import grid
 
     real_loss = gen_core.losses.vae_loss
@@ -306,14 +284,15 @@ def test_a_diverged_run_gets_a_note_and_its_notebook_still_executes(tmp_path, mo
         return total * float("nan"), bce, kl
 
     cfg = grid("vae", "mnist", "smoke")[0]
+    run_dir = tmp_path / "runs" / cfg.run_name()        # before the stand-in: the run's name hashes the real loss
     monkeypatch.setattr(gen_core.losses, "vae_loss", nan_loss)
-    run = results.train_and_save(cfg, DATA_DIR, tmp_path / "runs" / cfg.run_name(), "cpu", progress=False)
+    run = results.train_and_save(cfg, DATA_DIR, run_dir, "cpu", progress=False)
     monkeypatch.undo()
     assert run.summary["status"] == "diverged" and run.summary["diverged_at"]["epoch"] == 1
     assert json.loads((run.dir / "history.json").read_text())["steps"]["loss"]     # its curve so far is kept
 
     params = {"profile": "smoke", "data_dir": DATA_DIR, "runs_dir": str(tmp_path / "runs"), "force": False}
-    out = book.execute_notebook("vae_mnist", tmp_path / "book", params)
+    out = layout.execute_notebook("vae_mnist", tmp_path / "book", params)
     nb = nbformat.read(out, as_version=4)
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
@@ -321,9 +300,7 @@ def test_a_diverged_run_gets_a_note_and_its_notebook_still_executes(tmp_path, mo
 
 
 def _staged_copy_of_the_published_book(dest: Path) -> Path:
-    from gen_core.book import stage_smoke_book
-
-    root = stage_smoke_book(dest)
+    root = layout.stage_smoke_book(dest)
     shutil.copytree(ROOT / "book" / "experiments", root / "book" / "experiments")
     return root
 
@@ -339,13 +316,11 @@ def test_the_published_book_builds_without_warnings_and_cites_its_references(rep
 
 
 def test_a_broken_reference_fails_the_book_build_with_its_warning(tmp_path):
-    from gen_core.book import BookError, build_book
-
     root = _staged_copy_of_the_published_book(tmp_path / "book")
     methods = root / "book" / "methods.md"
     methods.write_text(methods.read_text() + "\nSee {ref}`no-such-section`.\n")
     with pytest.raises(BookError) as err:
-        build_book(root)
+        layout.build_book(root)
     message = str(err.value)
     assert "\n" not in message and "WARNING" in message and "no-such-section" in message
 
@@ -402,192 +377,3 @@ def test_make_report_name_with_params_and_the_same_with_p(smoke_book):
     assert proc.returncode == 0 and proc.stdout.strip() == "[1/7] vae_mnist: up to date", proc.stderr[-2000:]
 
 
-@pytest.mark.parametrize("args, line", [
-    (["-p", "mlp_c_latents", "[2]"], "error: parameter 'mlp_c_latents' is not allowed for notebook gan_mnist; "
-     "expected one of mlp_a_latents, mlp_b_latents, dcgan_latents, epochs, overrides"),
-    (["-p", "epochs", "0"], "error: epochs=0 is not allowed; expected None (the profile's epochs) or an integer >= 1"),
-    (["-p", "overrides", "{lr: -1}"], "error: overrides for MLP A, z=100: config lr=-1 is not allowed; expected a "
-     "learning rate > 0"),
-    (["--params", "[17]"], "error: PARAMS='[17]' is not allowed; expected a mapping such as "
-     "'{mlp_a_latents: [17], epochs: 2}'"),
-    (["-p", "profile", "quick"], "error: parameter 'profile' is set by PROFILE (or --profile), not by -p or PARAMS; "
-     "expected one of mlp_a_latents, mlp_b_latents, dcgan_latents, epochs, overrides"),
-])
-def test_a_bad_notebook_parameter_is_one_line_before_anything_runs(args, line, tmp_path):
-    env = {**os.environ, "PROFILE": "smoke", "GEN_RUNS_DIR": str(tmp_path / "runs"),
-           "GEN_SMOKE_DIR": str(tmp_path / "book")}
-    proc = subprocess.run([sys.executable, "-m", "gen_core.book", "notebook", "gan_mnist", *args],
-                          cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == 2 and proc.stderr.strip() == line and proc.stdout == ""
-    assert not (tmp_path / "runs").exists()
-
-
-def test_the_pool_steps_aside_for_force_and_for_one_worker(tmp_path, monkeypatch, capsys):
-    """FORCE=1 and a single worker (a GPU, GEN_WORKERS=1) leave training to the notebooks; PARAMS
-    names one notebook."""
-    from gen_core import book, workers
-    from gen_core.report import session
-
-    monkeypatch.setattr(workers, "train_in_pool", lambda *a, **k: pytest.fail("the pool ran"))
-    forced = session.setup("smoke", DATA_DIR, str(tmp_path / "runs"), force=True)
-    assert book.train_runs(forced, NOTEBOOKS) == 0
-    assert book.train_runs(session.setup("smoke", DATA_DIR, str(tmp_path / "runs")), NOTEBOOKS, workers=1) == 0
-    assert capsys.readouterr().out.splitlines() == ["train: the notebooks train their runs (FORCE=1)",
-                                                    "train: the notebooks train their runs (one worker)"]
-    code = book.main(["train", "gan_mnist", "vae_mnist", "--params", "{epochs: 2}", "--profile", "smoke",
-                      "--runs-dir", str(tmp_path / "runs")])
-    assert code == 2
-    assert capsys.readouterr().err.strip() == ("error: PARAMS sets one notebook's parameters; name exactly one "
-                                               "notebook to train")
-
-
-def test_the_pool_reads_the_notebooks_parameters_cell(tmp_path, monkeypatch):
-    from gen_core import book
-
-    assert book.notebook_defaults("gan_mnist") == {"mlp_a_latents": None, "mlp_b_latents": None,
-                                                   "dcgan_latents": None, "epochs": None, "overrides": {}}
-    nb = tmp_path / "gan_mnist.py"
-    nb.write_text((book.NOTEBOOK_DIR / "gan_mnist.py").read_text()
-                  .replace("\nmlp_a_latents = None", "\nmlp_a_latents = [17, 3]", 1)
-                  .replace("\nepochs = None", "\nepochs = 2 * 3", 1))          # not a literal: left to the notebook
-    monkeypatch.setattr(book, "NOTEBOOK_DIR", tmp_path)
-    assert book.notebook_defaults("gan_mnist")["mlp_a_latents"] == [17, 3]
-    assert "epochs" not in book.notebook_defaults("gan_mnist")
-    assert book.notebook_expressions("gan_mnist") == ["epochs"]
-    labels = [c.label for c in book.chapter_configs("gan_mnist", "smoke", {"dcgan_latents": [8]})]
-    assert labels == ["MLP A, z=17", "MLP A, z=3", "MLP B, z=200", "DCGAN, z=8"]
-    assert book.chapter_configs("comparison", "smoke") == []
-
-
-@pytest.mark.parametrize("edit, literals, expressions", [
-    ("epochs: int = 4", {"epochs": 4}, []),                                   # annotated, still a literal
-    ("epochs = 4\nepochs += 1", {}, ["epochs"]),
-    ("epochs, mlp_a_latents = 4, [8]", {}, ["epochs", "mlp_a_latents"]),
-    ("epochs = 4\nif True:\n    epochs = 5", {}, ["epochs"]),
-    ("mlp_a_latents = [8]\nmlp_a_latents[0] = 9", {}, ["mlp_a_latents"]),
-    ("overrides = {}\noverrides['lr'] = 0.1", {}, ["overrides"]),
-    ("for epochs in range(3):\n    pass", {}, ["epochs"]),
-    ("mlp_a_latents = [8]\nmlp_a_latents.append(9)", {}, ["mlp_a_latents"]),      # a method changes it
-    ("overrides = {}\noverrides.update(lr=0.1)", {}, ["overrides"]),
-    ("from math import pi as epochs", {}, ["epochs"]),
-    ("def epochs():\n    return 3", {}, ["epochs"]),
-    ("epochs = 4\nlimit = min(epochs, 3)", {}, ["epochs"]),                       # read: left to the kernel too
-    ("unrelated = 2 * 3\nepochs = 4", {"epochs": 4}, []),                    # not a parameter: ignored
-])
-def test_any_binding_but_key_equals_literal_leaves_the_parameter_to_the_notebook(tmp_path, monkeypatch, edit,
-                                                                                  literals, expressions):
-    from gen_core import book
-
-    nb = tmp_path / "gan_mnist.py"
-    nb.write_text((book.NOTEBOOK_DIR / "gan_mnist.py").read_text().replace("\nepochs = None", "\n" + edit, 1))
-    monkeypatch.setattr(book, "NOTEBOOK_DIR", tmp_path)
-    defaults = book.notebook_defaults("gan_mnist")
-    assert {k: defaults[k] for k in literals} == literals
-    assert not set(expressions) & set(defaults)
-    assert book.notebook_expressions("gan_mnist") == expressions
-
-
-def test_a_parameters_cell_that_does_not_parse_is_one_line_naming_the_notebook(tmp_path, monkeypatch):
-    from gen_core import book
-
-    nb = tmp_path / "gan_mnist.py"
-    nb.write_text((book.NOTEBOOK_DIR / "gan_mnist.py").read_text().replace("\nepochs = None", "\nepochs = (", 1))
-    monkeypatch.setattr(book, "NOTEBOOK_DIR", tmp_path)
-    with pytest.raises(ConfigError, match=r"^notebooks/gan_mnist\.py: its parameters cell is not valid Python "
-                                          r"\(.+, line \d+ of the cell\); fix the cell, then run again$"):
-        book.notebook_defaults("gan_mnist")
-
-
-def test_a_parameter_set_by_an_expression_leaves_its_chapter_to_its_notebook(tmp_path, monkeypatch, capsys):
-    """The pool cannot know what `epochs = 2 * 3` trains, so it must not train (wrong) runs for that chapter."""
-    from gen_core import book, workers
-    from gen_core.report import session
-
-    for name in ("gan_mnist", "vae_mnist"):
-        (tmp_path / f"{name}.py").write_text((book.NOTEBOOK_DIR / f"{name}.py").read_text())
-    nb = tmp_path / "gan_mnist.py"
-    nb.write_text(nb.read_text().replace("\nepochs = None", "\nepochs = 2 * 3", 1))
-    monkeypatch.setattr(book, "NOTEBOOK_DIR", tmp_path)
-    trained = []
-    monkeypatch.setattr(workers, "train_in_pool", lambda configs, *a, **k: trained.extend(configs) or 0)
-    ctx = session.setup("smoke", DATA_DIR, str(tmp_path / "runs"))
-    assert book.train_runs(ctx, ["gan_mnist", "vae_mnist"], workers=2) == 0
-    assert capsys.readouterr().out.splitlines() == [
-        "train: notebooks/gan_mnist.py sets epochs with an expression; its notebook trains its runs"]
-    assert trained and {c.family for c in trained} == {"vae"}
-    trained.clear()                             # PARAMS setting it makes it known again
-    assert book.train_runs(ctx, ["gan_mnist"], {"epochs": 1}, workers=2) == 0
-    assert {c.family for c in trained} == {"gan"} and {c.epochs for c in trained} == {1}
-
-
-def test_params_with_make_report_is_refused():
-    proc = subprocess.run(["make", "report", "PROFILE=smoke", "PARAMS={epochs: 2}"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode != 0 and ": running" not in proc.stdout
-    assert "error: PARAMS sets one notebook's parameters; use make report-NAME PARAMS=..." in proc.stderr
-
-
-@pytest.mark.parametrize("text, value", [("[17]", [17]), ("{lr: 1e-4}", {"lr": 1e-4}), ('{"lr": 0.0001}', {"lr": 1e-4}),
-                                         ("None", None), ("3", 3), ("true", True), ("adam", "adam")])
-def test_parameter_values_parse_as_python_or_yaml_literals(text, value):
-    from gen_core.book import parse_value
-
-    assert parse_value(text) == value and type(parse_value(text)) is type(value)
-
-
-# ---- every Makefile target, end to end at a tiny size -------------------------------------------
-
-def test_make_help_lists_the_targets_and_variables():
-    proc = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    for word in ("make report", "make report-NAME", "make book", "make train", "make bench", "make data",
-                 "make test", "make setup", "make clean", "PROFILE", "GEN_DATA_DIR", "GEN_RUNS_DIR", "FORCE",
-                 "PARAMS", "GEN_SMOKE_DIR", "TRAIN_ARGS", "BENCH_ARGS"):
-        assert word in proc.stdout, word
-    assert all(name in proc.stdout for name in NOTEBOOKS)
-
-
-def test_make_train_trains_and_measures_the_selected_runs(repo, tmp_path):
-    proc = make(repo, "train", "PROFILE=smoke", f"GEN_DATA_DIR={DATA_DIR}", f"GEN_RUNS_DIR={tmp_path / 'runs'}",
-                "TRAIN_ARGS=--family vae --dataset mnist --variant 'MLP A' --latent 50")
-    assert re.search(r"\[1/1\] vae-mnist-mlpa-z50-\w+: complete, FD [\d.e+]+ \(\d+ s\)", proc.stdout), proc.stdout
-    assert len(list((tmp_path / "runs").glob("vae-mnist-mlpa-z50-*/yardstick.json"))) == 1
-
-
-def bench_case_arch(family: str, dataset: str, variant: str) -> str:
-    from gen_core.grid import rows
-    return next(r.arch for r in rows(family, dataset) if r.variant == variant)
-
-
-def test_make_bench_runs_every_case_and_counts_flops(repo):
-    proc = make(repo, "bench", f"GEN_DATA_DIR={DATA_DIR}",
-                "BENCH_ARGS=--profile smoke --seconds 0.02 --estimate-profile smoke --flops-profile smoke")
-    from gen_core.bench import cases
-
-    from gen_core.grid import uses_bf16
-
-    assert re.search(r"bf16 img/s +x fp32 +grid +\d+ workers img/s +x 1 proc$", proc.stdout, re.M), proc.stdout[:1500]
-    for family, dataset, variant in cases():
-        arch = bench_case_arch(family, dataset, variant)
-        used = "bf16" if uses_bf16("smoke", family, dataset, arch, variant) else "fp32"
-        # steps, project, reference, ratio, [goal], bf16 img/s, x fp32, grid, workers img/s, x 1 proc
-        assert re.search(rf"^{family} {dataset} {variant} z=\d+ +\d+ .* [\d,]+ +[\d.]+ +{used} +[\d,]+ +[\d.]+$",
-                         proc.stdout, re.M), (family, variant, proc.stdout[:3000])
-    assert "smoke report on this machine, estimated from 30 timed steps of each of its 29 runs" in proc.stdout
-    assert re.search(r"smoke grid: [\d.e+-]+ PFLOP of matmuls and convolutions to train all 29 runs", proc.stdout)
-
-
-def test_make_data_writes_both_datasets(repo, tmp_path):
-    """In this checkout (CI and development have ../shared beside it); elsewhere it says where to look."""
-    proc = make(repo, "data", f"GEN_DATA_DIR={tmp_path / 'elsewhere'}")       # the copy has no ../shared
-    assert "see the README's \"Offline use\" section" in proc.stdout and not (tmp_path / "elsewhere").exists()
-    make(ROOT, "data", f"GEN_DATA_DIR={tmp_path / 'data'}")
-    assert (tmp_path / "data" / "MNIST" / "raw" / "train-images-idx3-ubyte").stat().st_size == 16 + 60000 * 784
-    assert len(list((tmp_path / "data" / "cifar-10-batches-py").glob("data_batch_*"))) == 5
-
-
-def test_make_clean_removes_build_and_runs(repo):
-    for name in ("_build", "runs"):
-        (repo / name / "x").mkdir(parents=True, exist_ok=True)
-    make(repo, "clean")
-    assert not (repo / "_build").exists() and not (repo / "runs").exists()
-    assert (repo / "gen_core").exists() and (repo / "book" / "experiments").exists()

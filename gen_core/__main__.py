@@ -9,12 +9,9 @@
     python -m gen_core --launcher slurm --partition gpu --gpus-per-task 1 --seeds 5   # one Slurm job array
     python -m gen_core --workers 1                           # one run after another in this process
 
-On a CPU the runs are spread over one single-thread worker process per core (gen_core/workers.py),
-the costliest first; on a GPU they train one after another in this process.
-
-Results land in --runs-dir (default $GEN_RUNS_DIR or runs/), keyed by config hash, so a
-later `make report` finds them cached and only renders. Each run is also measured by the
-yardstick (the dataset's classifier is trained once per profile and cached beside the runs).
+On a CPU the runs train in the worker pool (gen_core/workers.py), on a GPU in this process. Each
+lands in --runs-dir, named by its config and training code, measured by the yardstick, so a later
+`make report` finds it cached and only renders.
 """
 from __future__ import annotations
 
@@ -30,11 +27,11 @@ from .cost import print_estimate
 from .data import DataError
 from .errors import fail
 from .grid import full_grid, grid, override, resolve_profile
-from .runs import finished_line, print_error
+from .runs import finished_line, pending, print_error
 from .runs import status as run_status
 from .slurm import ARRAY_LIMIT, FLAGS, SLURM_TIME_MIN, Resources, check_launcher, launch, task_device
 from .slurm import slots as launch_slots
-from .workers import INTERRUPTED, check_workers, default_workers, pending, train_in_pool
+from .workers import INTERRUPTED, check_workers, default_workers, train_in_pool
 
 
 def _parse(argv):

@@ -14,13 +14,11 @@ process, on the same model, optimizer settings and data files, two ways:
 - reference: the way pytorch/examples writes it: a torchvision dataset with ToTensor, a
   DataLoader with shuffle, `.to(device)` per batch, `loss.item()` every step.
 
-Rounds alternate between the two so drift hits both alike; the ratio is reference time over
-project time for the same number of images. Two more columns measure the speed switches the grid
-uses: the project loop with bf16 autocast (alternating with the fp32 rounds; `grid` says whether
-the profile trains that row in bf16, from the family's `bf16` measurements), and, on a CPU, one
-single-thread process per core running the loop side by side (gen_core/workers.py), against the
-one process with every thread. Then it estimates the quick report's time on this machine both
-ways and the full grid's FLOPs against an H100's peak. Speed is measured here, never in tests.
+Rounds alternate so drift hits both alike; the ratio is reference time over project time for
+the same images. Two more columns measure the grid's speed switches: bf16 autocast (`grid`: whether
+the profile trains that row in bf16) and, on a CPU, one single-thread process per core side by
+side (the worker pool's) against one process with every thread. Then the quick report's estimated
+time here and the full grid's FLOPs (gen_core/cost.py). Speed is measured here, never in tests.
 """
 from __future__ import annotations
 

@@ -142,13 +142,6 @@ def load_split(name: str, root: str | Path, train: bool, device: torch.device | 
     return Split(images.contiguous().to(device), labels.to(device))
 
 
-def ensure_downloaded(name: str, root: str | Path) -> None:
-    """Both splits' files of one dataset are in `root`, or torchvision downloads them, or DataError."""
-    root = Path(root)
-    paths_of = {"mnist": _mnist_paths, "cifar10": _cifar_paths}[name]
-    _ensure_files(name, root, paths_of(root, True) + paths_of(root, False))
-
-
 @functools.lru_cache(maxsize=8)
 def cached_split(name: str, root: str, train: bool, device: str, size: int) -> Split:
     """`load_split`, read once per process: every run, the yardstick and the figures share it.

@@ -14,6 +14,7 @@ and a Slurm job run.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -66,6 +67,27 @@ def check_data(datasets, data_dir) -> None:
     for name in sorted(set(datasets)):
         for train in (True, False):
             data.cached_split(name, root, train, "cpu", 0)
+
+
+def pending(runs: list[RunConfig], runs_dir: Path, measure: bool, force: bool) -> list[RunConfig]:
+    """The runs a pool has work for: not complete (all, with `force`), or complete and not yet measured.
+    A results file is judged by reading it, not by its presence: a truncated summary.json or
+    yardstick.json is work to do (the worker reports it with its path). Reads JSON only, without torch."""
+    if force:
+        return list(runs)
+
+    def done(cfg: RunConfig) -> bool:
+        run_dir = Path(runs_dir) / cfg.run_name()
+        return _readable(run_dir / "summary.json") and (not measure or _readable(run_dir / "yardstick.json"))
+
+    return [c for c in runs if not done(c)]
+
+
+def _readable(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text()), dict)
+    except (OSError, ValueError):
+        return False
 
 
 # ---- the yardstick's real side, once per dataset, profile and process -----------------------------
@@ -182,5 +204,5 @@ def print_error(err: Exception) -> int:
     return 2
 
 
-__all__ = ["Context", "TrainTask", "check_data", "check_runs_dir", "finished_line", "measured_run", "real_side",
+__all__ = ["Context", "TrainTask", "check_data", "check_runs_dir", "finished_line", "measured_run", "pending", "real_side",
            "retrain", "run_models", "setup", "ConfigError", "DataError", "DATASETS"]

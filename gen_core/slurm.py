@@ -5,15 +5,11 @@ the worker pool trains runs side by side: gen_core/workers.py.)
     python -m gen_core --launcher slurm --no-wait ...     # submit, print the job id, exit;
                                                           # the same command later reports and fills gaps
 
-Each task trains one run into the shared runs folder through `load_or_train` (its lock and its
-per-epoch checkpoint) and measures it with the yardstick. A run that is already complete is not
-submitted, nor is one that an earlier submission still has queued or running. When Slurm signals
-a time limit or a preemption, submitit calls `SlurmTask.checkpoint`, which requeues the same
-task; it resumes from the run's last finished epoch. A task killed outright leaves that
-checkpoint too, and submitting again resumes from it.
-
-Every submission is recorded in <runs>/jobs/submissions.json (run folder -> job id), beside
-submitit's logs and pickles in <runs>/jobs/, so a later command knows what is in flight.
+Each task is the funnel's (`runs.TrainTask`: the run's lock, a checkpoint per epoch, the
+yardstick). A run already complete is not submitted, nor one an earlier submission still has
+queued or running (<runs>/jobs/submissions.json records them, beside submitit's logs). On a time
+limit or a preemption submitit calls `SlurmTask.checkpoint`, which requeues the task; it resumes
+from the run's last finished epoch, as a task killed outright does when submitted again.
 """
 from __future__ import annotations
 

@@ -1,22 +1,14 @@
-"""A pool of single-thread worker processes that trains and measures runs of the grid: what
-`python -m gen_core` and `make report` do on a CPU.
+"""The worker pool: `python -m gen_core` and `make report` on a CPU train and measure runs in one
+long-lived single-thread process per core (two such processes train more images per second than
+one with two threads; `make bench` measures it), the costliest runs first (gen_core/cost.py).
 
-Two single-thread processes side by side train more images per second than one process with two
-threads (small matrices leave a second thread idle much of the time; `make bench` measures it).
-So on a CPU the runs are spread over as many long-lived workers as the machine has cores, each
-with one torch thread. A worker imports torch and loads the data once, then takes runs until
-none are left, longest first so that no long run starts last.
-
-Each task is a `runs.TrainTask`, the same one a Slurm job runs: `measured_run` under the
-run's lock, one checkpoint per epoch. Stopping the pool (Ctrl-C, a killed worker) loses at most
-each running run's current epoch; the same command again resumes them. The terminal shows one
-bar for the epochs of all runs, the runs in flight, and one line per finished run.
-
-On a GPU there is one worker: this process (runs on one device do not overlap well).
+Each task is a `runs.TrainTask`, the same one a Slurm job runs: under the run's lock, one
+checkpoint per epoch, so stopping the pool (Ctrl-C, a killed worker) loses at most each running
+run's current epoch and the same command resumes them. The terminal shows one bar for the epochs
+of all runs, the runs in flight, and one line per finished run. On a GPU one process trains.
 """
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import queue
@@ -26,7 +18,6 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
 
 from .config import RunConfig
 from .errors import ConfigError, fail
@@ -63,27 +54,6 @@ def check_workers(value, name: str = "--workers") -> int:
     if count is None or count < MIN_WORKERS or isinstance(value, bool):
         fail(name, value, "a whole number of worker processes >= 1 (1 trains in this process)")
     return count
-
-
-def pending(runs: list[RunConfig], runs_dir: Path, measure: bool, force: bool) -> list[RunConfig]:
-    """The runs a pool has work for: not complete (all, with `force`), or complete and not yet measured.
-    A results file is judged by reading it, not by its presence: a truncated summary.json or
-    yardstick.json is work to do (the worker reports it with its path). Reads JSON only, without torch."""
-    if force:
-        return list(runs)
-
-    def done(cfg: RunConfig) -> bool:
-        run_dir = Path(runs_dir) / cfg.run_name()
-        return _readable(run_dir / "summary.json") and (not measure or _readable(run_dir / "yardstick.json"))
-
-    return [c for c in runs if not done(c)]
-
-
-def _readable(path: Path) -> bool:
-    try:
-        return isinstance(json.loads(path.read_text()), dict)
-    except (OSError, ValueError):
-        return False
 
 
 def spawn_pool(workers: int, initializer=None, initargs=()) -> ProcessPoolExecutor:
@@ -147,7 +117,7 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
     from tqdm import tqdm
 
     from .cost import longest_first
-    from .runs import TrainTask, check_data, finished_line
+    from .runs import TrainTask, check_data, finished_line, pending
     from .store import progress_stream
 
     out = out or sys.stdout

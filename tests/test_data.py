@@ -13,7 +13,7 @@ import torch
 import torchvision.datasets
 
 from conftest import write_cifar_batch, write_mnist_images, write_mnist_labels
-from gen_core.data import (HOW_TO_GET, DataError, Split, ensure_downloaded, epoch_batches, held_out_split,
+from gen_core.data import (HOW_TO_GET, DataError, Split, epoch_batches, held_out_split,
                            load_split, subset_indices, to_signed, to_unit)
 
 
@@ -184,15 +184,18 @@ def test_every_missing_cifar_batch_is_named(tmp_path, cifar_root, no_download):
     assert no_download == []
 
 
-def test_ensure_downloaded_names_a_missing_file_of_either_split(tmp_path, cifar_root, no_download):
-    """The book's check before any notebook runs: both splits, so a missing test_batch is named too."""
+def test_the_check_before_anything_trains_names_a_missing_file_of_either_split(tmp_path, cifar_root, no_download):
+    """runs.check_data, which the book's prepare, the pool and the CLI call: both splits, so a missing
+    test_batch is named too."""
+    from gen_core.runs import check_data
+
     folder = tmp_path / "cifar-10-batches-py"
     link_all(cifar_root / "cifar-10-batches-py", folder, skip={"test_batch"})
     with pytest.raises(DataError) as e:
-        ensure_downloaded("cifar10", tmp_path)
+        check_data({"cifar10"}, tmp_path)
     assert str(e.value) == f"cifar10 in {tmp_path} is incomplete: {folder / 'test_batch'} is missing; {HOW_TO_GET}"
     assert no_download == []
-    ensure_downloaded("cifar10", cifar_root)          # complete: nothing to do, nothing downloaded
+    check_data({"cifar10"}, cifar_root)          # complete: nothing to do, nothing downloaded
     assert no_download == []
 
 

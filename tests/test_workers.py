@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gen_core import workers
+from gen_core import runs, workers
 from gen_core.__main__ import main
 from gen_core.config import ConfigError
 from gen_core.grid import grid, override
@@ -66,9 +66,9 @@ def test_workers_match_training_in_process_and_do_nothing_twice(tmp_path):
 def test_a_complete_run_without_its_yardstick_is_measured_not_retrained(tmp_path):
     cfg = mlp_a_runs()[0]
     run = load_or_train(cfg, DATA_DIR, tmp_path, "cpu", progress=False)
-    assert workers.pending([cfg], tmp_path, measure=False, force=False) == []
-    assert workers.pending([cfg], tmp_path, measure=True, force=False) == [cfg]
-    assert workers.pending([cfg], tmp_path, measure=False, force=True) == [cfg]
+    assert runs.pending([cfg], tmp_path, measure=False, force=False) == []
+    assert runs.pending([cfg], tmp_path, measure=True, force=False) == [cfg]
+    assert runs.pending([cfg], tmp_path, measure=False, force=True) == [cfg]
     stamp = (run.dir / "summary.json").stat().st_mtime_ns
     assert workers.train_in_pool([cfg], "smoke", DATA_DIR, tmp_path, 2, out=io.StringIO()) == 0
     assert (run.dir / "yardstick.json").exists()
@@ -83,12 +83,12 @@ def test_a_truncated_results_file_is_work_to_do_not_done(tmp_path):
     run_dir.mkdir(parents=True)
     (run_dir / "summary.json").write_text('{"status": "complete"}')
     (run_dir / "yardstick.json").write_text('{"key": "k", "measures": {}}')
-    assert workers.pending([cfg], tmp_path / "runs", measure=True, force=False) == []
+    assert runs.pending([cfg], tmp_path / "runs", measure=True, force=False) == []
     (run_dir / "yardstick.json").write_text('{"key": "k", "meas')
-    assert workers.pending([cfg], tmp_path / "runs", measure=True, force=False) == [cfg]
-    assert workers.pending([cfg], tmp_path / "runs", measure=False, force=False) == []
+    assert runs.pending([cfg], tmp_path / "runs", measure=True, force=False) == [cfg]
+    assert runs.pending([cfg], tmp_path / "runs", measure=False, force=False) == []
     (run_dir / "summary.json").write_text('{"status": "comp')
-    assert workers.pending([cfg], tmp_path / "runs", measure=False, force=False) == [cfg]
+    assert runs.pending([cfg], tmp_path / "runs", measure=False, force=False) == [cfg]
 
 
 def test_a_failing_run_is_reported_and_the_others_finish(tmp_path):

@@ -1,27 +1,18 @@
-"""Execute the notebooks with papermill and build the Jupyter Book: what `make report` runs.
+"""The commands `make report` runs, one per step, so that `make -j N report` executes the chapter
+notebooks N at a time (their runs are disjoint; file locks guard what two processes share), then
+the comparison, then the book. make resolves PROFILE once and gives every step that profile.
 
-    python -m gen_core.book report --profile long      # train (or load), execute, build: one process
+    python -m gen_core.book report --profile long      # prepare, train, every notebook, build: one process
+    python -m gen_core.book profile                    # what PROFILE means here (auto: full on CUDA, else quick)
+    python -m gen_core.book prepare [NAME ...]         # check everything (PARAMS for NAMEs), stage, the data
+    python -m gen_core.book train [NAME ...]           # the notebooks' runs, in the worker pool
+    python -m gen_core.book notebook gan_mnist -p mlp_a_latents "[17]"   # one notebook, if out of date
+    python -m gen_core.book finish                     # build the profile's book
     python -m gen_core.book build                      # build from the executed notebooks there
 
-`make report` runs the same steps as separate commands, so `make -j N report` executes the
-six chapter notebooks N at a time (their runs are disjoint; the shared classifier and any
-run two processes want are guarded by file locks), then the comparison, then the book. make
-resolves PROFILE once (`profile`) and gives every step that profile, so two reports in one
-checkout never switch each other's:
-
-    python -m gen_core.book profile                    # what PROFILE means here (auto: full on CUDA, else quick)
-    python -m gen_core.book prepare                    # check everything, stage, check the data
-    python -m gen_core.book prepare gan_mnist --params "{epochs: 2}"   # PARAMS is for these notebooks
-    python -m gen_core.book notebook gan_mnist         # one notebook, if anything it depends on changed
-    python -m gen_core.book notebook gan_mnist -p mlp_a_latents "[17]" -p overrides "{lr: 1e-4}"
-    python -m gen_core.book finish                     # build the profile's book
-
 `prepare` checks PROFILE, FORCE, the folders, GEN_BF16, PARAMS and each notebook's parameters
-cell (run as its kernel runs it) before it looks at the data, and the data before any notebook.
-A notebook is executed again only when its fingerprint changed: its source, the library's code,
-its parameters, GEN_BF16 as this CPU resolves it (it renames runs), or the results of the runs
-it read last time (for the comparison: every chapter's). The fingerprint of its last execution
-is kept under <book>/_build/stamps/. FORCE=1 always executes (and retrains).
+cell (run as its kernel runs it) before it looks at the data. A notebook is executed again only
+when its fingerprint changed (gen_core/book/stamps.py); FORCE=1 always executes and retrains.
 
 Where each profile's executed notebooks go:
   long    book/experiments/, the published book: it is executed from this profile (the
@@ -49,15 +40,6 @@ from . import layout, params, stamps
 from .layout import NOTEBOOKS, ROOT, SMOKE_DIR, BookError
 
 
-def ensure_data(data_dir: Path) -> None:
-    """Both datasets' files are in data_dir, or torchvision downloads them, or DataError."""
-    from ..config import DATASETS
-    from ..data import ensure_downloaded
-
-    for name in DATASETS:
-        ensure_downloaded(name, data_dir)
-
-
 def check_notebook_names(names) -> None:
     """ConfigError for a name that is not one of the book's notebooks (_toc.yml)."""
     for name in names:
@@ -76,6 +58,9 @@ def prepare(profile: str, data_dir: str, runs_dir: str, force, smoke_dir=SMOKE_D
     """Everything before the first notebook, checks first: the common variables, GEN_BF16, then each
     notebook's parameters cell with `notebook_params` (PARAMS, for the notebooks `names`; default:
     every notebook, and no PARAMS) over it; then the smoke stage and the data."""
+    from ..config import DATASETS
+    from ..runs import check_data
+
     ctx = context(profile, data_dir, runs_dir, force)
     bf16.bf16_on_this_cpu()                                 # a bad GEN_BF16: one line, before the data
     if notebook_params and not names:
@@ -83,7 +68,7 @@ def prepare(profile: str, data_dir: str, runs_dir: str, force, smoke_dir=SMOKE_D
     check_notebook_names(names or [])
     params.check_notebooks(names or NOTEBOOKS, notebook_params or {})
     book_root = layout.stage_smoke_book(Path(smoke_dir)) if ctx.profile == "smoke" else ROOT
-    ensure_data(Path(data_dir))                             # a data problem is one line, before any kernel
+    check_data(DATASETS, data_dir)         # read and checked (or downloaded): one line, before anything trains
     print(f"report: profile {ctx.profile} on {ctx.device}, data {data_dir}, runs {runs_dir}", flush=True)
     (book_root / layout.EXECUTED).mkdir(parents=True, exist_ok=True)
     return ctx, book_root
@@ -120,7 +105,8 @@ def train_runs(ctx, names, notebook_params: dict | None = None, workers: int | N
     the worker pool (gen_core/workers.py), so the notebooks only read results. With one worker (a GPU,
     GEN_WORKERS=1) or FORCE=1 the notebooks train their runs in their kernels instead. Returns 1
     if a run failed."""
-    from ..workers import default_workers, pending, train_in_pool
+    from ..runs import pending
+    from ..workers import default_workers, train_in_pool
 
     notebook_params = notebook_params or {}
     check_notebook_names(names)

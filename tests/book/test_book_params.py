@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from gen_core import book
+from gen_core import book, runs
 from gen_core.book import NOTEBOOKS, ROOT, cli, layout, params
 from gen_core.book.params import parse_value
 from gen_core.errors import ConfigError
@@ -118,7 +118,7 @@ def prepare(tmp_path, monkeypatch, capsys):
     for source in layout.NOTEBOOK_DIR.glob("*.py"):
         (notebooks / source.name).write_text(source.read_text())
     monkeypatch.setattr(layout, "NOTEBOOK_DIR", notebooks)
-    monkeypatch.setattr(cli, "ensure_data", lambda data_dir: pytest.fail("the data was checked first"))
+    monkeypatch.setattr(runs, "check_data", lambda datasets, data_dir: pytest.fail("the data was checked first"))
 
     def run(*args):
         code = book.main(["prepare", *args, "--profile", "smoke", "--data-dir", str(tmp_path / "data"),

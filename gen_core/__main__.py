@@ -27,7 +27,8 @@ from .cost import print_estimate
 from .data import DataError
 from .errors import fail
 from .grid import full_grid, grid, override, resolve_profile
-from .runs import finished_line, pending, print_error
+from .errors import print_error
+from .runs import finished_line, pending
 from .runs import status as run_status
 from .slurm import ARRAY_LIMIT, FLAGS, SLURM_TIME_MIN, Resources, check_launcher, launch, task_device
 from .slurm import slots as launch_slots
@@ -138,10 +139,11 @@ def main(argv=None) -> int:
             raise ConfigError(f"--workers {workers} is not allowed with --device {ctx.device}: the workers train on "
                               f"the CPU; on a GPU use --workers 1")
         # one run to do trains faster here, with every thread, than in one single-thread worker
-        if workers > 1 and len(pending(runs, ctx.runs_dir, not args.no_measure, args.force)) > 1:
+        todo = pending(runs, ctx.runs_dir, not args.no_measure, args.force, profile)
+        if workers > 1 and len(todo) > 1:
             return train_in_pool(runs, profile, ctx.data_dir, ctx.runs_dir, workers, measure=not args.no_measure,
                                  force=args.force)
-        check_data({c.dataset for c in runs}, ctx.data_dir)     # one line, before anything trains
+        check_data({c.dataset for c in todo}, ctx.data_dir)     # one line, before anything trains
         for i, cfg in enumerate(runs, 1):
             start = time.perf_counter()
             run = measured_run(cfg, ctx, measure=not args.no_measure)     # a corrupt run is retrained

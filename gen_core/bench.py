@@ -34,7 +34,7 @@ import torch
 from . import cuda, data, families
 from .config import ConfigError, RunConfig
 from .data import DataError, Split
-from .errors import fail
+from .errors import fail, print_error
 from .grid import full_grid, grid, resolve_profile
 from .cost import fresh, print_estimates, time_steps
 from .numerics import flush_subnormals
@@ -218,8 +218,6 @@ class WorkerTimer:
         self.manager.shutdown()
 
 
-# ---- estimates --------------------------------------------------------------------------------
-
 # ---- the command ----------------------------------------------------------------------------
 
 def _fmt_rate(images: int, seconds: float) -> str:
@@ -372,8 +370,7 @@ def main(argv=None) -> int:
                   estimate_profile=resolve_profile(args.estimate_profile, cuda.is_cuda(device)),
                   flops_profile=resolve_profile(args.flops_profile, cuda.is_cuda(device)))
     except (ConfigError, DataError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return print_error(err)
     except KeyboardInterrupt:
         print("interrupted: the bench stopped; the rows above are complete", file=sys.stderr, flush=True)
         return 130

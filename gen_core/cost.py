@@ -22,7 +22,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from . import cuda, families
 from .config import RunConfig
 from .data import Split
-from .grid import DATASET_SIZES, full_grid
+from .config import DATASET_SIZES
+from .grid import full_grid
 from .train import collect, setup
 
 # Dense peak of one H100 SXM (NVIDIA datasheet): FP32 on CUDA cores, TF32 and BF16 on tensor cores.

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import inspect
 import sys
+import textwrap
 import types
 from pathlib import Path
 
@@ -69,15 +70,15 @@ def _cached_digest(entry_points: tuple, owner, stamp) -> str:
     todo = [(resolve(obj) if isinstance(obj, str) else obj, owner) for obj in entry_points]
     while todo:
         obj, cls = todo.pop()
-        obj = inspect.unwrap(obj) if callable(obj) else obj
+        obj = _callable_of(obj)
         key = f"{obj.__module__}.{obj.__qualname__}"
         if key in found:
             continue
         tree = _definition(obj)
-        found[key] = ast.dump(tree)
+        found[key] = canonical(tree)
         scope = vars(sys.modules[obj.__module__])
         for name, value in _named(tree, scope, cls):
-            value = inspect.unwrap(value) if callable(value) else value      # through lru_cache and the like
+            value = _callable_of(value)
             if _ours(value):
                 todo.append((value, cls if _is_method_of(value, cls) else None))
             elif _plain(value):
@@ -88,9 +89,27 @@ def _cached_digest(entry_points: tuple, owner, stamp) -> str:
     return h.hexdigest()
 
 
+def canonical(tree: ast.AST) -> str:
+    """The code as source text: `ast.unparse`, whose output, unlike `ast.dump`'s, is the same on every
+    Python this project supports (3.12 and 3.13 changed what ast.dump prints), so a runs folder keeps
+    its names when it moves to another Python."""
+    return ast.unparse(tree)
+
+
+def _callable_of(value):
+    """The function behind a wrapper: lru_cache and functools.wraps decorators, properties, static and
+    class methods, bound methods, functools.partial (its arguments are plain values or followed too)."""
+    if isinstance(value, property):
+        value = value.fget
+    elif isinstance(value, (staticmethod, classmethod, types.MethodType)):
+        value = value.__func__
+    elif isinstance(value, functools.partial):
+        value = value.func
+    return inspect.unwrap(value) if callable(value) else value
+
+
 def _ours(value) -> bool:
-    return (isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", "").split(".")[0] == PACKAGE
-            and "<" not in value.__qualname__)          # not a lambda or a function made inside a function
+    return isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", "").split(".")[0] == PACKAGE
 
 
 def _is_method_of(value, cls) -> bool:
@@ -103,14 +122,23 @@ def _module_tree(path: str, mtime_ns: int) -> ast.Module:
 
 
 def _definition(obj) -> ast.AST:
-    """The def or class statement of `obj`, found by its qualified name in its module's file, without docstrings."""
+    """The def or class statement of `obj`, without docstrings: found by its qualified name in its
+    module's file as it is on disk now (a redefinition: the last one, which Python keeps); a lambda or
+    a function made inside another function (`<locals>` in its name) by its own source lines."""
     path = Path(inspect.getsourcefile(obj))
+    if "<" in obj.__qualname__:
+        source = textwrap.dedent(inspect.getsource(obj))
+        try:
+            return _without_docstrings(ast.parse(source).body[0])
+        except SyntaxError:          # a lambda's lines cut out of a longer expression: its text
+            return ast.Constant(source)
     node = _module_tree(str(path), path.stat().st_mtime_ns)
     for part in obj.__qualname__.split("."):
-        node = next((child for child in node.body if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                                          ast.ClassDef)) and child.name == part), None)
-        if node is None:        # the file no longer defines it (edited while this process runs): that is a change
+        named = [child for child in node.body if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                      ast.ClassDef)) and child.name == part]
+        if not named:        # the file no longer defines it (edited while this process runs): that is a change
             return ast.Constant(f"<{obj.__qualname__} is no longer in {path.name}>")
+        node = named[-1]
     return _without_docstrings(node)
 
 
@@ -140,6 +168,11 @@ def _named(tree: ast.AST, scope: dict, cls) -> list[tuple[str, object]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in scope:
             out.append((node.id, scope[node.id]))
+        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call) and cls is not None
+              and isinstance(node.value.func, ast.Name) and node.value.func.id == "super"):
+            # super().m(): every base's m, since which one runs depends on the instance's class
+            out += [(f"{base.__qualname__}.{node.attr}", vars(base)[node.attr]) for base in cls.__mro__[1:]
+                    if node.attr in vars(base)]
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             base = node.value.id
             if base == "self" and cls is not None and hasattr(cls, node.attr):
@@ -165,8 +198,14 @@ def _plain(value) -> bool:
 
 
 def _plain_form(value):
+    """The value with every set, at any depth, as a sorted list: a set's repr follows the process's
+    hash seed, and the digest must not."""
     if isinstance(value, (set, frozenset)):
-        return sorted(map(repr, value))
+        return sorted(repr(_plain_form(v)) for v in value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_plain_form(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain_form(v) for k, v in value.items()}
     if type(value).__name__ == "Tensor":
         return value.tolist()
     return value

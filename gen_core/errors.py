@@ -10,6 +10,19 @@ class DataError(RuntimeError):
     """The dataset is missing or unreadable; the message names the path and the fix."""
 
 
+def print_error(err: Exception) -> int:
+    """A command's ending for a ConfigError or DataError (or BookError): `error: ...` on one line, status 2."""
+    import sys
+
+    print(f"error: {one_line(err)}", file=sys.stderr)
+    return 2
+
+
+def one_line(text) -> str:
+    """The first non-empty line of a message (a library's error may span several)."""
+    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+
+
 def not_allowed(name: str, value, expected: str, sep: str = "=") -> ConfigError:
     """The one "X is not allowed; expected ..." message: `name=value` (a flag: sep=" ")."""
     return ConfigError(f"{name}{sep}{value!r} is not allowed; expected {expected}")

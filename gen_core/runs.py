@@ -7,21 +7,20 @@ a pool worker, a Slurm task or the bench.
 
 A run's results come from `results.load_or_train`, then the yardstick measures it against the
 dataset's real side (its classifier, test features and floor; built once per process). A run
-whose results or weights cannot be read back is reported on the terminal and trained again,
-here and only here. `TrainTask` is the same thing as a picklable task, which a pool worker
-and a Slurm job run.
+whose weights or snapshots cannot be read back is reported on the terminal and trained again here
+(`retrain`); one whose results files cannot be read, by `results.load_or_train`. `TrainTask` is the
+same thing as a picklable task, which a pool worker and a Slurm job run.
 """
 from __future__ import annotations
 
 import functools
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import DATASETS, RunConfig, parse_force
-from .errors import ConfigError, DataError, fail
+from .config import RunConfig, parse_force
+from .errors import ConfigError, fail
 from .grid import eval_samples, grid, resolve_profile
 from .store import report_problem
 
@@ -61,33 +60,46 @@ def check_runs_dir(runs_dir: Path) -> None:
 def check_data(datasets, data_dir) -> None:
     """Read and check, once, the training and test files of each dataset a selection needs (DataError:
     one line naming the file), so that a broken file stops everything before anything trains."""
-    from . import data
+    from .data import load_split
 
-    root = str(Path(data_dir).resolve())
     for name in sorted(set(datasets)):
         for train in (True, False):
-            data.cached_split(name, root, train, "cpu", 0)
+            load_split(name, data_dir, train, "cpu")       # not cached: this process may train nothing
 
 
-def pending(runs: list[RunConfig], runs_dir: Path, measure: bool, force: bool) -> list[RunConfig]:
-    """The runs a pool has work for: not complete (all, with `force`), or complete and not yet measured.
-    A results file is judged by reading it, not by its presence: a truncated summary.json or
-    yardstick.json is work to do (the worker reports it with its path). Reads JSON only, without torch."""
+def pending(runs: list[RunConfig], runs_dir: Path, measure: bool, force: bool, profile: str | None = None
+            ) -> list[RunConfig]:
+    """The runs there is work for: not complete (all, with `force`), or complete and not yet measured
+    (with `profile`: not measured by that profile's yardstick, whose classifier, N or code may have
+    changed). A results file is judged by reading it, not by its presence: a truncated summary.json or
+    yardstick.json is work to do (the worker reports it with its path). Trains nothing, loads no model."""
     if force:
         return list(runs)
+    keys: dict = {}
 
     def done(cfg: RunConfig) -> bool:
         run_dir = Path(runs_dir) / cfg.run_name()
-        return _readable(run_dir / "summary.json") and (not measure or _readable(run_dir / "yardstick.json"))
+        if _json(run_dir / "summary.json") is None:
+            return False
+        if not measure:
+            return True
+        measured = _json(run_dir / "yardstick.json")
+        if measured is None or profile is None:
+            return measured is not None
+        if cfg.dataset not in keys:
+            from .yardstick import profile_key
+            keys[cfg.dataset] = profile_key(cfg.dataset, profile)
+        return measured.get("key") == keys[cfg.dataset]
 
     return [c for c in runs if not done(c)]
 
 
-def _readable(path: Path) -> bool:
+def _json(path: Path) -> dict | None:
     try:
-        return isinstance(json.loads(path.read_text()), dict)
+        value = json.loads(path.read_text())
     except (OSError, ValueError):
-        return False
+        return None
+    return value if isinstance(value, dict) else None
 
 
 # ---- the yardstick's real side, once per dataset, profile and process -----------------------------
@@ -116,7 +128,7 @@ def real_side(dataset: str, ctx: Context):
 # ---- runs ---------------------------------------------------------------------------------------------
 
 def retrain(cfg: RunConfig, ctx: Context, err: Exception, progress: bool = True, on_epoch=None):
-    """The one place a run that cannot be read back is reported and trained again."""
+    """Where a run whose weights or snapshots cannot be read back is reported and trained again."""
     from .results import load_or_train
 
     report_problem(f"{err}; training it again")
@@ -196,13 +208,3 @@ class TrainTask:
         run = measured_run(cfg, ctx, progress=self.progress, on_epoch=self.on_epoch, measure=self.measure)
         return {"run": run.dir.name, "status": status(run), "fd": run.yardstick.get("fd"),
                 "train_seconds": run.summary["train_seconds"]}
-
-
-def print_error(err: Exception) -> int:
-    """The command-line ending of a ConfigError or DataError: one line, exit status 2."""
-    print(f"error: {err}", file=sys.stderr)
-    return 2
-
-
-__all__ = ["Context", "TrainTask", "check_data", "check_runs_dir", "finished_line", "measured_run", "pending", "real_side",
-           "retrain", "run_models", "setup", "ConfigError", "DataError", "DATASETS"]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .config import ConfigError, RunConfig
 from .errors import fail
-from .runs import TrainTask, finished_line
+from .runs import TrainTask, finished_line, status
 from .store import share_runs_folder
 
 LAUNCHERS = ("slurm",)             # --launcher local was retired: the worker pool (GEN_WORKERS) trains locally
@@ -248,10 +248,10 @@ def _finished_on_disk(task: Task, runs_dir: Path) -> str | None:
     if run is None:
         return None
     try:
-        fd = json.loads((run.dir / "yardstick.json").read_text())["measures"]["fd"]
+        run.yardstick = json.loads((run.dir / "yardstick.json").read_text())["measures"]
     except (OSError, ValueError, KeyError, TypeError):
-        fd = None
-    return _done_line(run.summary["status"], fd, run.summary["train_seconds"])
+        pass                                    # not measured (--no-measure), or not yet readable here
+    return _done_line(status(run), run.yardstick.get("fd"), run.summary["train_seconds"])
 
 
 def poll(tasks: list[Task], say, runs_dir: Path) -> bool:
@@ -308,22 +308,22 @@ def launch(runs: list[RunConfig], profile: str, data_dir: Path, runs_dir: Path, 
     """Submit the runs that are neither complete (unless `force`) nor in flight as one job array;
     wait for them unless `no_wait`. Prints one line per state change and a summary; returns 1 when a
     task failed, else 0. The data is read and checked before anything is submitted."""
-    from .results import load_run
-    from .runs import check_data
+    from .runs import check_data, pending
 
     out = out or sys.stdout
     res.check()
     device = task_device(device, res)
     check_partition(res.partition)
     share_runs_folder(runs_dir)
-    check_data({c.dataset for c in runs}, data_dir)       # one line here, not one failed task per run
 
     def say(task: Task, text: str) -> None:
         print(f"{task.name}: {text} (job {task.job_id})", file=out, flush=True)
 
-    complete = [] if force else [c for c in runs if load_run(Path(runs_dir) / c.run_name(), report=False) is not None]
-    earlier = in_flight([c for c in runs if c not in complete], runs_dir)
-    missing = [c for c in runs if c not in complete and c.run_name() not in earlier]
+    todo = pending(runs, runs_dir, measure, force, profile)     # complete, and measured if asked: not submitted
+    check_data({c.dataset for c in todo}, data_dir)       # one line here, not one failed task per run
+    complete = [c for c in runs if c not in todo]
+    earlier = in_flight(todo, runs_dir)
+    missing = [c for c in todo if c.run_name() not in earlier]
     print(f"slurm: {len(runs)} runs selected, {len(complete)} already complete, {len(earlier)} in flight, "
           f"{len(missing)} to submit", file=out, flush=True)
     for t in earlier.values():

@@ -88,7 +88,7 @@ def file_lock(path: Path):
 
 
 def lock_path(runs_dir, name: str) -> Path:
-    """The lock file of one run of `runs_dir`. Where the launcher made <runs>/.locks (gen_core/launch.py),
+    """The lock file of one run of `runs_dir`. Where Slurm submission made <runs>/.locks (gen_core/slurm.py),
     there: every process that shares the runs folder, on any cluster node, sees those locks.
     Otherwise under the system's temp folder, so the runs folder holds only results (and is not
     created before the data has loaded)."""

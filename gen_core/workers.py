@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from .config import RunConfig
-from .errors import ConfigError, fail
+from .errors import ConfigError, fail, one_line
 
 WORKER_THREADS = 1           # torch threads per worker
 POLL_SECONDS = 0.5           # how often the terminal is updated
@@ -121,7 +121,7 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
     from .store import progress_stream
 
     out = out or sys.stdout
-    todo = pending(runs, runs_dir, measure, force)
+    todo = pending(runs, runs_dir, measure, force, profile)
     print(f"workers: {len(runs)} runs selected, {len(runs) - len(todo)} already done, {len(todo)} to train or "
           f"measure in {min(workers, len(todo)) if todo else 0} single-thread worker processes", file=out, flush=True)
     if not todo:
@@ -164,7 +164,7 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
                     return 1
                 except Exception as err:             # the run's own error: report it, keep the others going
                     failed.append(name)
-                    line = f"failed: {type(err).__name__}: {err}"
+                    line = f"failed: {type(err).__name__}: {one_line(err)}"
                 else:
                     line = finished_line(result["status"], result.get("fd"), result["seconds"])
                 finished += 1

@@ -151,9 +151,7 @@ class RealSide:
 
     @property
     def key(self) -> str:
-        """What a run's cached yardstick.json was measured with: the classifier, N and this code."""
-        payload = f"{self.classifier.config.run_hash()}:{self.n_samples}:{code_digest(measure_run)}"
-        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+        return measures_key(self.classifier.config, self.n_samples)
 
     def real_moments(self, replicates: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The test features' mean and covariance square root, then those of `replicates` bootstrap
@@ -277,6 +275,20 @@ def _cached_measures(path: Path, key: str) -> dict | None:
         return None
 
 
+def measures_key(classifier_config, n_samples: int) -> str:
+    """What a run's cached yardstick.json was measured with: the classifier, N and this code."""
+    payload = f"{classifier_config.run_hash()}:{n_samples}:{code_digest(measure_run)}"
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def profile_key(dataset: str, profile: str) -> str:
+    """`measures_key` of a profile's real side, without building it (no classifier is trained or loaded)."""
+    from .classifier import classifier_config
+    from .grid import eval_samples
+
+    return measures_key(classifier_config(dataset, profile), eval_samples(profile))
+
+
 def measure_run(run, real: RealSide, device) -> dict:
     """The yardstick for one finished run, from its saved weights; cached in yardstick.json.
 
@@ -287,7 +299,8 @@ def measure_run(run, real: RealSide, device) -> dict:
     path = run.dir / "yardstick.json"
     if (cached := _cached_measures(path, real.key)) is not None:
         return cached
-    if run.diverged:
+    if run.diverged:                 # nothing to measure; written, so that it counts as measured (runs.pending)
+        write_json_atomic(path, {"key": real.key, "measures": {}})
         return {}
     models = load_models(run, device, needed_by=YARDSTICK_NEEDS_WEIGHTS)
     try:

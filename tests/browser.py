@@ -1,5 +1,5 @@
 """Load built book pages in headless Chromium and report what a reader would see (no tests here;
-tests/test_book.py uses it on the smoke book).
+tests/book/test_book_report.py uses it on the smoke book).
 
 Each page is served over HTTP from the built HTML folder, as a reader's browser or a static host
 would get it, with a probe script added to a copy of the page. After MathJax's first typeset

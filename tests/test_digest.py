@@ -116,3 +116,99 @@ def test_the_digest_is_the_same_in_every_process_and_covers_what_the_code_names(
     assert digest.code_digest(vae_step) == digest.code_digest("gen_core.families.vae:vae_step")
     # vae_step names losses.vae_loss: a different digest from the loss alone, and it includes it
     assert digest.code_digest(vae_step) != digest.code_digest(losses.vae_loss)
+
+
+# ---- the digest's reading of code, on a probe module of its own ---------------------------------
+
+PROBE = '''
+import functools
+
+OFFSET = 3
+SHAPES = {"a": frozenset({"wx", "yz", "uv", "st", "qr"})}
+
+
+def helper(x):
+    return x + OFFSET
+
+
+def scaled(x: float, factor: float = 2.0) -> float:
+    """Scaled and shifted."""
+    # a comment is not code
+    return helper(x) * factor
+
+
+def shapes():
+    return SHAPES
+
+
+class Base:
+    def step(self):
+        return helper(1)
+
+
+class Child(Base):
+    def step(self):
+        return super().step() + 1
+
+    @property
+    def size(self):
+        return helper(2)
+
+    def uses_size(self):
+        return self.size
+
+
+partial_helper = functools.partial(helper)
+
+
+def uses_partial():
+    return partial_helper(1)
+'''
+
+
+def load_probe(tmp_path, text: str = PROBE, name: str = "gen_core._digest_probe"):
+    """The probe as a gen_core module (the digest follows gen_core code only), from a file of its own."""
+    import importlib.util
+
+    path = tmp_path / f"{name.rsplit('.', 1)[1]}_{abs(hash(text))}.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_code_is_read_as_source_without_docstrings_comments_or_annotations(tmp_path):
+    probe = load_probe(tmp_path)
+    assert digest.canonical(digest._definition(probe.scaled)) == "def scaled(x, factor=2.0):\n    return helper(x) * factor"
+
+
+@pytest.mark.parametrize("entry, old, new, changes", [
+    ("scaled", "OFFSET = 3", "OFFSET = 4", True),                                 # a value it reaches
+    ("scaled", '"""Scaled and shifted."""', '"""Shifted, then scaled."""', False),  # its docstring
+    ("Child.step", "        return helper(1)", "        return helper(5)", True),  # through super()
+    ("Child.uses_size", "        return helper(2)", "        return helper(6)", True),  # through a property
+    ("uses_partial", "    return x + OFFSET", "    return x - OFFSET", True),        # through functools.partial
+])
+def test_the_digest_follows_what_the_code_reaches(tmp_path, entry, old, new, changes):
+    def digest_of(text):
+        probe = load_probe(tmp_path, text)
+        obj = probe
+        for part in entry.split("."):
+            obj = getattr(obj, part)
+        return digest.code_digest(obj, owner=probe.Child if "." in entry else None)
+
+    assert PROBE.count(old) == 1
+    assert (digest_of(PROBE) != digest_of(PROBE.replace(old, new))) == changes
+
+
+def test_a_set_inside_a_value_hashes_alike_under_every_hash_seed(tmp_path):
+    (tmp_path / "probe.py").write_text(PROBE)
+    script = ("import importlib.util, sys; from gen_core import digest; "
+              f"spec = importlib.util.spec_from_file_location('gen_core._digest_probe', {str(tmp_path / 'probe.py')!r}); "
+              "m = importlib.util.module_from_spec(spec); sys.modules[spec.name] = m; spec.loader.exec_module(m); "
+              "print(digest.code_digest(m.shapes))")
+    seen = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(seen) == 1

@@ -140,15 +140,27 @@ def test_the_package_has_no_import_circle():
     assert cycles(import_graph()) == []
 
 
-def test_the_library_never_imports_the_report():
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for target in graph[todo.pop()] - seen:
+            seen.add(target)
+            todo.append(target)
+    return seen
+
+
+def test_the_library_never_imports_the_report_or_the_book():
     """Everything that trains without Jupyter (the CLI, the pool, Slurm tasks, the bench) works below
-    gen_core.report; only the report itself and the book that executes its notebooks import it."""
+    gen_core.report and gen_core.book, directly or through another module; only the report itself and
+    the book that executes its notebooks import them (the book: the report too)."""
     graph = import_graph()
     above = ("gen_core.report", "gen_core.book")
     library = [m for m in graph if not m.startswith(above) and m != "gen_core"]
     assert "gen_core.runs" in library and "gen_core.workers" in library and "gen_core.slurm" in library
-    reaching = {m: sorted(t for t in graph[m] if t.startswith("gen_core.report")) for m in library}
+    reaching = {m: sorted(t for t in reachable(graph, m) if t.startswith(above)) for m in library}
     assert {m: t for m, t in reaching.items() if t} == {}
+    assert not any(t.startswith("gen_core.book") for m in graph if m.startswith("gen_core.report")
+                   for t in reachable(graph, m))
 
 
 def test_the_layout_shows_the_flow():

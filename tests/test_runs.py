@@ -3,6 +3,7 @@ line before anything trains (in the worker pool, in one process and before a Slu
 and the one finished-run line."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -106,3 +107,36 @@ def test_slurm_tasks_run_the_funnel_and_requeue():
     """The Slurm task is the funnel's task, with submitit's requeue on top."""
     assert issubclass(slurm.SlurmTask, runs.TrainTask) and hasattr(slurm.SlurmTask, "checkpoint")
     assert not hasattr(runs.TrainTask, "checkpoint")
+
+
+def test_pending_reads_the_yardstick_key_of_the_profile(tmp_path):
+    """A run measured by another classifier, N or yardstick code is pending again; a diverged run, whose
+    yardstick writes empty measures, is done once measured (it used to stay pending forever)."""
+    from gen_core.yardstick import profile_key
+    from support import mlp_a_runs
+
+    cfg = mlp_a_runs()[0]
+    run_dir = tmp_path / cfg.run_name()
+    run_dir.mkdir()
+    (run_dir / "summary.json").write_text('{"status": "diverged"}')
+    assert runs.pending([cfg], tmp_path, measure=True, force=False, profile="smoke") == [cfg]      # not measured
+    key = profile_key("mnist", "smoke")
+    (run_dir / "yardstick.json").write_text(f'{{"key": "{key}", "measures": {{}}}}')
+    assert runs.pending([cfg], tmp_path, measure=True, force=False, profile="smoke") == []
+    assert profile_key("mnist", "quick") != key                     # another classifier and N
+    assert runs.pending([cfg], tmp_path, measure=True, force=False, profile="quick") == [cfg]
+    (run_dir / "yardstick.json").write_text('{"key": "stale", "measures": {}}')
+    assert runs.pending([cfg], tmp_path, measure=True, force=False, profile="smoke") == [cfg]
+    assert runs.pending([cfg], tmp_path, measure=True, force=False) == []           # no profile: any key
+
+
+def test_a_diverged_run_is_written_as_measured(tmp_path):
+    from types import SimpleNamespace
+
+    from gen_core.results import Run
+    from gen_core.yardstick import measure_run
+    from support import mlp_a_runs
+
+    run = Run(mlp_a_runs()[0], tmp_path, {"status": "diverged"}, {})
+    assert measure_run(run, SimpleNamespace(key="k1"), "cpu") == {}
+    assert json.loads((tmp_path / "yardstick.json").read_text()) == {"key": "k1", "measures": {}}

@@ -34,7 +34,7 @@ from pathlib import Path
 
 # Light imports only: `notebook NAME` decides "up to date" before torch is imported (stamps.py).
 from .. import bf16
-from ..errors import ConfigError, DataError, fail
+from ..errors import ConfigError, DataError, fail, print_error
 from ..workers import INTERRUPTED
 from . import layout, params, stamps
 from .layout import NOTEBOOKS, ROOT, SMOKE_DIR, BookError
@@ -119,7 +119,7 @@ def train_runs(ctx, names, notebook_params: dict | None = None, workers: int | N
     # each chapter's parameters cell run as its kernel will run it, then PARAMS over it: the very runs it shows
     configs = list(dict.fromkeys(c for name in names for c in params.chapter_configs(name, ctx.profile,
                                                                                       notebook_params)))
-    if len(pending(configs, ctx.runs_dir, measure=True, force=False)) == 1:
+    if len(pending(configs, ctx.runs_dir, measure=True, force=False, profile=ctx.profile)) == 1:
         print("train: one run to train: its notebook trains it, with every thread", flush=True)
         return 0
     return train_in_pool(configs, ctx.profile, ctx.data_dir, ctx.runs_dir, workers)
@@ -188,8 +188,7 @@ def main(argv=None) -> int:
     try:
         return _command(args)
     except (ConfigError, DataError, BookError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return print_error(err)
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr, flush=True)
         return 130

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..errors import one_line
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
 # The experiment pages in the table of contents' order: one chapter per family x dataset, then the comparison.
@@ -72,7 +74,7 @@ def execute_notebook(name: str, book_root: Path, parameters: dict) -> Path:
         papermill.execute_notebook(str(unexecuted), str(partial), parameters=parameters, cwd=str(ROOT),
                                    kernel_name="python3", progress_bar=False, log_output=False)
     except papermill.PapermillExecutionError as err:
-        raise BookError(f"notebook {name} failed: {err.ename}: {err.evalue} "
+        raise BookError(f"notebook {name} failed: {err.ename}: {one_line(err.evalue)} "
                         f"(the executed notebook with the traceback is {partial})") from None
     finally:
         unexecuted.unlink(missing_ok=True)

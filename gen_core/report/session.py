@@ -40,7 +40,8 @@ def chapter_runs(configs: list[RunConfig], name: str, ctx: Context) -> list[Run]
 
 def all_runs(ctx: Context) -> list[Run]:
     """Every chapter's runs, as each chapter last ran them (its parameters and overrides);
-    the grid's defaults for a chapter that has not run. Never retrains a run it can read."""
+    the grid's defaults for a chapter that has not run. Retrains (forced or not) only a run it cannot
+    read, or one whose training code changed since the chapter ran (its name is computed anew)."""
     runs = []
     for fam in families.names():
         for ds in DATASETS:

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import RunConfig, parse_force
+from .config import DATASETS, RunConfig, parse_force
 from .errors import ConfigError, fail
 from .grid import eval_samples, grid, resolve_profile
 from .store import report_problem
@@ -62,7 +62,7 @@ def check_data(datasets, data_dir) -> None:
     one line naming the file), so that a broken file stops everything before anything trains."""
     from .data import load_split
 
-    for name in sorted(set(datasets)):
+    for name in sorted(set(datasets), key=DATASETS.index):          # in the book's order: MNIST first
         for train in (True, False):
             load_split(name, data_dir, train, "cpu")       # not cached: this process may train nothing
 

@@ -166,11 +166,18 @@ def uses_partial():
 '''
 
 
-def load_probe(tmp_path, text: str = PROBE, name: str = "gen_core._digest_probe"):
-    """The probe as a gen_core module (the digest follows gen_core code only), from a file of its own."""
+PROBES = iter(range(10**6))
+
+
+def load_probe(tmp_path, text: str = PROBE, name: str | None = None):
+    """The probe as a gen_core module (the digest follows gen_core code only), from a file of its own,
+    under `name` (default: a new one each time; the digest's caches forgotten for a name used again)."""
     import importlib.util
 
-    path = tmp_path / f"{name.rsplit('.', 1)[1]}_{abs(hash(text))}.py"
+    name = name or f"gen_core._digest_probe_{next(PROBES)}"
+    digest._module.cache_clear()
+    digest._cached_digest.cache_clear()
+    path = tmp_path / f"{name.rsplit('.', 1)[1]}_{next(PROBES)}.py"
     path.write_text(text)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -181,7 +188,7 @@ def load_probe(tmp_path, text: str = PROBE, name: str = "gen_core._digest_probe"
 
 def test_code_is_read_as_source_without_docstrings_comments_or_annotations(tmp_path):
     probe = load_probe(tmp_path)
-    assert digest.canonical(digest._definition(probe.scaled)) == "def scaled(x, factor=2.0):\n    return helper(x) * factor"
+    assert digest.source_text(probe.scaled) == "def scaled(x, factor=2.0):\n    return helper(x) * factor"
 
 
 @pytest.mark.parametrize("entry, old, new, changes", [
@@ -192,8 +199,10 @@ def test_code_is_read_as_source_without_docstrings_comments_or_annotations(tmp_p
     ("uses_partial", "    return x + OFFSET", "    return x - OFFSET", True),        # through functools.partial
 ])
 def test_the_digest_follows_what_the_code_reaches(tmp_path, entry, old, new, changes):
+    name = f"gen_core._digest_probe_{next(PROBES)}"
+
     def digest_of(text):
-        probe = load_probe(tmp_path, text)
+        probe = load_probe(tmp_path, text, name)
         obj = probe
         for part in entry.split("."):
             obj = getattr(obj, part)
@@ -201,6 +210,16 @@ def test_the_digest_follows_what_the_code_reaches(tmp_path, entry, old, new, cha
 
     assert PROBE.count(old) == 1
     assert (digest_of(PROBE) != digest_of(PROBE.replace(old, new))) == changes
+
+
+def test_a_monkeypatched_function_is_hashed_as_its_file_has_it(tmp_path, monkeypatch):
+    """Names are resolved in the source files, never through live objects: a test's stand-in for a
+    function (or a decorator's wrapper) changes nothing."""
+    probe = load_probe(tmp_path)
+    before = digest.code_digest(probe.scaled)
+    monkeypatch.setattr(probe, "helper", lambda x: 0)
+    digest._cached_digest.cache_clear()
+    assert digest.code_digest(probe.scaled) == before
 
 
 def test_a_set_inside_a_value_hashes_alike_under_every_hash_seed(tmp_path):

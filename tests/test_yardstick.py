@@ -300,7 +300,8 @@ def test_measure_run_reports_an_unreadable_cache_and_measures_again(tiny_run, sm
 
 
 def test_measure_run_of_a_diverged_run_is_empty(tmp_path, tiny_cfg, smoke_classifier, monkeypatch):
-    """A diverged run has nothing to measure (and may have no usable weights): {} and no file."""
+    """A diverged run has nothing to measure (and may have no usable weights): {}, written with the
+    real side's key, so that it counts as measured (runs.pending) and is never sampled."""
     def must_not_generate(*args, **kwargs):
         raise AssertionError("a diverged run was sampled")
 
@@ -308,7 +309,7 @@ def test_measure_run_of_a_diverged_run_is_empty(tmp_path, tiny_cfg, smoke_classi
     run = Run(tiny_cfg("gan"), tmp_path, {"status": "diverged", "diverged_at": {"epoch": 1}}, {})
     real = _real_side(torch.zeros(4, 128), n_samples=20, classifier=smoke_classifier)
     assert measure_run(run, real, "cpu") == {}
-    assert not (tmp_path / "yardstick.json").exists()
+    assert json.loads((tmp_path / "yardstick.json").read_text()) == {"key": real.key, "measures": {}}
 
 
 @pytest.mark.parametrize("damage", [b"", b"\x80", None])

@@ -33,9 +33,9 @@ def dataset_verdict(runs: list[Run], real: RealSide) -> str:
 
 
 def _seed_mean_note(run: Run) -> str:
-    """", the mean of n seeds with the interval of the mean" for a seed-averaged run, else ""."""
+    """", the geometric mean of n seeds with its interval" for a seed-averaged run (its FD), else ""."""
     n = seeds_measured(run)
-    return f", the mean of {n} seeds with the interval of the mean" if n > 1 else ""
+    return f", the geometric mean of {n} seeds with its interval" if n > 1 else ""
 
 
 def equal_budget_verdict(runs: list[Run], dataset: str) -> str | None:

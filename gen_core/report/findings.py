@@ -128,8 +128,9 @@ def seeds_sentence(profile: str, n_seeds: int, fewest: int | None = None,
              f"(`python -m gen_core --seeds N` trains them, here or on a cluster)." if n_seeds > trained else "")
     if n_seeds > 1:
         count = f"{n_seeds} seeds" if fewest == n_seeds else f"{fewest} to {n_seeds} seeds (the seeds column gives each)"
-        return (f"Every configuration ran with {count}; tables show mean ± standard deviation and, in "
-                f"brackets, the 95% interval of the mean.{found}")
+        return (f"Every configuration ran with {count}; tables show the seed mean ± the seeds' standard deviation "
+                f"and, in brackets, the 95% interval of the mean, which stays in the measure's range: FD's mean is "
+                f"geometric, its interval taken on log FD; shares stay in [0, 1]; classes covered get none.{found}")
     return (f"Every configuration here ran once (seed 0), as the {profile} profile trains it. Each number carries its "
             f"95% bootstrap "
             f"interval over the samples (in brackets), which leaves out seed-to-seed variation; where two intervals "

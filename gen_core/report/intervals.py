@@ -44,6 +44,37 @@ def mean_interval(mean: float, std: float, n: int) -> Estimate:
     return Estimate(mean, mean - half, mean + half)
 
 
+# What each kind of measure may be, so that no interval of its seed mean leaves it: a distance is
+# positive (its mean and interval are taken on the log scale, then mapped back), a share lies in
+# [0, 1] (the t interval, cut to it), a count of classes gets no t interval (its seeds' values say
+# more than a t quantile on 2 or 3 integers), anything else is any real number.
+POSITIVE = ("fd", "kid", "test_neg_elbo", "test_bce", "test_kl", "density", "sharpness_ratio")
+SHARES = ("precision", "recall", "coverage", "on_data", "counted")
+COUNTS = ("classes_covered",)
+
+
+def seed_mean(key: str, values: list[float]) -> Estimate:
+    """The seed mean of measure `key` over `values` (one per seed) with a 95% interval that stays in the
+    measure's range: the geometric mean and exp(mean(log x) +- t sd(log x) / sqrt(n)) for a positive
+    measure; the mean and its t interval cut to [0, 1] for a share; the bare mean for a count."""
+    n = len(values)
+    if key in POSITIVE and all(v > 0 for v in values):
+        logs = [math.log(v) for v in values]
+        e = mean_interval(*_mean_sd(logs), n) if n > 1 else Estimate(logs[0])
+        return Estimate(math.exp(e.value), *((math.exp(e.lo), math.exp(e.hi)) if e.has_interval else ()))
+    mean, sd = _mean_sd(values)
+    if key in COUNTS or n < 2:
+        return Estimate(mean)
+    e = mean_interval(mean, sd, n)
+    return Estimate(mean, max(e.lo, 0.0), min(e.hi, 1.0)) if key in SHARES else e
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    return mean, sd
+
+
 def scored(e: Estimate, score, best_at: float | None = None) -> Estimate:
     """The estimate on the scale `score` ranks by (lower is better), its interval mapped through it.
     `best_at`: where a non-monotone score has its minimum (|log r| at r = 1); an interval holding

@@ -12,7 +12,7 @@ from .. import families
 from ..config import DATASETS
 from ..results import Run
 from ..yardstick import COLLAPSE_STATES, classes_covered, collapse_state
-from .intervals import Estimate, from_interval, from_standard_error, mean_interval
+from .intervals import Estimate, from_interval, from_standard_error, seed_mean
 
 # Classifier-space numbers (yardstick.py), by the column name the tables give them.
 YARDSTICK = {"fd": "FD", "precision": "precision", "recall": "recall", "density": "density",
@@ -42,14 +42,16 @@ def seeds_measured(run: Run) -> int:
 
 
 def estimate(run: Run, key: str) -> Estimate | None:
-    """A run's number with its 95% interval: over several seeds the t interval of their mean;
-    for one run its bootstrap interval (key + "_ci") or +-1.96 standard errors (key + "_se")."""
+    """A run's number with its 95% interval: over several seeds their mean with its interval, kept in the
+    measure's range (intervals.seed_mean: log scale for FD); for one run its bootstrap interval
+    (key + "_ci") or +-1.96 standard errors (key + "_se")."""
     v = value(run, key)
     if v is None:
         return None
     n = seeds_measured(run)
-    if n > 1:
-        return mean_interval(v, run.summary["std"].get(key, 0.0), n)
+    seeds = run.summary.get("seed_values", {}).get(key)
+    if n > 1 and seeds:
+        return seed_mean(key, seeds)
     if value(run, key + "_ci"):
         return from_interval(v, value(run, key + "_ci"))
     se = run.summary.get(key + "_se")
@@ -114,8 +116,10 @@ def mean_std(values: list) -> tuple:
 
 def average_seeds(runs: list[Run]) -> list[Run]:
     """One Run per configuration: numbers averaged over its measured seeds (neither diverged nor
-    unmeasurable), stds under "std"; how many seeds were lost, and why, under "seeds_diverged" and
-    "seeds_unmeasurable". With one seed per configuration (quick, smoke) the runs come back unchanged.
+    unmeasurable; intervals.seed_mean: FD's is the geometric mean), the seeds' values under
+    "seed_values" and their standard deviations under "std"; how many seeds were lost, and why, under
+    "seeds_diverged" and "seeds_unmeasurable". With one seed per configuration (quick, smoke) the runs
+    come back unchanged.
     """
     groups: dict[str, list[Run]] = {}
     for run in runs:
@@ -127,11 +131,14 @@ def average_seeds(runs: list[Run]) -> list[Run]:
             continue
         done = [r for r in group if not lost(r)]
         base = (done or group)[0]
-        summary, yardstick, std = dict(base.summary), dict(base.yardstick), {}
+        summary, yardstick, std, seed_values = dict(base.summary), dict(base.yardstick), {}, {}
         for target, source in ((summary, "summary"), (yardstick, "yardstick")):
             for key, val in list(target.items()):
                 if isinstance(val, (int, float)) and not isinstance(val, bool):
-                    target[key], std[key] = mean_std([getattr(r, source).get(key) for r in done])
+                    values = [v for v in (getattr(r, source).get(key) for r in done) if v is not None]
+                    std[key] = mean_std(values)[1]
+                    target[key] = seed_mean(key, values).value if values else None
+                    seed_values[key] = values
         for target in (summary, yardstick):
             for key in [k for k in target if k.endswith("_ci") and len(done) > 1]:
                 del target[key]                     # one run's interval; estimate() uses the seeds'
@@ -145,25 +152,24 @@ def average_seeds(runs: list[Run]) -> list[Run]:
             yardstick["over_training"] = mean_curve(done)
         diverged = sum(r.diverged for r in group)
         summary.update(seeds=len(group), seeds_diverged=diverged, seeds_unmeasurable=len(group) - len(done) - diverged,
-                       std=std)
+                       std=std, seed_values=seed_values)
         out.append(Run(base.config, base.dir, summary, base.history, yardstick))
     return out
 
 
 def mean_curve(runs: list[Run]) -> list[dict] | None:
-    """The seeds' FD over training, averaged epoch by epoch with the t interval of the mean; None
-    unless every seed was measured at the same epochs."""
+    """The seeds' FD over training, averaged epoch by epoch (intervals.seed_mean: geometric, its interval
+    on log FD); None unless every seed was measured at the same epochs."""
     curves = [r.yardstick.get("over_training") or [] for r in runs]
     epochs = [[p["epoch"] for p in c] for c in curves]
     if not curves[0] or any(e != epochs[0] for e in epochs):
         return None
     points = []
     for at_epoch in zip(*curves):
-        fd_mean, fd_std = mean_std([p["fd"] for p in at_epoch])
-        e = mean_interval(fd_mean, fd_std, len(at_epoch))
+        e = seed_mean("fd", [p["fd"] for p in at_epoch])
         points.append({"epoch": at_epoch[0]["epoch"], "generator_images": at_epoch[0]["generator_images"],
                        "train_seconds": mean_std([p["train_seconds"] for p in at_epoch])[0],
-                       "fd": fd_mean, "fd_ci": [e.lo, e.hi]})
+                       "fd": e.value, "fd_ci": [e.lo, e.hi]})
     return points
 
 

@@ -24,7 +24,8 @@ def grid_table(configs: list[RunConfig]) -> pd.DataFrame:
 
 def cell(run: Run, key: str, digits: int = 3):
     """The number for a table with its 95% interval: "value [lo, hi]" for one run, "mean ± std [lo, hi]"
-    over several seeds (the interval of the mean); the bare number where it has no interval."""
+    over several seeds (the interval of the mean, in the measure's range: intervals.seed_mean); the bare
+    number where it has no interval."""
     e = estimate(run, key)
     if e is None:
         return None

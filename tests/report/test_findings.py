@@ -54,24 +54,28 @@ def test_seed_sentence_counts_the_seeds_found_in_the_runs():
     cfg = grid("gan", "mnist", "quick")[0]
     runs = [fake_run(cfg, fd, seed=s) for s, fd in enumerate((1.0, 2.0))]
     text = findings.chapter_findings(runs, fake_real_side("mnist"), "quick")
-    assert ("Every configuration ran with 2 seeds; tables show mean ± standard deviation and, in brackets, the "
-            "95% interval of the mean. The quick profile trains 1 seed per configuration; the others were found "
+    assert ("Every configuration ran with 2 seeds; tables show the seed mean ± the seeds' standard deviation and, "
+            "in brackets, the 95% interval of the mean, which stays in the measure's range: FD's mean is geometric, "
+            "its interval taken on log FD; shares stay in [0, 1]; classes covered get none. The quick profile trains 1 seed per configuration; the others were found "
             "in the runs folder (`python -m gen_core --seeds N` trains them, here or on a cluster).") in text
 
 
 def test_seed_sentence_says_when_configurations_have_different_counts_and_when_none_were_found():
     assert findings.seeds_sentence("quick", 3, 1) == (
-        "Every configuration ran with 1 to 3 seeds (the seeds column gives each); tables show mean ± standard "
-        "deviation and, in brackets, the 95% interval of the mean. The quick profile trains 1 seed per "
+        "Every configuration ran with 1 to 3 seeds (the seeds column gives each); tables show the seed mean ± the "
+        "seeds' standard deviation and, in brackets, the 95% interval of the mean, which stays in the measure's "
+        "range: FD's mean is geometric, its interval taken on log FD; shares stay in [0, 1]; classes covered get "
+        "none. The quick profile trains 1 seed per "
         "configuration; the others were found in the runs folder (`python -m gen_core --seeds N` trains them, "
         "here or on a cluster).")
     assert findings.seeds_sentence("long", 3, 1).endswith(
         "The long profile trains 1 to 2 seeds per configuration; the others were found in the runs folder "
         "(`python -m gen_core --seeds N` trains them, here or on a cluster).")
-    assert findings.seeds_sentence("long", 2, 1).endswith("the 95% interval of the mean.")   # nothing found
+    assert findings.seeds_sentence("long", 2, 1).endswith("classes covered get none.")   # nothing found
     assert findings.seeds_sentence("full", 3) == (          # full trains 3 itself: nothing was found
-        "Every configuration ran with 3 seeds; tables show mean ± standard deviation and, in brackets, the 95% "
-        "interval of the mean.")
+        "Every configuration ran with 3 seeds; tables show the seed mean ± the seeds' standard deviation and, in "
+        "brackets, the 95% interval of the mean, which stays in the measure's range: FD's mean is geometric, its "
+        "interval taken on log FD; shares stay in [0, 1]; classes covered get none.")
     assert findings.seeds_sentence("smoke", 1).startswith("Every configuration here ran once (seed 0), as the smoke "
                                                           "profile trains it.")
     # long trains 2 seeds only for the MNIST MLP VAE and GAN rows: a page of 1-seed rows says so
@@ -215,9 +219,10 @@ def test_equal_budget_verdict_names_the_seed_mean_only_where_there_was_one():
             fake_run(gan, 12.0, seed=1, generator_images=120000, curve=[(1, 40000, 34.0), (3, 120000, 12.0)]),
             fake_run(wgan, 20.0, generator_images=24000, curve=[(1, 8000, 60.0), (3, 24000, 20.0)])]
     text = comparison.equal_budget_verdict(runs, "mnist")
-    # GAN epoch 1 over 2 seeds: mean 32, std sqrt(8); 32 +- t(0.975, 1) sqrt(8) / sqrt(2) = 32 +- 12.706 * 2
-    assert ("GAN (MLP A, z=100) after epoch 1 (40,000 images, the mean of 2 seeds with the interval of the mean): "
-            "FD 32 [6.59, 57.4]") in text
+    # GAN epoch 1 over 2 seeds, on log FD: ln 30 = 3.4012, ln 34 = 3.5264, mean 3.4638 (geometric mean
+    # sqrt(30 * 34) = 31.94), sd 0.0885, half width 12.706 * 0.0885 / sqrt(2) = 0.7952: exp(3.4638 -+ 0.7952)
+    assert ("GAN (MLP A, z=100) after epoch 1 (40,000 images, the geometric mean of 2 seeds with its interval): "
+            "FD 31.9 [14.4, 70.7]") in text
     assert "WGAN (MLP A, z=100) after epoch 3 (24,000 images): FD 20 [19.9, 20.1]" in text    # one seed: no such note
     # the GAN's second seed unmeasurable: its point rests on seed 0 alone, with seed 0's own interval and no note
     runs[1].yardstick = {"unmeasurable": "16 of its 16 samples hold NaN or infinite pixels"}

@@ -9,7 +9,7 @@ import pytest
 import scipy.stats
 
 from gen_core.report.intervals import (Estimate, compare, fmt, from_interval, from_standard_error, leaders,
-                                       mean_interval, scored, separated, show, t975)
+                                       mean_interval, scored, seed_mean, separated, show, t975)
 
 # ---- t975 --------------------------------------------------------------------------------------
 
@@ -261,3 +261,29 @@ def test_show_without_interval_and_none():
 def test_t975_needs_a_degree_of_freedom():
     with pytest.raises(ValueError, match="df=0 is not allowed"):
         t975(0)
+
+
+# ---- seed_mean: intervals that stay in the measure's range ------------------------------------------
+
+def test_seed_mean_of_a_distance_is_geometric_with_a_log_scale_interval():
+    """FD 303 +- 47 over 2 seeds printed [-119, 725] with the t interval on FD. On log FD, with seeds
+    256 and 350: logs 5.5452, 5.8579, mean 5.7016 (geometric mean sqrt(256 * 350) = 299.3), sd
+    0.3127 / sqrt(2) = 0.2211, half width 12.706 * 0.2211 / sqrt(2) = 1.9866: exp(5.7016 -+ 1.9866) =
+    [41.0, 2185]: wide, and positive."""
+    e = seed_mean("fd", [256.0, 350.0])
+    assert e.value == pytest.approx(math.sqrt(256 * 350))
+    assert (e.lo, e.hi) == pytest.approx((41.0, 2185.0), rel=2e-3)
+
+
+def test_seed_mean_of_a_share_is_cut_to_zero_one_and_a_count_has_no_interval():
+    # precision 0.84 and 0.86: t interval 0.85 +- 12.706 * 0.01414 / sqrt(2) = 0.85 +- 0.127 = [0.723, 0.977]
+    inside = seed_mean("precision", [0.84, 0.86])
+    assert (inside.lo, inside.hi) == pytest.approx((0.85 - 0.12706, 0.85 + 0.12706), abs=1e-4)
+    # 0.5 and 0.9: 0.7 +- 12.706 * 0.2828 / sqrt(2) = 0.7 +- 2.541: cut to [0, 1]
+    assert (seed_mean("recall", [0.5, 0.9]).lo, seed_mean("recall", [0.5, 0.9]).hi) == (0.0, 1.0)
+    count = seed_mean("classes_covered", [9, 10])
+    assert count.value == 9.5 and not count.has_interval
+    # one seed: its value, no interval (the caller shows that run's bootstrap interval)
+    assert seed_mean("fd", [5.0]).value == pytest.approx(5.0) and not seed_mean("fd", [5.0]).has_interval
+    # any other number: the plain t interval (a loss can be negative)
+    assert seed_mean("g_loss", [-1.0, 1.0]).lo == pytest.approx(-12.706)

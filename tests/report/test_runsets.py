@@ -18,26 +18,42 @@ def wgan_runs(fd_clip, fd_gp, gp_status="complete"):
 
 
 def test_average_seeds_gives_mean_and_sample_std():
-    """Three seeds with FD 1, 2, 6: mean 3, sample std sqrt(((-2)^2 + (-1)^2 + 3^2) / 2) = sqrt(7)."""
+    """Three seeds with FD 1, 2, 6. FD is positive, so its seed mean is geometric: (1 * 2 * 6)^(1/3) = 2.289,
+    and its interval is taken on log FD: logs 0, 0.6931, 1.7918, mean 0.8283, sd 0.9035, half width
+    t(0.975, 2) 0.9035 / sqrt(3) = 4.303 * 0.5216 = 2.2446, so exp(0.8283 -+ 2.2446) = [0.243, 21.6]: never
+    below 0, where the t interval on FD itself (3 +- 6.57) reached -3.57. The ± is the seeds' sample
+    std, sqrt(((-2)^2 + (-1)^2 + 3^2) / 2) = sqrt(7)."""
     cfg = grid("gan", "mnist", "quick")[0]
     runs = [fake_run(cfg, fd, seed=s) for s, fd in enumerate((1.0, 2.0, 6.0))]
     (avg,) = runsets.average_seeds(runs)
-    assert avg.yardstick["fd"] == pytest.approx(3.0)
+    assert avg.yardstick["fd"] == pytest.approx(12 ** (1 / 3))
     assert avg.summary["std"]["fd"] == pytest.approx(math.sqrt(7))
-    assert avg.summary["train_seconds"] == pytest.approx(11.0)          # 10, 11, 12
+    assert avg.summary["train_seconds"] == pytest.approx(11.0)          # 10, 11, 12: not a measure, arithmetic
     assert avg.summary["seeds"] == 3 and avg.summary["seeds_diverged"] == 0
-    # the interval of the mean: 3 +- t(0.975, 2) sqrt(7) / sqrt(3) = 3 +- 4.303 * 1.5275 = 3 +- 6.573
-    assert tables.cell(avg, "fd") == "3 ± 2.6 [-3.57, 9.57]"
+    assert tables.cell(avg, "fd") == "2.29 ± 2.6 [0.243, 21.6]"
     e = runsets.estimate(avg, "fd")
-    assert (e.lo, e.hi) == pytest.approx((3 - 6.573, 3 + 6.573), abs=1e-3)
+    assert (e.lo, e.hi) == pytest.approx((0.2426, 21.604), abs=1e-3)
     assert runsets.seed_range(runs) == (3, 3)
+
+
+def test_shares_stay_in_zero_one_and_counts_get_no_t_interval():
+    """Recall 0.1 and 0.3 over 2 seeds: mean 0.2, sd 0.1414, t interval 0.2 +- 12.706 * 0.1 = [-1.07, 1.47],
+    cut to [0, 1]. Classes covered 9 and 10: the mean 9.5 and no interval (the t one was [3.1, 16])."""
+    cfg = grid("gan", "mnist", "quick")[0]
+    runs = [fake_run(cfg, 5.0, seed=0, recall=0.1, covered=9), fake_run(cfg, 5.0, seed=1, recall=0.3, covered=10)]
+    (avg,) = runsets.average_seeds(runs)
+    recall = runsets.estimate(avg, "recall")
+    assert recall.value == pytest.approx(0.2) and (recall.lo, recall.hi) == (0.0, 1.0)
+    covered = runsets.estimate(avg, "classes_covered")
+    assert covered.value == pytest.approx(9.5) and not covered.has_interval
+    assert avg.summary["seed_values"]["classes_covered"] == [9, 10]
 
 
 def test_average_seeds_skips_diverged_seeds_and_says_so():
     cfg = grid("gan", "mnist", "quick")[0]
     runs = [fake_run(cfg, 4.0, seed=0), fake_run(cfg, None, seed=1, status="diverged"), fake_run(cfg, 8.0, seed=2)]
     (avg,) = runsets.average_seeds(runs)
-    assert avg.yardstick["fd"] == pytest.approx(6.0)
+    assert avg.yardstick["fd"] == pytest.approx(math.sqrt(32))        # geometric: sqrt(4 * 8)
     assert tables.status(avg) == "complete (1 of 3 seeds diverged)"
 
 
@@ -56,19 +72,20 @@ def test_value_reads_yardstick_keys_from_the_yardstick_only():
 
 
 def test_seed_means_leave_out_unmeasurable_seeds_like_diverged_ones():
-    """FD 4, unmeasurable, diverged, 8: the mean of the two measured seeds is 6, their sd sqrt(8), and the
-    interval of the mean rests on n = 2: 6 +- t(0.975, 1) sqrt(8) / sqrt(2) = 6 +- 12.706 * 2 = 6 +- 25.41."""
+    """FD 4, unmeasurable, diverged, 8: the geometric mean of the two measured seeds is sqrt(32) = 5.657,
+    their sd sqrt(8), and the interval rests on n = 2, on log FD: logs 1.3863 and 2.0794, mean 1.7329,
+    sd 0.4901, half width 12.706 * 0.4901 / sqrt(2) = 4.4036: exp(1.7329 -+ 4.4036) = [0.0692, 462.4]."""
     cfg = grid("gan", "mnist", "quick")[0]
     lost = fake_run(cfg, None, seed=1)
     lost.yardstick = {"unmeasurable": "16 of its 16 samples hold NaN or infinite pixels"}
     runs = [fake_run(cfg, 4.0, seed=0), lost, fake_run(cfg, None, seed=2, status="diverged"),
             fake_run(cfg, 8.0, seed=3)]
     (avg,) = runsets.average_seeds(runs)
-    assert avg.yardstick["fd"] == pytest.approx(6.0) and avg.summary["std"]["fd"] == pytest.approx(math.sqrt(8))
+    assert avg.yardstick["fd"] == pytest.approx(math.sqrt(32)) and avg.summary["std"]["fd"] == pytest.approx(math.sqrt(8))
     assert avg.summary["train_seconds"] == pytest.approx(11.5)           # 10 + seed: seeds 0 and 3 only
     assert (avg.summary["seeds"], avg.summary["seeds_diverged"], avg.summary["seeds_unmeasurable"]) == (4, 1, 1)
     e = runsets.estimate(avg, "fd")
-    assert (e.lo, e.hi) == pytest.approx((6 - 25.41, 6 + 25.41), abs=0.01)
+    assert (e.lo, e.hi) == pytest.approx((0.0692, 462.40), abs=0.01)
     assert runsets.unmeasurable(lost) and runsets.complete(runs) == [runs[0], runs[3]]
     assert runsets.best_run(runs) is runs[0]                              # seed 0 measured: its samples
     assert runsets.best_run([lost, runs[3]]) is runs[3]                   # seed 1 unmeasurable: the next one
@@ -106,8 +123,8 @@ def test_best_run_is_the_lowest_fd_seed_zero():
 
 def test_best_run_ranks_configurations_by_their_seed_mean():
     a, b = grid("gan", "mnist", "quick")[:2]
-    # a: seeds 1 and 9 (mean 5); b: seeds 4 and 4 (mean 4). a's seed 0 alone would win.
-    runs = [fake_run(a, 1.0, seed=0), fake_run(a, 9.0, seed=1), fake_run(b, 4.0, seed=0), fake_run(b, 4.0, seed=1)]
+    # a: seeds 3 and 9 (geometric mean sqrt(27) = 5.2); b: seeds 4 and 4 (mean 4). a's seed 0 alone would win.
+    runs = [fake_run(a, 3.0, seed=0), fake_run(a, 9.0, seed=1), fake_run(b, 4.0, seed=0), fake_run(b, 4.0, seed=1)]
     best = runsets.best_run(runs)
     assert (best.config.label, best.config.seed) == (b.label, 0)
 
@@ -154,10 +171,11 @@ def test_seed_means_average_the_curve_and_keep_a_lone_survivors_interval():
     runs = [fake_run(cfg, fd, seed=s, curve=[(1, 100, c1), (3, 300, fd)])
             for s, (c1, fd) in enumerate(((30.0, 10.0), (34.0, 12.0)))]
     (avg,) = runsets.average_seeds(runs)
-    # epoch 1: mean 32, sd sqrt(8) = 2.828, half width 12.706 * 2.828 / sqrt(2) = 25.41
+    # epoch 1 on log FD: ln 30, ln 34, mean 3.4638 (geometric mean 31.94), sd 0.0885, half width 12.706 *
+    # 0.0885 / sqrt(2) = 0.7952: [14.42, 70.73]; epoch 3 (10, 12): 10.95 [3.44, 34.88]: overlapping
     first = avg.yardstick["over_training"][0]
-    assert first["fd"] == pytest.approx(32.0) and first["fd_ci"] == pytest.approx([32 - 25.41, 32 + 25.41], abs=0.01)
-    assert runsets.still_improving(avg) is False          # [-14.4, 36.4] then 11 +- 12.7: overlapping
+    assert first["fd"] == pytest.approx(math.sqrt(30 * 34)) and first["fd_ci"] == pytest.approx([14.42, 70.73], abs=0.01)
+    assert runsets.still_improving(avg) is False
     # one seed left after a divergence: its own bootstrap interval stays
     lone = [fake_run(cfg, 10.0, seed=0), fake_run(cfg, None, seed=1, status="diverged")]
     (avg,) = runsets.average_seeds(lone)

@@ -18,8 +18,8 @@ from .errors import check_choice
 
 # Per profile: training images, test images, epochs (None = the reports'), a cap on the widest
 # conv layer (the whole stack is divided so its widest layer fits; None = as in the reports),
-# N generated images behind the yardstick, how many seeds each run repeats over (and, in
-# `finding_seeds`, how many the rows that test a reports' finding repeat over), and the speed
+# N generated images behind the yardstick, how many seeds each configuration repeats over (3 where a
+# verdict should rest on seeds: full and long; 1 in quick and smoke, whose verdicts are provisional), and the speed
 # switches of RunConfig: bf16 autocast ("measured": where the family's measurement allows it, see
 # Family.bf16, and on a CPU that computes bf16 natively, see bf16_on_this_cpu; quick, long and
 # smoke share the decision, since long trains quick's very networks longer and smoke runs the
@@ -28,10 +28,9 @@ from .errors import check_choice
 _PROFILE_SIZES = {
     "full": dict(train_size=0, test_size=0, epochs=None, conv_cap=None, n_eval_samples=10000, seeds=3,
                  amp=False, compile=False),
-    # the reports' data, epochs and MLP widths on a CPU with hours to spend: conv stacks at quick's
-    # cap; 2 seeds for the rows that test a reports' finding (finding_rows)
-    "long": dict(train_size=0, test_size=0, epochs=None, conv_cap=64, n_eval_samples=5000, seeds=1,
-                 finding_seeds=2, amp="measured", compile=False),
+    # the reports' data, epochs and MLP widths on a CPU with hours to spend: conv stacks at quick's cap
+    "long": dict(train_size=0, test_size=0, epochs=None, conv_cap=64, n_eval_samples=5000, seeds=3,
+                 amp="measured", compile=False),
     "quick": dict(train_size={"mnist": 40000, "cifar10": 20000}, test_size=2000, epochs=3, conv_cap=64,
                   n_eval_samples=1000, seeds=1, amp="measured", compile=False),
     "smoke": dict(train_size=256, test_size=128, epochs=1, conv_cap=32, n_eval_samples=128, seeds=1,
@@ -109,32 +108,20 @@ def grid(family: str, dataset: str, profile: str) -> list[RunConfig]:
             for seed in range(row_seeds(profile, family, dataset, row.arch))]
 
 
-def tests_a_finding(family: str, dataset: str, arch: str) -> bool:
-    """The MNIST MLP rows whose chapter tests one of the reports' findings on them: the collapse the
-    reports saw in their MLP GAN, and latent size against sharpness (the VAE's latent question)."""
-    fam = families.get(family)
-    return dataset == "mnist" and arch == "mlp" and (fam.reports_collapse or bool(fam.latent_questions))
-
-
 def row_seeds(profile: str, family: str, dataset: str, arch: str) -> int:
-    """Seeds 0..n-1 each configuration of a row trains (full: 3, for mean +- std)."""
-    check_choice("profile", profile, PROFILES)
-    sizes = _PROFILE_SIZES[profile]
-    return sizes.get("finding_seeds", sizes["seeds"]) if tests_a_finding(family, dataset, arch) else sizes["seeds"]
+    """Seeds 0..n-1 each configuration of a row trains: the profile's, for every row (full and long: 3)."""
+    return seeds(profile)
 
 
 def seeds(profile: str) -> int:
-    """The most seeds any row of the profile trains."""
+    """The seeds every configuration of the profile trains."""
     check_choice("profile", profile, PROFILES)
-    sizes = _PROFILE_SIZES[profile]
-    return max(sizes["seeds"], sizes.get("finding_seeds", 0))
+    return _PROFILE_SIZES[profile]["seeds"]
 
 
 def fewest_seeds(profile: str) -> int:
-    """The fewest seeds any row of the profile trains."""
-    check_choice("profile", profile, PROFILES)
-    sizes = _PROFILE_SIZES[profile]
-    return min(sizes["seeds"], sizes.get("finding_seeds", sizes["seeds"]))
+    """The fewest seeds any row of the profile trains (every row trains as many)."""
+    return seeds(profile)
 
 
 def eval_samples(profile: str) -> int:

@@ -341,10 +341,13 @@ def clip_vs_gp_sentence(runs: list[Run]) -> str:
             for r in pair if value(r, "fd") is None]
     if lost:
         return f"{head} {' and '.join(lost)}, so the two cannot be compared here."
+    batches = ("" if clipped.config.batch_size == gp.config.batch_size else
+               f" and batches of {clipped.config.batch_size} against {gp.config.batch_size} images")
     setup = (f"The two runs share the generator, the critic's widths, z={gp.config.latent_dim} and "
-             f"{gp.config.n_critic} critic steps per generator step, and differ in three things at once: "
-             f"{_recipe(clipped.config)} against {_recipe(gp.config)}. A difference between them belongs to the "
-             f"recipe, not to the penalty alone.")
+             f"{gp.config.n_critic} critic steps per generator step, and differ in "
+             f"{'three' if not batches else 'four'} things at once: {_recipe(clipped.config)} against "
+             f"{_recipe(gp.config)}{batches}. A difference between them belongs to the recipe, not to the "
+             f"penalty alone.")
     verdict = {-1: "The WGAN-GP recipe gives the lower FD", 1: "Weight clipping gives the lower FD",
                0: "Their FDs tie within noise"}[ranked(estimate(gp, "fd"), estimate(clipped, "fd"), "fd")]
     numbers = (f"{verdict}: clipping {show(estimate(clipped, 'fd'))} (precision {show(estimate(clipped, 'precision'), 2)}, "

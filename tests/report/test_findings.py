@@ -68,8 +68,8 @@ def test_seed_sentence_says_when_configurations_have_different_counts_and_when_n
         "none. The quick profile trains 1 seed per "
         "configuration; the others were found in the runs folder (`python -m gen_core --seeds N` trains them, "
         "here or on a cluster).")
-    assert findings.seeds_sentence("long", 3, 1).endswith(
-        "The long profile trains 1 to 2 seeds per configuration; the others were found in the runs folder "
+    assert findings.seeds_sentence("long", 5, 3).endswith(
+        "The long profile trains 3 seeds per configuration; the others were found in the runs folder "
         "(`python -m gen_core --seeds N` trains them, here or on a cluster).")
     assert findings.seeds_sentence("long", 2, 1).endswith("classes covered get none.")   # nothing found
     assert findings.seeds_sentence("full", 3) == (          # full trains 3 itself: nothing was found
@@ -78,16 +78,15 @@ def test_seed_sentence_says_when_configurations_have_different_counts_and_when_n
         "interval taken on log FD; shares stay in [0, 1]; classes covered get none.")
     assert findings.seeds_sentence("smoke", 1).startswith("Every configuration here ran once (seed 0), as the smoke "
                                                           "profile trains it.")
-    # long trains 2 seeds only for the MNIST MLP VAE and GAN rows: a page of 1-seed rows says so
-    assert findings.seeds_sentence("long", 1, 1, (1, 1)).startswith(
-        "Every configuration here ran once (seed 0), as the long profile trains it.")
-    assert findings.seeds_sentence("long", 2, 2, (1, 1)).endswith(
-        "The long profile trains 1 seed per configuration; the others were found in the runs folder "
+    # a page's own trained range decides the "found" clause: quick trains 1, so a second seed was found
+    assert findings.seeds_sentence("quick", 1, 1, (1, 1)).startswith(
+        "Every configuration here ran once (seed 0), as the quick profile trains it.")
+    assert findings.seeds_sentence("quick", 2, 2, (1, 1)).endswith(
+        "The quick profile trains 1 seed per configuration; the others were found in the runs folder "
         "(`python -m gen_core --seeds N` trains them, here or on a cluster).")
     wgan = [fake_run(c, 9.0) for c in grid("wgan", "mnist", "long")]
-    gan = [fake_run(c, 9.0) for c in grid("gan", "mnist", "long")]
-    assert findings.profile_seed_range("long", wgan) == (1, 1)
-    assert findings.profile_seed_range("long", gan) == (1, 2)        # MLP rows 2, the DCGAN 1
+    assert findings.profile_seed_range("long", wgan) == (3, 3)       # long trains 3 seeds of every row
+    assert findings.profile_seed_range("quick", wgan) == (1, 1)
     assert findings.profile_seed_range("long", []) is None
 
 
@@ -175,8 +174,10 @@ def test_clip_vs_gp_names_the_recipes_and_calls_ties():
     text = findings.clip_vs_gp_sentence(wgan_runs(30.0, 20.0))
     assert "The WGAN-GP recipe gives the lower FD: clipping 30 [29.9, 30.1] (" in text
     assert "against WGAN-GP 20 [19.9, 20.1] (" in text
-    assert ("weights clipped to ±0.01, rmsprop at 5e-05, a critic with batch normalisation against a gradient "
-            "penalty of weight 10, adam at 0.0001, betas (0, 0.9), a critic with layer normalisation") in text
+    # the DC-WGAN row trains as the conv report did (RMSprop 2e-4, batch 128); WGAN-GP as Gulrajani et al. (batch 64)
+    assert ("differ in four things at once: weights clipped to ±0.01, rmsprop at 0.0002, a critic with batch "
+            "normalisation against a gradient penalty of weight 10, adam at 0.0001, betas (0, 0.9), a critic with "
+            "layer normalisation and batches of 128 against 64 images") in text
     assert "belongs to the recipe, not to the penalty alone" in text
     assert "Weight clipping gives the lower FD: clipping 12 [" in findings.clip_vs_gp_sentence(wgan_runs(12.0, 20.0))
     assert "Their FDs tie within noise" in findings.clip_vs_gp_sentence(wgan_runs(20.05, 20.0))

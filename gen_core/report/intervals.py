@@ -66,7 +66,10 @@ def seed_mean(key: str, values: list[float]) -> Estimate:
     if key in COUNTS or n < 2:
         return Estimate(mean)
     e = mean_interval(mean, sd, n)
-    return Estimate(mean, max(e.lo, 0.0), min(e.hi, 1.0)) if key in SHARES else e
+    if key in SHARES:
+        return Estimate(mean, max(e.lo, 0.0), min(e.hi, 1.0))
+    # a positive measure with a seed at 0 (a density of 0) has no logarithm: its t interval, from 0 up
+    return Estimate(mean, max(e.lo, 0.0), e.hi) if key in POSITIVE else e
 
 
 def _mean_sd(values: list[float]) -> tuple[float, float]:

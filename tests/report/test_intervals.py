@@ -285,5 +285,7 @@ def test_seed_mean_of_a_share_is_cut_to_zero_one_and_a_count_has_no_interval():
     assert count.value == 9.5 and not count.has_interval
     # one seed: its value, no interval (the caller shows that run's bootstrap interval)
     assert seed_mean("fd", [5.0]).value == pytest.approx(5.0) and not seed_mean("fd", [5.0]).has_interval
+    # a density of 0 on one seed: no log scale, the t interval 0.1 +- 12.706 * 0.1 from 0 up
+    assert (seed_mean("density", [0.0, 0.2]).lo, seed_mean("density", [0.0, 0.2]).hi) == pytest.approx((0.0, 1.3706))
     # any other number: the plain t interval (a loss can be negative)
     assert seed_mean("g_loss", [-1.0, 1.0]).lo == pytest.approx(-12.706)

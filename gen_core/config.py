@@ -109,8 +109,9 @@ def training_digest(family: str) -> str:
     methods with what they name. Titles, questions, curve labels and bench settings are not in it."""
     from .families import get
 
-    methods, values = get(family).training_code()
-    return (code_digest(*TRAINING_CODE) + code_digest(*methods, owner=type(get(family)))
+    fam = get(family)
+    methods, values = fam.training_code()
+    return (code_digest(*TRAINING_CODE) + code_digest(*methods, owner=type(fam))
             + json.dumps(values, sort_keys=True, default=repr))
 
 

@@ -13,16 +13,15 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import cuda, families
-from .config import RunConfig
+from .config import DATASET_SIZES, RunConfig
 from .data import Split
-from .config import DATASET_SIZES
 from .grid import full_grid
 from .train import collect, setup
 

@@ -204,17 +204,23 @@ class _Walk:
         return self.symbol(source, attr, depth + 1)
 
     def add(self, module: str, qualname: str, owner: tuple | None) -> None:
-        mod = self.module(module)
-        node = mod.find(qualname) if mod else None
         key = f"{module}.{qualname}"
         if key in self.found:
             return
+        mod = self.module(module)
+        node = mod.find(qualname) if mod else None
         if node is None:                    # no longer in its file (edited while this process runs): a change
             self.found[key] = f"<{qualname} is not in {module}>"
             return
+        self.record(key, module, node, owner if "." in qualname else None)
+
+    def record(self, key: str, module: str, node: ast.AST, owner: tuple | None) -> None:
+        """Hash a statement's source under `key` (once) and queue what it names."""
+        if key in self.found:
+            return
         code = stripped(node)
         self.found[key] = ast.unparse(code)
-        self.follow(module, code, owner if "." in qualname else None)
+        self.follow(module, code, owner)
 
     def follow(self, module: str, node: ast.AST, owner: tuple | None) -> None:
         """Queue what the code of `node` (in `module`) names; `owner` (module, class qualname) for self."""
@@ -245,11 +251,8 @@ class _Walk:
             if not (from_assign and isinstance(node, ast.ClassDef)):
                 self.add(module, node.name, None)
         else:
-            key = f"{module}:{ast.unparse(node.targets[0] if isinstance(node, ast.Assign) else node.target)}"
-            if key not in self.found:
-                code = stripped(node)
-                self.found[key] = ast.unparse(code)
-                self.follow(module, code, None)
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            self.record(f"{module}:{ast.unparse(target)}", module, node, None)
 
     def member(self, module: str, cls: str, attr: str, owner: tuple) -> bool:
         """`attr` in the body of class `cls` of `module` (a method, or a class-level value): queued, True."""
@@ -261,11 +264,7 @@ class _Walk:
             if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and attr in {
                     n.id for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
                     for n in ast.walk(t) if isinstance(n, ast.Name)}:
-                key = f"{module}.{cls}:{attr}"
-                if key not in self.found:
-                    code = stripped(stmt)
-                    self.found[key] = ast.unparse(code)
-                    self.follow(module, code, None)
+                self.record(f"{module}.{cls}:{attr}", module, stmt, None)
                 return True
         return False
 

@@ -58,9 +58,34 @@ def estimate(run: Run, key: str) -> Estimate | None:
     return from_standard_error(v, se) if se is not None else Estimate(v)
 
 
+def seed_estimates(run: Run, key: str) -> list[Estimate]:
+    """Each measured seed's value of `key` with its own bootstrap interval: from a seed-averaged run's
+    "seed_values" and "seed_intervals", or the one run's estimate; [] where the run has no value."""
+    values = run.summary.get("seed_values", {}).get(key)
+    if seeds_measured(run) > 1 and values:
+        cis = run.summary.get("seed_intervals", {}).get(key) or [None] * len(values)
+        return [from_interval(v, ci) for v, ci in zip(values, cis)]
+    e = estimate(run, key)
+    return [] if e is None else [e]
+
+
 def point_estimate(point: dict, key: str = "fd") -> Estimate:
     """One measurement over training (yardstick `over_training` entry) as an Estimate."""
     return from_interval(point[key], point.get(key + "_ci"))
+
+
+# FD / floor reads as "how far from real data" only where the floor itself is pinned down: a floor whose
+# own 95% interval spans more than this factor (CIFAR-10's at small N) would make the ratio a guess.
+FLOOR_SPAN_MAX = 2.0
+
+
+def fd_over_floor(fd: float | None, floor: dict) -> float | None:
+    """FD divided by the real-data floor's FD; None without an FD, or where the floor's interval
+    spans more than FLOOR_SPAN_MAX times (hi / lo), and so cannot carry a ratio."""
+    ci = floor.get("fd_ci")
+    if fd is None or not ci or ci[0] <= 0 or ci[1] / ci[0] > FLOOR_SPAN_MAX:
+        return None
+    return fd / floor["fd"]
 
 
 def still_improving(run: Run) -> bool | None:
@@ -117,7 +142,8 @@ def mean_std(values: list) -> tuple:
 def average_seeds(runs: list[Run]) -> list[Run]:
     """One Run per configuration: numbers averaged over its measured seeds (neither diverged nor
     unmeasurable; intervals.seed_mean: FD's is the geometric mean), the seeds' values under
-    "seed_values" and their standard deviations under "std"; how many seeds were lost, and why, under
+    "seed_values", their own bootstrap intervals under "seed_intervals" and their standard deviations
+    under "std"; how many seeds were lost, and why, under
     "seeds_diverged" and "seeds_unmeasurable". With one seed per configuration (quick, smoke) the runs
     come back unchanged.
     """
@@ -131,7 +157,7 @@ def average_seeds(runs: list[Run]) -> list[Run]:
             continue
         done = [r for r in group if not lost(r)]
         base = (done or group)[0]
-        summary, yardstick, std, seed_values = dict(base.summary), dict(base.yardstick), {}, {}
+        summary, yardstick, std, seed_values, seed_intervals = dict(base.summary), dict(base.yardstick), {}, {}, {}
         for target, source in ((summary, "summary"), (yardstick, "yardstick")):
             for key, val in list(target.items()):
                 if isinstance(val, (int, float)) and not isinstance(val, bool):
@@ -139,6 +165,9 @@ def average_seeds(runs: list[Run]) -> list[Run]:
                     std[key] = mean_std(values)[1]
                     target[key] = seed_mean(key, values).value if values else None
                     seed_values[key] = values
+                    # each seed's own bootstrap interval beside its value (None where it has none)
+                    seed_intervals[key] = [getattr(r, source).get(key + "_ci") for r in done
+                                           if getattr(r, source).get(key) is not None]
         for target in (summary, yardstick):
             for key in [k for k in target if k.endswith("_ci") and len(done) > 1]:
                 del target[key]                     # one run's interval; estimate() uses the seeds'
@@ -152,7 +181,7 @@ def average_seeds(runs: list[Run]) -> list[Run]:
             yardstick["over_training"] = mean_curve(done)
         diverged = sum(r.diverged for r in group)
         summary.update(seeds=len(group), seeds_diverged=diverged, seeds_unmeasurable=len(group) - len(done) - diverged,
-                       std=std, seed_values=seed_values)
+                       std=std, seed_values=seed_values, seed_intervals=seed_intervals)
         out.append(Run(base.config, base.dir, summary, base.history, yardstick))
     return out
 

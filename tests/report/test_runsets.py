@@ -190,3 +190,17 @@ def test_nearest_point_is_nearest_in_log_scale():
     assert runsets.nearest_point(run, 1900)["epoch"] == 1
     assert runsets.nearest_point(run, 2200)["epoch"] == 2
     assert runsets.nearest_point(fake_run(grid("gan", "mnist", "quick")[0], 5.0), 2000) is None
+
+
+def test_seed_estimates_keep_each_seeds_own_bootstrap_interval():
+    """FD 100, 200, 400 with intervals +- 5 each: the averaged run keeps every seed's [v - 5, v + 5]; its mean
+    is the geometric mean (100 * 200 * 400)^(1/3) = 200. One run alone gives its own estimate."""
+    cfg = grid("gan", "mnist", "quick")[0]
+    runs = [fake_run(cfg, fd, seed=s, half=5.0) for s, fd in enumerate((100.0, 200.0, 400.0))]
+    (avg,) = runsets.average_seeds(runs)
+    got = runsets.seed_estimates(avg, "fd")
+    assert [(e.value, e.lo, e.hi) for e in got] == [(100.0, 95.0, 105.0), (200.0, 195.0, 205.0), (400.0, 395.0, 405.0)]
+    assert runsets.estimate(avg, "fd").value == pytest.approx(200.0)
+    (one,) = runsets.seed_estimates(runs[0], "fd")
+    assert (one.value, one.lo, one.hi) == (100.0, 95.0, 105.0)
+    assert runsets.seed_estimates(runs[0], "kid") == []

@@ -5,11 +5,16 @@ replicates; yardstick.py applies them in a classifier's feature space.
   moments or a batch of resampled ones.
 - k-nearest-neighbour manifolds: precision and recall (Kynkaanniemi et al. 2019, k = 3), density
   and coverage (Naeem et al. 2020, k = 5), under count vectors that redraw the query points.
+- Kernel Inception Distance (Binkowski et al. 2018): the unbiased MMD^2 under a cubic polynomial
+  kernel, for one set of points or under bootstrap count vectors.
 - Bootstrap counts, and the interval every yardstick number carries.
+- The Wilson interval of a share (a count of successes out of n).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import math
 
 import torch
 
@@ -73,6 +78,76 @@ def interval(replicates: torch.Tensor, estimate: float, level: float = LEVEL, lo
     q = torch.quantile(replicates.double(), torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64))
     shift = estimate - float(replicates.double().mean())
     return [min(max(float(v) + shift, low), high) for v in q]
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of the share successes / n, inside [0, 1] by construction:
+    (p + z^2/2n -+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n), p = successes / n."""
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"a share needs 0 <= successes <= n and n >= 1; got {successes} of {n}")
+    p, z2 = successes / n, z ** 2
+    centre, half = p + z2 / (2 * n), z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return max((centre - half) / (1 + z2 / n), 0.0), min((centre + half) / (1 + z2 / n), 1.0)
+
+
+# ---- Kernel Inception Distance: unbiased MMD^2, cubic polynomial kernel ------------------------
+#
+# KID (Binkowski et al. 2018, "Demystifying MMD GANs") between real features X (n, d) and generated
+# Y (m, d), with k(a, b) = (a.b / d + 1)^3:
+#   KID = 1/(n(n-1)) sum_{i != j} k(x_i, x_j) + 1/(m(m-1)) sum_{i != j} k(y_i, y_j) - 2/(nm) sum_{i,j} k(x_i, y_j)
+# The within-set sums leave out i = j (the U-statistic), so KID is unbiased for MMD^2 at any n, m >= 2:
+# about 0 on average for two samples of one distribution, and negative for some of them.
+#
+# Bootstrap: a resample is a count vector w (how often each point was drawn). A point drawn twice is
+# still one point, so the within-set mean leaves out every pair of a point with itself, copies included:
+#   within_w = sum_{i != j} w_i w_j k_ij / (W^2 - sum_i w_i^2),  W = sum_i w_i,
+# the U-statistic over distinct original points weighted by their counts (all counts 1: the formula
+# above). Keeping the copies' pairs would add k(x_i, x_i) terms (n - 1 ordered pairs on average:
+# E sum_i w_i (w_i - 1) = n Var(w_i)) and bias every replicate upward; the cross term has no diagonal: sum_ij w_i v_j k_ij / (W V).
+
+def polynomial_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """k(a_i, b_j) = (a_i . b_j / d + 1)^3 for a (n, d) and b (m, d): (n, m)."""
+    return (a @ b.T / a.shape[1] + 1) ** 3
+
+
+def kernel_sums(a: torch.Tensor, b: torch.Tensor, wa: torch.Tensor, wb: torch.Tensor,
+                chunk_elements: int = 2 ** 23) -> torch.Tensor:
+    """sum_ij wa_i wb_j k(a_i, b_j) for each row of the count vectors wa (B, n), wb (B, m): (B,), in
+    float64; the kernel is built a block of a's rows at a time, so no (n, m) matrix is held whole."""
+    a, b = a.double(), b.double()
+    wa, wb = wa.to(a.device, torch.float64), wb.to(a.device, torch.float64)
+    per = max(1, chunk_elements // max(len(b), 1))
+    total = torch.zeros(len(wa), dtype=torch.float64, device=a.device)
+    for start in range(0, len(a), per):
+        block = polynomial_kernel(a[start:start + per], b)                      # (c, m)
+        total += ((block @ wb.T) * wa[:, start:start + per].T).sum(0)           # (c, B) -> (B,)
+    return total
+
+
+def kernel_within(x: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """The within-set mean of k over pairs of distinct points of x (n, d), under count vectors (B, n):
+    sum_{i != j} w_i w_j k_ij / (W^2 - sum_i w_i^2), (B,). Needs two distinct points in every resample."""
+    counts = counts.to(x.device, torch.float64)
+    x = x.double()
+    self_k = (((x * x).sum(1) / x.shape[1] + 1) ** 3)                           # k(x_i, x_i): (n,)
+    square = counts ** 2
+    pairs = counts.sum(1) ** 2 - square.sum(1)                                    # W^2 - sum w_i^2
+    if bool((pairs <= 0).any()):
+        raise ValueError(f"KID's within-set mean needs at least 2 distinct points; got {x.shape[0]} points, "
+                         f"or a resample holding one")
+    return (kernel_sums(x, x, counts, counts) - square @ self_k) / pairs
+
+
+def kernel_cross(x: torch.Tensor, y: torch.Tensor, wx: torch.Tensor, wy: torch.Tensor) -> torch.Tensor:
+    """The mean of k between x (n, d) and y (m, d) under count vectors wx (B, n), wy (B, m): (B,)."""
+    wx, wy = wx.to(torch.float64), wy.to(torch.float64)
+    return kernel_sums(x, y, wx, wy) / (wx.sum(1) * wy.sum(1)).to(x.device)
+
+
+def kid(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """The unbiased KID between real (n, d) and fake (m, d) features (see above); n, m >= 2."""
+    ones_r, ones_f = torch.ones(1, len(real)), torch.ones(1, len(fake))
+    return float(kernel_within(real, ones_r) + kernel_within(fake, ones_f) - 2 * kernel_cross(real, fake, ones_r, ones_f))
 
 
 # ---- k-NN manifolds: precision, recall, density, coverage ----------------------------------

@@ -2,7 +2,8 @@
 
 `full` is the reports' settings; `long` is them on a CPU with hours (conv widths capped);
 `quick` and `smoke` shrink data, epochs and (for the conv rows, whose convolutions dominate
-CPU time) conv widths, keeping every row. This
+CPU time) conv widths, keeping every row the reports show (the rows they only describe in words
+train at full and long: Row.profiles). This
 module is the single source of the defaults that chapter notebooks start from.
 """
 from __future__ import annotations
@@ -75,11 +76,16 @@ def capped(widths: tuple, cap: int | None) -> tuple:
     return tuple(max(4, c // div) for c in widths)
 
 
-def rows(family: str, dataset: str) -> list[families.Row]:
-    """The family's grid rows on one dataset (none if it has none there)."""
+def rows(family: str, dataset: str, profile: str | None = None) -> list[families.Row]:
+    """The family's grid rows on one dataset (none if it has none there): every row (None: what a
+    notebook's parameters name, the same at every profile), or those `profile` trains (Row.profiles)."""
     check_choice("family", family, families.names())
     check_choice("dataset", dataset, DATASETS)
-    return list(families.get(family).rows.get(dataset, []))
+    every = families.get(family).rows.get(dataset, [])
+    if profile is None:
+        return list(every)
+    check_choice("profile", profile, PROFILES)
+    return [row for row in every if row.trained_at(profile)]
 
 
 def row_config(family: str, dataset: str, row: families.Row, latent_dim: int, seed: int, profile: str) -> RunConfig:
@@ -101,10 +107,9 @@ def row_config(family: str, dataset: str, row: families.Row, latent_dim: int, se
 
 
 def grid(family: str, dataset: str, profile: str) -> list[RunConfig]:
-    """Every run of the reports' grid for one family and dataset, sized for `profile`."""
-    check_choice("profile", profile, PROFILES)
+    """Every run of the reports' grid for one family and dataset that `profile` trains, sized for it."""
     return [row_config(family, dataset, row, z, seed, profile)
-            for row in rows(family, dataset) for z in row.latents
+            for row in rows(family, dataset, profile) for z in row.latents
             for seed in range(row_seeds(profile, family, dataset, row.arch))]
 
 
@@ -131,10 +136,18 @@ def eval_samples(profile: str) -> int:
 
 
 def reports_config(cfg: RunConfig) -> RunConfig | None:
-    """The run as the reports trained it: its grid row and latent size at the full profile (None for
-    a variant the grid does not have)."""
+    """The run as the reports trained it (or, for a row they describe in words, would have): its grid
+    row and latent size at the full profile (None for a variant the grid does not have)."""
     row = next((r for r in rows(cfg.family, cfg.dataset) if r.variant == cfg.variant), None)
     return None if row is None else row_config(cfg.family, cfg.dataset, row, cfg.latent_dim, cfg.seed, "full")
+
+
+def reports_trained(cfg: RunConfig) -> bool:
+    """Whether the reports trained this run's row with this recipe: not a gradient-penalty run (beyond the
+    reports), and a row every profile trains (the rows the reports only describe in words, Row.profiles,
+    train at full and long only)."""
+    row = next((r for r in rows(cfg.family, cfg.dataset) if r.variant == cfg.variant), None)
+    return row is not None and row.profiles is None and not cfg.gp
 
 
 def full_grid(profile: str) -> list[RunConfig]:

@@ -8,9 +8,12 @@ on the real training set minus a held-out set (`classifier.py`), comparable acro
 - On equal sets of n = min(N, test images) features each (the real side a seeded subset):
   precision and recall as k-nearest-neighbour manifolds (Kynkaanniemi et al. 2019, k = 3);
   density and coverage (Naeem et al. 2020, k = 5).
-- A 95% bootstrap interval on each of those five numbers: resampled features, never new samples.
+- KID (Binkowski et al. 2018): the unbiased MMD^2 between the same two sets as FD, with the kernel
+  (x.y / d + 1)^3; it can be negative at finite N. Reported beside FD; verdicts use FD.
+- A 95% bootstrap interval on each of those six numbers: resampled features, never new samples.
 - Classes covered: the classifier's label histogram over the samples it labels with confidence
-  and that fall on the real manifold, and the one collapse rule (`collapse_state`, below).
+  and that fall on the real manifold, and the one collapse rule (`collapse_state`, below), its
+  thresholds set by what the floor's real images score.
 - The same numbers at log-spaced epochs of training, from the run's snapshots (`over_training`).
 
 The statistics between two sets of features, and their bootstrap, are in feature_measures.py.
@@ -35,8 +38,8 @@ from . import data
 from .classifier import Classifier, features_and_logits, held_out_indices, load_or_train_classifier
 from .data import Split, to_unit
 from .digest import code_digest
-from .feature_measures import (K_DENSITY, Balls, bootstrap_counts, frechet_from_moments, interval, neighbour_balls,
-                               prdc, psd_sqrt, weighted_moments)
+from .feature_measures import (K_DENSITY, Balls, bootstrap_counts, frechet_from_moments, interval, kernel_cross,
+                               kernel_within, neighbour_balls, prdc, psd_sqrt, weighted_moments)
 from .numerics import flush_subnormals
 from .store import report_problem, write_json_atomic
 
@@ -46,22 +49,52 @@ INTERMEDIATE_REPLICATES = 100   # ... with 100 resamples: under 5% of the fastes
 FIDELITY = ("fd", "precision", "recall", "density", "coverage")
 
 # The one mode-collapse rule, used on every page (Methods states it). Labels of samples off the
-# data show the classifier's bias, not the generator's modes, so a run is judged only when most of
+# data show the classifier's bias, not the generator's modes, so a run is judged only when enough of
 # its samples lie on the real data's k-NN manifold (precision's test), and its label histogram
 # counts only samples there that the classifier labels with at least CONFIDENT probability.
+# "Enough" is set by real images: the floor's N held-out real images, measured exactly like samples,
+# are themselves not all on the manifold (a k-NN ball union misses some unseen real points) nor all
+# confidently labelled (CIFAR-10 least). A run is "not yet on the data" below ON_DATA_FRACTION of
+# their on-data share or COUNTED_FRACTION of their counted share. Half: a generator need not match
+# real data to be judged, but its histogram must rest on at least half as many samples per N as the
+# real images' own does, so that it describes a good part of what the generator makes, not a small
+# minority that happens to look real. Relative, so the bar means the same on MNIST and on CIFAR-10,
+# whose real images reach different shares (a weaker classifier is less often confident).
 CONFIDENT = 0.9
-ON_DATA_MIN = 0.5        # share of samples on the manifold below which a run is "not yet on the data"
-COUNTED_MIN = 0.25       # ... or share counted (on it and confidently labelled) below which
+ON_DATA_FRACTION = 0.5   # of the real images' on-data share, below which a run is "not yet on the data"
+COUNTED_FRACTION = 0.5   # ... or of their counted share (on it and confidently labelled)
+ON_DATA_MIN = 0.5        # absolute thresholds for a real side without measured shares (no floor yet,
+COUNTED_MIN = 0.25       # or one built by hand); build_real_side judges its floor by its own shares
 COLLAPSED_MAX = 5        # a run whose counted samples cover at most this many classes is "collapsed"
 COLLAPSE_STATES = ("not yet on the data", "collapsed", "not collapsed")
 
 
-def collapse_state(on_data: float, counted: float, n_covered: int) -> str:
+def collapse_state(on_data: float, counted: float, n_covered: int, on_data_min: float = ON_DATA_MIN,
+                   counted_min: float = COUNTED_MIN) -> str:
     """One of COLLAPSE_STATES, from the shares of samples on the manifold and counted, and the number
-    of classes the counted ones cover (`classes_covered`)."""
-    if on_data < ON_DATA_MIN or counted < COUNTED_MIN:
+    of classes the counted ones cover (`classes_covered`). Rule: "not yet on the data" if
+    on_data < on_data_min or counted < counted_min or nothing counts (no histogram to read); else
+    "collapsed" if n_covered <= COLLAPSED_MAX, else "not collapsed". The thresholds: `collapse_thresholds`."""
+    if on_data < on_data_min or counted < counted_min or counted <= 0:
         return COLLAPSE_STATES[0]
     return COLLAPSE_STATES[1] if n_covered <= COLLAPSED_MAX else COLLAPSE_STATES[2]
+
+
+def collapse_thresholds(floor: dict) -> tuple[float, float]:
+    """(on_data_min, counted_min) for runs measured against this floor (the N held-out real images'
+    sample_measures): ON_DATA_FRACTION of its on-data share and COUNTED_FRACTION of its counted share.
+    A floor without those shares (not measured yet) gives the absolute ON_DATA_MIN, COUNTED_MIN."""
+    if floor.get("on_data") is None or floor.get("counted") is None:
+        return ON_DATA_MIN, COUNTED_MIN
+    return ON_DATA_FRACTION * floor["on_data"], COUNTED_FRACTION * floor["counted"]
+
+
+def judge_collapse(measures: dict, on_data_min: float, counted_min: float) -> dict:
+    """`measures` (label_measures' numbers) with the thresholds it is judged by stored beside the collapse
+    state they give, so that a seed mean can be judged again without the real side (runsets.average_seeds)."""
+    return {**measures, "on_data_min": on_data_min, "counted_min": counted_min,
+            "collapse": collapse_state(measures["on_data"], measures["counted"], measures["classes_covered"],
+                                       on_data_min, counted_min)}
 
 
 def label_histogram(labels: torch.Tensor, n_classes: int = 10) -> list[float]:
@@ -92,10 +125,12 @@ def _subset(x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
 
 
 def sample_measures(features: torch.Tensor, logits: torch.Tensor, real_side: "RealSide",
-                    replicates: int = REPLICATES, labels: bool = True) -> dict:
+                    replicates: int = REPLICATES, labels: bool = True, kid: bool = True) -> dict:
     """Every yardstick number for one set of samples, given their features (M, F) and logits (M, 10),
-    each of FIDELITY with its 95% bootstrap interval under the key + "_ci". Unmeasurable if the features
-    are not finite or too degenerate for the Frechet distance."""
+    each of FIDELITY and (with `kid`) KID with its 95% bootstrap interval under the key + "_ci"; with
+    `labels`, the collapse rule's numbers, judged by the thresholds the real side's floor sets
+    (`collapse_thresholds`).
+    Unmeasurable if the features are not finite or too degenerate for the Frechet distance or KID."""
     broken = int((~torch.isfinite(features)).any(dim=1).sum())
     if broken:
         raise Unmeasurable(f"{broken} of its {len(features)} samples have NaN or infinite classifier features")
@@ -108,7 +143,7 @@ def sample_measures(features: torch.Tensor, logits: torch.Tensor, real_side: "Re
     # FD on every sample and test image; each replicate resamples both sides
     mu_r, sqrt_r = real_side.real_moments(replicates)             # row 0: the test set itself
     counts = torch.cat([torch.ones(1, len(features), dtype=torch.float64),
-                        bootstrap_counts(len(features), replicates, seed=6)])
+                        bootstrap_counts(len(features), replicates, seed=6)])            # row 0: all samples
     try:
         fds = frechet_from_moments(mu_r, sqrt_r, *weighted_moments(features, counts))  # (1 + B,)
     except torch.linalg.LinAlgError as err:            # finite features whose covariance eigh cannot take
@@ -118,25 +153,34 @@ def sample_measures(features: torch.Tensor, logits: torch.Tensor, real_side: "Re
     if not math.isfinite(fd):
         raise Unmeasurable(f"the Frechet distance of its samples' features is {fd}")
     out = {"fd": fd, "fd_ci": interval(fd_replicates, fd), "n_generated": len(features), "n_real": n}
+    if kid:
+        # KID on the same sets and resamples as FD (feature_measures: unbiased, copies left out of a
+        # resample's within-set pairs); its interval may reach below 0, as KID itself may
+        kids = (kernel_within(features, counts) + real_side.kid_within(replicates)
+                - 2 * kernel_cross(features, real_all, counts, real_side.real_counts(replicates))).cpu()
+        if not math.isfinite(float(kids[0])):
+            raise Unmeasurable(f"the KID of its samples' features is {float(kids[0])}")
+        out.update(kid=float(kids[0]), kid_ci=interval(kids[1:], float(kids[0]), low=-float("inf")))
     for key, value in point.items():
         out.update({key: value, f"{key}_ci": interval(boot[key], value, high=float("inf") if key == "density" else 1.0)})
     if labels:
-        out.update(label_measures(logits[:n], balls))
+        out.update(label_measures(logits[:n], balls, collapse_thresholds(real_side.floor)))
     return out
 
 
-def label_measures(logits: torch.Tensor, balls: Balls) -> dict:
+def label_measures(logits: torch.Tensor, balls: Balls,
+                   thresholds: tuple[float, float] = (ON_DATA_MIN, COUNTED_MIN)) -> dict:
     """The share of samples on the real manifold ("on_data") and of those counted for mode collapse
     (on it and confidently labelled), the counted samples' label histogram, the classes it covers,
-    its KL to uniform, and the collapse state (`collapse_state`)."""
+    its KL to uniform, and the collapse state by `thresholds` (on_data_min, counted_min), stored too."""
     inside = balls.fake_in_real.any(dim=1).cpu()                                   # (n,)
     confident = torch.softmax(logits.float(), dim=1).max(dim=1).values.cpu() >= CONFIDENT
     counted = inside & confident
     hist = label_histogram(logits.argmax(dim=1).cpu()[counted]) if counted.any() else [0.0] * 10
     covered = classes_covered(hist)
     on_data, share = float(inside.double().mean()), float(counted.double().mean())
-    return {"on_data": on_data, "counted": share, "label_histogram": hist, "classes_covered": covered,
-            "kl_to_uniform": kl_to_uniform(hist), "collapse": collapse_state(on_data, share, covered)}
+    return judge_collapse({"on_data": on_data, "counted": share, "label_histogram": hist, "classes_covered": covered,
+                           "kl_to_uniform": kl_to_uniform(hist)}, *thresholds)
 
 
 @dataclass
@@ -153,15 +197,29 @@ class RealSide:
     def key(self) -> str:
         return measures_key(self.classifier.config, self.n_samples)
 
+    def real_counts(self, replicates: int) -> torch.Tensor:
+        """(1 + B, test images): all ones, then the count vectors of `replicates` bootstrap resamples of
+        the test set, the same for FD and KID and for every run."""
+        if ("counts", replicates) not in self._moments:
+            n = len(self.test_features)
+            self._moments["counts", replicates] = torch.cat([torch.ones(1, n, dtype=torch.float64),
+                                                             bootstrap_counts(n, replicates, seed=7)])
+        return self._moments["counts", replicates]
+
     def real_moments(self, replicates: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The test features' mean and covariance square root, then those of `replicates` bootstrap
         resamples: (1 + B, F) and (1 + B, F, F), computed once and shared by every run."""
         if replicates not in self._moments:
-            x = self.test_features
-            counts = torch.cat([torch.ones(1, len(x), dtype=torch.float64), bootstrap_counts(len(x), replicates, seed=7)])
-            mu, cov = weighted_moments(x, counts)
+            mu, cov = weighted_moments(self.test_features, self.real_counts(replicates))
             self._moments[replicates] = (mu, psd_sqrt(cov))
         return self._moments[replicates]
+
+    def kid_within(self, replicates: int) -> torch.Tensor:
+        """KID's within-test-set kernel mean for the test set and its `replicates` resamples: (1 + B,),
+        computed once and shared by every run."""
+        if ("kid", replicates) not in self._moments:
+            self._moments["kid", replicates] = kernel_within(self.test_features, self.real_counts(replicates))
+        return self._moments["kid", replicates]
 
 
 def build_real_side(dataset: str, profile: str, n_samples: int, test_size: int, data_dir, runs_dir,
@@ -175,7 +233,8 @@ def build_real_side(dataset: str, profile: str, n_samples: int, test_size: int, 
     held = held_out_indices(clf.config, len(train)).to(train.images.device)      # never trained on
     test_features, _ = features_and_logits(clf.model, to_unit(test.images))
     real = RealSide(dataset, n_samples, clf, test_features, {})
-    real.floor = sample_measures(*features_and_logits(clf.model, to_unit(train.images[held])), real)
+    floor = sample_measures(*features_and_logits(clf.model, to_unit(train.images[held])), real)
+    real.floor = judge_collapse(floor, *collapse_thresholds(floor))   # no floor before it: judged by its own shares
     real.real_moments(INTERMEDIATE_REPLICATES)        # once per dataset, not charged to the first run measured
     return real
 
@@ -231,8 +290,9 @@ def _measure_models(cfg, models, real: RealSide, n: int, device, labels: bool = 
     broken = int((~torch.isfinite(samples.flatten(1))).any(dim=1).sum())
     if broken:          # a run can train with finite losses and still generate such samples in eval mode
         raise Unmeasurable(f"{broken} of its {n} samples hold NaN or infinite pixels")
+    # the curve's points (labels=False) skip KID too: on a CPU its kernel sums add about half to a point's cost
     return sample_measures(*features_and_logits(real.classifier.model, samples), real, replicates,
-                           labels=labels)
+                           labels=labels, kid=labels)
 
 
 def over_training(run, real: RealSide, device, final_models: dict | None = None) -> list[dict]:

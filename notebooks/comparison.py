@@ -27,6 +27,9 @@
 # - **FD**, the Fréchet distance between Gaussians fitted to the features of $N$ generated
 #   images and of the test set (lower is better), next to its floor: the same distance for $N$
 #   real training images the classifier never trained on;
+# - **KID** {cite:p}`binkowski2018demystifying`, the kernel distance between the same two sets of features,
+#   unbiased at any $N$ (so it can dip below 0 for a sample as good as real data); shown beside FD, while
+#   the verdicts use FD, and "What the grid shows" says where the two rank runs differently;
 # - **precision** (how many samples fall on the real data's manifold) and **recall** (how much of
 #   the real manifold the samples reach), as $k$-nearest-neighbour manifolds with $k = 3$;
 # - **density** and **coverage** {cite:p}`naeem2020reliable`, with $k = 5$, which resist the outliers
@@ -37,8 +40,9 @@
 # - for the VAE, the test-set negative ELBO; for every run, its training time and throughput.
 #
 # Every number carries a 95% interval in brackets (a bootstrap over the samples for one run, the
-# interval of the mean over several seeds; {ref}`methods-intervals`), and no sentence below names a
-# winner where the intervals overlap.
+# interval of the mean over several seeds; {ref}`methods-intervals`). No sentence below names a winner
+# unless every seed of it beats every seed of the other and the seed-mean intervals do not overlap; on one
+# seed a verdict rests on bootstrap intervals and says it is provisional.
 
 # %% tags=["parameters"]
 # Flat parameters; papermill overrides them (see `make report`).
@@ -51,7 +55,7 @@ force = False          # accepted for symmetry; this page never forces a retrain
 from IPython.display import HTML, Markdown, display
 
 from gen_core.data import CLASS_NAMES, DATASET_TITLES
-from gen_core.report import comparison, experiment, findings, plots, provenance, runsets, session, tables, weights
+from gen_core.report import claims, comparison, experiment, findings, plots, provenance, runsets, session, tables, weights
 
 ctx = session.setup(profile, data_dir, runs_dir, force)
 display(Markdown(provenance.banner(provenance.provenance(ctx))))
@@ -61,8 +65,8 @@ display(HTML(provenance.reproduce_box(ctx, "comparison")))
 # Every chapter's runs as the chapter last ran them; the chapters trained and measured them, so this only loads.
 runs = session.all_runs(ctx)
 real_sides = {ds: session.real_side(ds, ctx) for ds in ("mnist", "cifar10")}
-fd_floors = {ds: real.floor["fd"] for ds, real in real_sides.items()}
-frame = tables.comparison_frame(runs, fd_floors)
+real_floors = {ds: real.floor for ds, real in real_sides.items()}      # each floor's FD with its interval
+frame = tables.comparison_frame(runs, real_floors)
 floors = {DATASET_TITLES[ds]: real.floor for ds, real in real_sides.items()}
 
 # %% [markdown]
@@ -80,24 +84,28 @@ display(Markdown("\n\n".join(findings.settings_sentence(ctx.profile, experiment.
 # How good the classifier behind every number on this page is, and what real data scores:
 
 # %% tags=["remove-input"]
-display(Markdown("\n\n".join(f"- {findings.classifier_sentence(real)} {findings.floor_sentence(real)}"
-                             for real in real_sides.values())))
+display(Markdown("\n\n".join(f"- {findings.classifier_sentence(real)} {findings.floor_sentence(real)} "
+                             f"{findings.real_collapse_sentence(real)}" for real in real_sides.values())))
 
 # %% [markdown]
 # ## Every run
 #
-# Grouped by dataset and ranked by FD, best first. *FD / floor* divides by the real-data floor,
-# so 1 would be indistinguishable from real images at this $N$. FD values are not comparable
+# Grouped by dataset and ranked by FD, best first (a configuration with several seeds by its seed mean).
+# A configuration trained with several seeds shows its seed mean first, with the 95% interval of that mean,
+# then each seed with its own bootstrap interval; one with a single seed shows that seed, marked "one seed".
+# *FD / floor* divides by the real-data floor (*floor FD*, with its interval), so 1 would be
+# indistinguishable from real images at this $N$; it reads n/a where the floor's own interval spans more
+# than a factor of 2, too uncertain to divide by. FD values are not comparable
 # across datasets: each dataset has its own classifier and feature space.
 
 # %% tags=["remove-input"]
-display(tables.comparison_table(runs, fd_floors))
+display(tables.comparison_table(runs, real_floors))
 
 # %% [markdown]
 # ## Distance against latent size
 #
-# One line per variant (colour: family; marker: MLP or conv); the dashed line is the real-data floor. Both axes are
-# logarithmic.
+# One line per variant (colour: family; marker and legend: the variant), each point with its 95% interval (over
+# several seeds, the interval of the seed mean); the dashed line is the real-data floor. Both axes are logarithmic.
 
 # %% tags=["hide-input"]
 plots.plot_fd_vs_latent(frame, {ds: f["fd"] for ds, f in floors.items()});
@@ -171,10 +179,27 @@ display(Markdown("\n".join(f"- {comparison.memorization_sentence(found)}" for fo
 # %% [markdown]
 # ## What the grid shows
 #
-# Every number below is read from this build's runs.
+# Every number below is read from this build's runs. First the answers, one row per question: the verdict by the
+# one rule of {ref}`methods-intervals` (a winner only where every seed of it beats every seed of the others and the
+# seed-mean intervals do not overlap; with one seed, a provisional verdict on bootstrap intervals), the numbers
+# behind it and the seeds it rests on. Then the same answers in words, with what each one leaves out.
 
 # %% tags=["remove-input"]
+display(comparison.answers_shown(comparison.answers_table(runs, real_sides)))
 display(Markdown(comparison.comparison_findings(runs, real_sides, ctx.profile)))
+
+# %% [markdown]
+# ## The reports, claim by claim
+#
+# The two reports this book starts from make 26 claims (listed in the project's design notes: M1-M9 from the
+# report that trained the MLPs, C1-C17 from the one that trained the conv models). Each row tests one claim with
+# one stated measurement and the one rule of {ref}`methods-intervals`, and says whether these runs agree,
+# contradict it, or cannot tell, and why ({ref}`methods-claims`).
+
+# %% tags=["remove-input"]
+results = claims.claim_results(runs, real_sides, ctx.profile)
+display(Markdown(claims.claims_sentence(results)))
+display(claims.claims_shown(claims.claims_frame(results)))
 
 # %% [markdown]
 # ## How this distance relates to Inception FID

@@ -16,6 +16,8 @@
 # # GAN on MNIST
 #
 # Classic GANs on MNIST, trained with the binary cross-entropy losses: two MLP generator/discriminator pairs (A and B) and a DCGAN. The reports saw their MLP GAN collapse onto a few digits; below, the classes each run's samples cover test that.
+#
+# Against the reports: the MLP rows train at their widths, optimizer and epochs at `full` and `long`; at `long` the DCGAN's widths are 1/8 of the reports' (widest layer 64, not 512) ({ref}`intro-differences`).
 
 # %% tags=["parameters"]
 # Flat parameters: edit them here, or set them for one run with
@@ -62,7 +64,7 @@ shown = runsets.first_seed(runs)     # figures draw seed 0; tables average over 
 # %% [markdown]
 # ## Training curves
 #
-# Per optimizer step: the Jensen-Shannon estimate $\log 2 - L_D/2$ (nats), the discriminator loss $L_D$ and the non-saturating generator loss, smoothed by a rolling mean. A JSD estimate near 0 means the discriminator cannot tell real from generated; near $\log 2 \approx 0.693$ it separates them perfectly.
+# Per optimizer step: the Jensen-Shannon estimate $\log 2 - L_D/2$ (nats), the discriminator loss $L_D$ and the non-saturating generator loss, smoothed by a rolling mean. A JSD estimate near 0 means the discriminator cannot tell real from generated; near $\log 2 \approx 0.693$ it separates them perfectly. Where one curve's runs differ in scale more than 20-fold, each run gets its own row of panels, each on its own y axis; a run has the same colour in every panel as in the legend.
 
 # %% tags=["hide-input"]
 plots.plot_curves(shown);
@@ -103,7 +105,7 @@ if best is not None:
 # %% [markdown]
 # ## Numbers
 #
-# The final epoch's mean JSD estimate; then the yardstick every family shares (see Methods and the comparison page): Fréchet distance (FD) to the test set in the classifier's feature space, precision, recall, density and coverage, each with its 95% bootstrap interval in brackets; the share of samples on the real manifold (*on data*) and the share that count for mode collapse (*counted*), the classes the counted ones cover and the collapse rule's verdict (see {ref}`methods-collapse`); and whether FD was still falling at the end. Sharpness relative to real test images follows, then cost: training seconds and images per second seen by the optimizer. The bar chart shows the label histogram of the samples that count, for each run the collapse rule judges (runs not yet on the data are left out); the dashed line is the uniform share a generator covering every class would get.
+# Each configuration trained with several seeds shows its seed mean first (with the 95% interval of that mean), then one row per seed with its own bootstrap interval; a configuration with a single seed shows that seed, marked "one seed". The final epoch's mean JSD estimate; then the yardstick every family shares (see Methods and the comparison page): Fréchet distance (FD) to the test set in the classifier's feature space, precision, recall, density and coverage, each with its 95% bootstrap interval in brackets; the share of samples on the real manifold (*on data*) and the share that count for mode collapse (*counted*), the classes the counted ones cover and the collapse rule's verdict (see {ref}`methods-collapse`); and whether FD was still falling at the end. Sharpness relative to real test images follows, then cost: training seconds and images per second seen by the optimizer. The bar chart shows the label histogram of the samples that count, for each run the collapse rule judges (runs not yet on the data are left out); the dashed line is the uniform share a generator covering every class would get.
 
 # %% tags=["remove-input"]
 display(tables.summary_table(runs))

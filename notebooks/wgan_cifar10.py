@@ -16,6 +16,8 @@
 # # WGAN on CIFAR-10
 #
 # Wasserstein GANs on CIFAR-10 with weight clipping: an MLP pair and a DC-WGAN at two latent sizes. Beyond the reports, a WGAN-GP run trains the DC-WGAN networks with a gradient penalty instead of clipping.
+#
+# Against the reports: the MLP row trains at their widths, optimizer and epochs at `full` and `long`; at `long` the DC-WGAN networks (clipped and WGAN-GP) are at a quarter of the reports' widths (widest layer 64, not 256) ({ref}`intro-differences`).
 
 # %% tags=["parameters"]
 # Flat parameters: edit them here, or set them for one run with
@@ -62,7 +64,7 @@ shown = runsets.first_seed(runs)     # figures draw seed 0; tables average over 
 # %% [markdown]
 # ## Training curves
 #
-# Per critic step: the Earth-Mover estimate $E[f(x)] - E[f(G(z))]$, the critic loss and (per generator step) the generator loss, smoothed by a rolling mean. The estimate is scaled by the clipped critic's unknown Lipschitz constant, so compare it within a run, not across architectures.
+# Per critic step: the Earth-Mover estimate $E[f(x)] - E[f(G(z))]$, the critic loss and (per generator step) the generator loss, smoothed by a rolling mean. The estimate is scaled by the clipped critic's unknown Lipschitz constant, so compare it within a run, not across architectures. Where one curve's runs differ in scale more than 20-fold (a clipped critic beside the WGAN-GP critic, which no clip bounds), each run gets its own row of panels, each on its own y axis; a run has the same colour in every panel as in the legend, and the gradient-penalty panel is drawn for the WGAN-GP run only.
 
 # %% tags=["hide-input"]
 plots.plot_curves(shown);
@@ -115,7 +117,7 @@ if best is not None:
 # %% [markdown]
 # ## Numbers
 #
-# The final epoch's mean EMD estimate; then the yardstick every family shares (see Methods and the comparison page): Fréchet distance (FD) to the test set in the classifier's feature space, precision, recall, density and coverage, each with its 95% bootstrap interval in brackets; the share of samples on the real manifold (*on data*) and the share that count for mode collapse (*counted*), the classes the counted ones cover and the collapse rule's verdict (see {ref}`methods-collapse`); and whether FD was still falling at the end. Sharpness relative to real test images follows, then cost: training seconds and images per second seen by the optimizer. The bar chart shows the label histogram of the samples that count, for each run the collapse rule judges (runs not yet on the data are left out); the dashed line is the uniform share a generator covering every class would get.
+# Each configuration trained with several seeds shows its seed mean first (with the 95% interval of that mean), then one row per seed with its own bootstrap interval; a configuration with a single seed shows that seed, marked "one seed". The final epoch's mean EMD estimate; then the yardstick every family shares (see Methods and the comparison page): Fréchet distance (FD) to the test set in the classifier's feature space, precision, recall, density and coverage, each with its 95% bootstrap interval in brackets; the share of samples on the real manifold (*on data*) and the share that count for mode collapse (*counted*), the classes the counted ones cover and the collapse rule's verdict (see {ref}`methods-collapse`); and whether FD was still falling at the end. Sharpness relative to real test images follows, then cost: training seconds and images per second seen by the optimizer. The bar chart shows the label histogram of the samples that count, for each run the collapse rule judges (runs not yet on the data are left out); the dashed line is the uniform share a generator covering every class would get.
 
 # %% tags=["remove-input"]
 display(tables.summary_table(runs))

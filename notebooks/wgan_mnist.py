@@ -16,6 +16,8 @@
 # # WGAN on MNIST
 #
 # Wasserstein GANs on MNIST with weight clipping (0.01), RMSprop and 5 critic steps per generator step: the MLP pairs of the GAN chapter without the Sigmoid, and a small DC-WGAN. Beyond the reports, a WGAN-GP run trains the DC-WGAN networks with a gradient penalty instead of clipping.
+#
+# Against the reports: the MLP rows train at their widths, optimizer and epochs at `full` and `long`; at `long` the DC-WGAN networks (clipped and WGAN-GP) are at half the reports' widths (widest layer 64, not 128). `full` and `long` also train two DC-WGAN rows at z = 64 that the conv report describes in words but shows no run of, each with one change: Adam instead of RMSprop (DCGAN's 2e-4 and betas (0.5, 0.999), since the report gives no Adam settings), and clipping at 0.1 instead of 0.01. The report names no dataset for them, so they train on MNIST; quick and smoke do not train them ({ref}`intro-differences`).
 
 # %% tags=["parameters"]
 # Flat parameters: edit them here, or set them for one run with
@@ -25,12 +27,14 @@ data_dir = "data"      # torchvision layout; $GEN_DATA_DIR in the Makefile
 runs_dir = "runs"      # run results, keyed by config hash
 force = False          # retrain even when results are cached
 # The experiment; None keeps the grid's values (gen_core/grid.py)
-mlp_a_latents = None        # latent sizes of MLP A, e.g. [17]
-mlp_b_latents = None        # latent sizes of MLP B
-dc_wgan_latents = None      # latent sizes of DC-WGAN
-dc_wgan_gp_latents = None   # latent sizes of DC-WGAN-GP
-epochs = None               # epochs of every run (None: the profile's)
-overrides = {}              # RunConfig fields for every run, e.g. {"lr": 1e-4}
+mlp_a_latents = None              # latent sizes of MLP A, e.g. [17]
+mlp_b_latents = None              # latent sizes of MLP B
+dc_wgan_latents = None            # latent sizes of DC-WGAN
+dc_wgan_gp_latents = None         # latent sizes of DC-WGAN-GP
+dc_wgan_adam_latents = None       # latent sizes of DC-WGAN Adam (trained at full and long only)
+dc_wgan_clip_0_1_latents = None   # latent sizes of DC-WGAN clip 0.1 (trained at full and long only)
+epochs = None                     # epochs of every run (None: the profile's)
+overrides = {}                    # RunConfig fields for every run, e.g. {"lr": 1e-4}
 
 # %% tags=["remove-input"]
 from IPython.display import HTML, Markdown, display
@@ -41,7 +45,8 @@ from gen_core.report import experiment, findings, plots, provenance, runsets, se
 FAMILY, DATASET = "wgan", "mnist"
 ctx = session.setup(profile, data_dir, runs_dir, force)
 exp = experiment.chapter(FAMILY, DATASET, epochs=epochs, overrides=overrides,
-                         mlp_a_latents=mlp_a_latents, mlp_b_latents=mlp_b_latents, dc_wgan_latents=dc_wgan_latents, dc_wgan_gp_latents=dc_wgan_gp_latents)
+                         mlp_a_latents=mlp_a_latents, mlp_b_latents=mlp_b_latents, dc_wgan_latents=dc_wgan_latents, dc_wgan_gp_latents=dc_wgan_gp_latents,
+                         dc_wgan_adam_latents=dc_wgan_adam_latents, dc_wgan_clip_0_1_latents=dc_wgan_clip_0_1_latents)
 configs = exp.configs(ctx.profile)     # every run of this chapter: the grid's rows, changed as above
 display(Markdown(provenance.banner(provenance.provenance(ctx))))
 display(HTML(provenance.reproduce_box(ctx, exp.name, exp.parameters())))
@@ -63,7 +68,7 @@ shown = runsets.first_seed(runs)     # figures draw seed 0; tables average over 
 # %% [markdown]
 # ## Training curves
 #
-# Per critic step: the Earth-Mover estimate $E[f(x)] - E[f(G(z))]$, the critic loss and (per generator step) the generator loss, smoothed by a rolling mean. The estimate is scaled by the clipped critic's unknown Lipschitz constant, so compare it within a run, not across architectures.
+# Per critic step: the Earth-Mover estimate $E[f(x)] - E[f(G(z))]$, the critic loss and (per generator step) the generator loss, smoothed by a rolling mean. The estimate is scaled by the clipped critic's unknown Lipschitz constant, so compare it within a run, not across architectures. Where one curve's runs differ in scale more than 20-fold (a clipped critic beside the WGAN-GP critic, which no clip bounds), each run gets its own row of panels, each on its own y axis; a run has the same colour in every panel as in the legend, and the gradient-penalty panel is drawn for the WGAN-GP run only.
 
 # %% tags=["hide-input"]
 plots.plot_curves(shown);
@@ -116,7 +121,7 @@ if best is not None:
 # %% [markdown]
 # ## Numbers
 #
-# The final epoch's mean EMD estimate; then the yardstick every family shares (see Methods and the comparison page): Fréchet distance (FD) to the test set in the classifier's feature space, precision, recall, density and coverage, each with its 95% bootstrap interval in brackets; the share of samples on the real manifold (*on data*) and the share that count for mode collapse (*counted*), the classes the counted ones cover and the collapse rule's verdict (see {ref}`methods-collapse`); and whether FD was still falling at the end. Sharpness relative to real test images follows, then cost: training seconds and images per second seen by the optimizer. The bar chart shows the label histogram of the samples that count, for each run the collapse rule judges (runs not yet on the data are left out); the dashed line is the uniform share a generator covering every class would get.
+# Each configuration trained with several seeds shows its seed mean first (with the 95% interval of that mean), then one row per seed with its own bootstrap interval; a configuration with a single seed shows that seed, marked "one seed". The final epoch's mean EMD estimate; then the yardstick every family shares (see Methods and the comparison page): Fréchet distance (FD) to the test set in the classifier's feature space, precision, recall, density and coverage, each with its 95% bootstrap interval in brackets; the share of samples on the real manifold (*on data*) and the share that count for mode collapse (*counted*), the classes the counted ones cover and the collapse rule's verdict (see {ref}`methods-collapse`); and whether FD was still falling at the end. Sharpness relative to real test images follows, then cost: training seconds and images per second seen by the optimizer. The bar chart shows the label histogram of the samples that count, for each run the collapse rule judges (runs not yet on the data are left out); the dashed line is the uniform share a generator covering every class would get.
 
 # %% tags=["remove-input"]
 display(tables.summary_table(runs))

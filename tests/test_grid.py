@@ -10,8 +10,8 @@ from gen_core import ConfigError, families
 from gen_core import bf16
 from gen_core import grid as grid_module
 from gen_core.families.base import Bf16Evidence
-from gen_core.grid import (data_dir_from_env, full_grid, grid, override, resolve_profile, row_seeds, seeds,
-                           uses_bf16)
+from gen_core.grid import (data_dir_from_env, full_grid, grid, override, reports_config, resolve_profile, row_seeds,
+                           rows, seeds, uses_bf16)
 
 PROFILES = ("full", "long", "quick", "smoke")
 
@@ -22,7 +22,9 @@ PROFILES = ("full", "long", "quick", "smoke")
 #   vae/cifar10: MLP z{100} + MLP C z{2,128} + Conv z{2,128}         = 1 + 2 + 2 = 5
 #   gan/cifar10: MLP z{100} + DCGAN z{64,256}                        = 1 + 2     = 3
 #   wgan/cifar10: MLP z{200} + DC-WGAN z{64,256}                     = 1 + 2     = 3, + DC-WGAN-GP z{64} = 4
-# The reports' 27 runs plus the two WGAN-GP rows this project adds = 29.
+# The reports' 27 runs plus the two WGAN-GP rows this project adds = 29: every profile trains them.
+# full and long add the three experiments the conv report describes in words only (DESIGN.md, C3, C6, C7):
+#   vae/mnist: MLP C h64 z{32}; wgan/mnist: DC-WGAN Adam z{64} + DC-WGAN clip 0.1 z{64}  -> 29 + 3 = 32
 EXPECTED_COUNTS = {("vae", "mnist"): 6, ("gan", "mnist"): 5, ("wgan", "mnist"): 6,
                    ("vae", "cifar10"): 5, ("gan", "cifar10"): 3, ("wgan", "cifar10"): 4}
 EXPECTED_ROWS = {
@@ -34,6 +36,8 @@ EXPECTED_ROWS = {
     ("gan", "cifar10"): [("MLP", 100), ("DCGAN", 64), ("DCGAN", 256)],
     ("wgan", "cifar10"): [("MLP", 200), ("DC-WGAN", 64), ("DC-WGAN", 256), ("DC-WGAN-GP", 64)],
 }
+DESCRIBED_ONLY = {("vae", "mnist"): [("MLP C h64", 32)],
+                  ("wgan", "mnist"): [("DC-WGAN Adam", 64), ("DC-WGAN clip 0.1", 64)]}
 
 
 def find(cfgs, variant, latent):
@@ -43,19 +47,23 @@ def find(cfgs, variant, latent):
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_full_grid_has_the_reference_rows(profile):
+    extra = profile in ("full", "long")
     runs = [c for c in full_grid(profile) if c.seed == 0]
-    assert len(runs) == 29  # 6 + 5 + 6 + 5 + 3 + 4
-    assert Counter((c.family, c.dataset) for c in runs) == EXPECTED_COUNTS
-    for key, rows in EXPECTED_ROWS.items():
-        assert [(c.variant, c.latent_dim) for c in grid(*key, profile) if c.seed == 0] == rows
+    assert len(runs) == (32 if extra else 29)  # 6 + 5 + 6 + 5 + 3 + 4, and 1 + 2 at full and long
+    assert Counter((c.family, c.dataset) for c in runs) == \
+        {**EXPECTED_COUNTS, **({("vae", "mnist"): 7, ("wgan", "mnist"): 8} if extra else {})}
+    for key, expected in EXPECTED_ROWS.items():
+        expected = expected + (DESCRIBED_ONLY.get(key, []) if extra else [])
+        assert [(c.variant, c.latent_dim) for c in grid(*key, profile) if c.seed == 0] == expected
     # every run (every seed) lands in its own folder
     assert len({c.run_name() for c in full_grid(profile)}) == len(full_grid(profile))
 
 
-@pytest.mark.parametrize("profile, n_seeds", [("full", 3), ("long", 3), ("quick", 1), ("smoke", 1)])
-def test_full_and_long_repeat_every_configuration_over_three_seeds(profile, n_seeds):
+@pytest.mark.parametrize("profile, n_seeds, n_configs", [("full", 3, 32), ("long", 3, 32), ("quick", 1, 29),
+                                                          ("smoke", 1, 29)])
+def test_full_and_long_repeat_every_configuration_over_three_seeds(profile, n_seeds, n_configs):
     runs = full_grid(profile)
-    assert len(runs) == 29 * n_seeds
+    assert len(runs) == n_configs * n_seeds      # long and full: 32 x 3 = 96 (87 before the three rows)
     per_config = Counter(json.dumps({**c.to_dict(), "seed": None}, sort_keys=True) for c in runs)
     assert set(per_config.values()) == {n_seeds}
     assert sorted({c.seed for c in runs}) == list(range(n_seeds))
@@ -95,7 +103,12 @@ def test_full_profile_keeps_the_reports_epochs_and_data():
 
 def test_full_profile_optimizers():
     for c in full_grid("full"):
-        if c.variant == "DC-WGAN-GP":      # Gulrajani et al. 2017, Alg. 1 defaults
+        if c.variant == "DC-WGAN Adam":      # the DC-WGAN row with DCGAN's Adam (the report gives no settings)
+            assert (c.optimizer, c.lr, c.betas, c.clip, c.gp, c.n_critic, c.batch_size) == \
+                ("adam", 2e-4, (0.5, 0.999), 0.01, 0.0, 5, 128)
+        elif c.variant == "DC-WGAN clip 0.1":
+            assert (c.optimizer, c.lr, c.clip, c.gp, c.n_critic, c.batch_size) == ("rmsprop", 2e-4, 0.1, 0.0, 5, 128)
+        elif c.variant == "DC-WGAN-GP":      # Gulrajani et al. 2017, Alg. 1 defaults
             assert (c.optimizer, c.lr, c.betas, c.clip, c.gp, c.n_critic, c.batch_size, c.critic_norm) == \
                 ("adam", 1e-4, (0.0, 0.9), 0.0, 10.0, 5, 64, "layer")
         elif c.variant == "DC-WGAN":       # the conv report's WGAN tables
@@ -110,7 +123,10 @@ def test_full_profile_optimizers():
 
 def test_quick_profile_shrinks_the_full_profile():
     # quick's sizes are a tunable budget, so check how it relates to full, not its numbers
-    for quick, full in zip(full_grid("quick"), [c for c in full_grid("full") if c.seed == 0]):
+    trained = [c for c in full_grid("full") if c.seed == 0 and c.variant not in ("MLP C h64", "DC-WGAN Adam",
+                                                                                 "DC-WGAN clip 0.1")]
+    assert len(full_grid("quick")) == len(trained) == 29
+    for quick, full in zip(full_grid("quick"), trained):
         assert (quick.family, quick.dataset, quick.variant, quick.latent_dim) == \
             (full.family, full.dataset, full.variant, full.latent_dim)
         assert 1 <= quick.epochs <= full.epochs
@@ -244,6 +260,46 @@ def test_the_dc_wgan_rows_train_as_the_conv_report_did():
         assert (gp.optimizer, gp.lr, gp.batch_size, gp.clip, gp.gp) == ("adam", 1e-4, 64, 0.0, 10.0)
 
 
+def test_the_rows_the_conv_report_describes_in_words_train_at_full_and_long_only():
+    """C3: MLP C at hidden width 64 (z = 32); C6: the DC-WGAN with Adam; C7: the DC-WGAN clipped at 0.1
+    (both on MNIST at z = 64): each the reports' row with one change."""
+    for profile in ("full", "long"):
+        h64 = find(grid("vae", "mnist", profile), "MLP C h64", 32)
+        assert (h64.hidden, h64.dropout) == ((64, 64), 0.2)
+        assert override(h64, hidden=(512, 512), variant="MLP C") == find(grid("vae", "mnist", profile), "MLP C", 32)
+        wgan = grid("wgan", "mnist", profile)
+        for variant, change in (("DC-WGAN Adam", dict(optimizer="adam")), ("DC-WGAN clip 0.1", dict(clip=0.1))):
+            assert find(wgan, variant, 64) == override(find(wgan, "DC-WGAN", 64), variant=variant, **change), variant
+    # long: the same conv cap as the DC-WGAN, 128 // 64 = 2 -> (64, 32, 16, 8), critic (8, 16, 32, 64)
+    adam = find(grid("wgan", "mnist", "long"), "DC-WGAN Adam", 64)
+    assert (adam.channels, adam.d_channels) == ((64, 32, 16, 8), (8, 16, 32, 64))
+    # quick and smoke: exactly their 29 runs as before, none of the three
+    for profile in ("quick", "smoke"):
+        variants = {c.variant for c in full_grid(profile)}
+        assert not variants & {"MLP C h64", "DC-WGAN Adam", "DC-WGAN clip 0.1"}
+        assert [v for v, _ in EXPECTED_ROWS[("wgan", "mnist")]] == \
+            [r.variant for r in rows("wgan", "mnist", profile) for _ in r.latents]
+
+
+def test_rows_without_a_profile_are_every_row_and_reports_config_finds_each():
+    # the notebooks' parameters: the same rows at every profile, 4 + 2 on wgan/mnist and 3 + 1 on vae/mnist
+    assert [r.variant for r in rows("wgan", "mnist")] == ["MLP A", "MLP B", "DC-WGAN", "DC-WGAN-GP", "DC-WGAN Adam",
+                                                          "DC-WGAN clip 0.1"]
+    assert [r.variant for r in rows("vae", "mnist")] == ["MLP A", "MLP B", "MLP C", "MLP C h64"]
+    assert [r.variant for r in rows("vae", "mnist", "quick")] == ["MLP A", "MLP B", "MLP C"]
+    clip = find(grid("wgan", "mnist", "long"), "DC-WGAN clip 0.1", 64)
+    full = reports_config(clip)
+    assert (full.variant, full.clip, full.channels, full.epochs, full.train_size) == \
+        ("DC-WGAN clip 0.1", 0.1, (128, 64, 32, 16), 25, 0)
+    with pytest.raises(ConfigError, match="profile='fast'"):
+        rows("vae", "mnist", "fast")
+    # every row names known profiles, so none is silently never trained; 3 rows skip quick and smoke
+    every = [r for fam in families.names() for ds in ("mnist", "cifar10") for r in rows(fam, ds)]
+    assert all(r.profiles is None or (r.profiles and set(r.profiles) <= set(PROFILES)) for r in every)
+    assert sorted(r.variant for r in every if not r.trained_at("quick")) == ["DC-WGAN Adam", "DC-WGAN clip 0.1",
+                                                                              "MLP C h64"]
+
+
 def test_auto_stays_quick_on_a_cpu_and_long_is_chosen_by_name():
     assert resolve_profile("auto", cuda_available=False) == "quick"
     assert resolve_profile("long", cuda_available=False) == "long"
@@ -269,9 +325,11 @@ def test_bf16_decisions_follow_the_recorded_measurements(bf16_cpu):
     # by hand from the families' bf16 measurements: the rows whose fp32 and bf16 FD intervals are apart stay fp32
     apart = {("gan", "mnist", "DCGAN"), ("wgan", "mnist", "DC-WGAN"), ("gan", "cifar10", "MLP"),
              ("gan", "cifar10", "DCGAN"), ("wgan", "cifar10", "DC-WGAN")}
+    # the two new DC-WGAN rows were never measured: no evidence, so fp32 (MLP C h64 follows the MNIST MLPs')
+    never = {("wgan", "mnist", "DC-WGAN Adam"), ("wgan", "mnist", "DC-WGAN clip 0.1")}
     for profile in ("long", "quick", "smoke"):
         for c in full_grid(profile):
-            assert c.amp == ((c.family, c.dataset, c.variant) not in apart), (profile, c.label)
+            assert c.amp == ((c.family, c.dataset, c.variant) not in apart | never), (profile, c.label)
             assert c.amp == uses_bf16(profile, c.family, c.dataset, c.arch, c.variant)
     assert not any(c.amp for c in full_grid("full"))        # never measured on a GPU
     # every row of every family is covered: rows not named follow their architecture's measurement

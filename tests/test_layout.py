@@ -31,6 +31,10 @@ def test_no_module_outside_families_names_a_family(path):
     docstrings = _docstrings(tree)
     named = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Constant)
              and node.value in families.names() and id(node) not in docstrings]
+    if path.name == "claims.py":          # the reports' claims name their models: once, in one assignment
+        allowed = [n.lineno for n in tree.body if isinstance(n, ast.Assign)
+                   and [getattr(t, "id", None) for t in getattr(n.targets[0], "elts", [])] == ["VAE", "GAN", "WGAN"]]
+        named = [line for line in named if line not in allowed]
     assert named == [], f"{path.relative_to(PACKAGE.parent)} names a family at lines {named}"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import subprocess
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from gen_core import slurm
 from gen_core.__main__ import main
 from gen_core.grid import grid, override
 from gen_core.report import findings, session, tables
+from gen_core.report.intervals import fmt
 from gen_core.runs import Context, measured_run
 from gen_core.results import load_or_train
 from support import DATA_DIR, job_of, mlp_a_runs, results_without_timings
@@ -164,12 +166,16 @@ def test_seeds_3_through_slurm_reach_the_chapter_table(slurm_cluster, tmp_path, 
     chapter = session.chapter_runs([seed0], "gan_mnist", ctx)        # the profile's one seed, and two found
     assert [r.config.seed for r in chapter] == [0, 1, 2]
     table = tables.summary_table(chapter)
-    assert list(table["seeds"]) == [3]
+    assert [seed for _, seed in table.index] == ["mean of 3 seeds", "seed 0", "seed 1", "seed 2"]
     fds = [r.yardstick["fd"] for r in chapter]
-    mean = sum(fds) / 3
-    std = (sum((f - mean) ** 2 for f in fds) / 2) ** 0.5
-    half = 4.303 * std / 3 ** 0.5                     # t(0.975, 2 degrees of freedom) * std / sqrt(3)
-    assert table["FD"].iloc[0] == f"{mean:.3g} ± {std:.2g} [{mean - half:.3g}, {mean + half:.3g}]"
+    logs = [math.log(f) for f in fds]                              # FD's mean is geometric, its interval on log FD
+    log_mean = sum(logs) / 3
+    log_half = 4.303 * (sum((v - log_mean) ** 2 for v in logs) / 2) ** 0.5 / 3 ** 0.5   # t(0.975, 2) sd / sqrt(3)
+    assert table["FD"].iloc[0] == (f"{fmt(math.exp(log_mean))} "
+                                   f"[{fmt(math.exp(log_mean - log_half))}, {fmt(math.exp(log_mean + log_half))}]")
+    for i, r in enumerate(chapter):                                # each seed with its own bootstrap interval
+        lo, hi = r.yardstick["fd_ci"]
+        assert table["FD"].iloc[1 + i] == f"{fmt(r.yardstick['fd'])} [{fmt(lo)}, {fmt(hi)}]"
     text = findings.chapter_findings(chapter, session.real_side("mnist", ctx), "smoke")
     assert "Every configuration ran with 3 seeds" in text and "The smoke profile trains 1 seed per configuration; the others were found" in text
 

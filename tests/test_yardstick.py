@@ -19,8 +19,9 @@ from gen_core.classifier import Classifier, build_classifier, classifier_config,
 from gen_core.data import to_unit
 from gen_core.feature_measures import frechet_distance, precision_recall
 from gen_core.results import Run, train_and_save
-from gen_core.yardstick import (CorruptRun, RealSide, Unmeasurable, classes_covered, kl_to_uniform, label_histogram,
-                                measure_run, sample_measures)
+from gen_core.yardstick import (COUNTED_FRACTION, COUNTED_MIN, ON_DATA_FRACTION, ON_DATA_MIN, CorruptRun, RealSide,
+                                Unmeasurable, build_real_side, classes_covered, collapse_state, collapse_thresholds,
+                                judge_collapse, kl_to_uniform, label_histogram, measure_run, sample_measures)
 
 
 def whitened(n: int, f: int, seed: int) -> torch.Tensor:
@@ -253,6 +254,8 @@ def test_measure_run_writes_caches_and_remeasures_on_a_new_key(tiny_run, smoke_c
     assert 0 <= first["classes_covered"] <= 10 and first["n_generated"] == first["n_real"] == 20
     # a one-epoch run has no snapshot: its curve is the final model alone, measured at N / 4
     assert [p["epoch"] for p in first["over_training"]] == [1] and first["over_training"][0]["fd"] != first["fd"]
+    # KID with its interval on the final measurement only; the curve's points keep to FIDELITY
+    assert first["kid_ci"][0] <= first["kid"] <= first["kid_ci"][1] and "kid" not in first["over_training"][0]
 
     on_disk = json.loads((tiny_run.dir / "yardstick.json").read_text())
     assert on_disk == {"key": real.key, "measures": first}
@@ -360,3 +363,82 @@ def test_an_unmeasurable_snapshot_is_left_out_of_the_curve(tmp_path, tiny_cfg, s
     assert capfd.readouterr().err == (f"warning: run {run.dir}: the yardstick cannot measure its samples at epoch 1: "
                                       f"7 of its 7 samples hold NaN or infinite pixels; its curve over training "
                                       f"leaves them out\n")
+
+
+# ---- the collapse rule, calibrated on the floor's real images -----------------------------------
+
+def test_collapse_thresholds_are_half_the_real_images_shares():
+    assert (ON_DATA_FRACTION, COUNTED_FRACTION) == (0.5, 0.5)
+    # real held-out images 80% on the data, 60% counted: a run needs 0.5 * 0.8 = 0.4 and 0.5 * 0.6 = 0.3
+    assert collapse_thresholds({"on_data": 0.8, "counted": 0.6}) == pytest.approx((0.4, 0.3))
+    # no shares yet (the floor being measured, or a real side built by hand): the absolute 0.5 and 0.25
+    assert collapse_thresholds({}) == (ON_DATA_MIN, COUNTED_MIN) == (0.5, 0.25)
+    assert collapse_thresholds({"fd": 1.0, "on_data": None, "counted": None}) == (0.5, 0.25)
+
+
+def test_collapse_state_by_calibrated_thresholds():
+    # thresholds (0.4, 0.3): the bar itself is enough, just below either share is not
+    assert collapse_state(0.4, 0.3, 10, 0.4, 0.3) == "not collapsed"
+    assert collapse_state(0.39, 0.39, 10, 0.4, 0.3) == "not yet on the data"
+    assert collapse_state(0.45, 0.29, 10, 0.4, 0.3) == "not yet on the data"
+    assert collapse_state(0.45, 0.35, 5, 0.4, 0.3) == "collapsed"
+    # the same run against the absolute bar (0.5 on the data) would not be judged
+    assert collapse_state(0.45, 0.35, 10) == "not yet on the data"
+    # nothing counted leaves no histogram to read, even where the real images' counted share (the bar) is 0
+    assert collapse_state(0.9, 0.0, 0, 0.45, 0.0) == "not yet on the data"
+
+
+def test_judge_collapse_stores_its_thresholds_and_real_images_pass_their_own_bar():
+    floor = {"on_data": 0.8, "counted": 0.6, "classes_covered": 10, "label_histogram": [0.1] * 10, "kl_to_uniform": 0.0}
+    judged = judge_collapse(floor, *collapse_thresholds(floor))
+    # own shares 0.8 and 0.6 against half of themselves, 0.4 and 0.3; 10 classes -> not collapsed
+    assert judged["on_data_min"] == pytest.approx(0.4) and judged["counted_min"] == pytest.approx(0.3)
+    assert judged["collapse"] == "not collapsed"
+    assert judge_collapse({**floor, "classes_covered": 3}, 0.4, 0.3)["collapse"] == "collapsed"
+    assert "collapse" not in floor and "on_data_min" not in floor                  # a new dict
+
+
+def _labelled_real_side(floor: dict) -> tuple[torch.Tensor, RealSide]:
+    real = torch.randn(50, 4, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    return real, RealSide("mnist", 50, None, real, floor)
+
+
+@pytest.mark.parametrize("floor, state, bar", [
+    ({"on_data": 1.0, "counted": 1.0}, "not yet on the data", (0.5, 0.5)),   # 0.3 < 0.5 * 1.0
+    ({"on_data": 1.0, "counted": 0.5}, "not collapsed", (0.5, 0.25)),        # 0.3 >= 0.5 * 0.5
+    ({}, "not collapsed", (0.5, 0.25)),                                       # no shares: the absolute bar
+])
+def test_sample_measures_judges_a_run_against_its_floors_shares(floor, state, bar):
+    # samples = the 50 real points (all on the data); the first 15 labelled i % 10 with logit 100, the rest flat
+    # (top probability 0.1): counted = 15 / 50 = 0.3; classes 0-4 twice, 5-9 once of 15 -> 10 covered
+    real, side = _labelled_real_side(floor)
+    logits = torch.zeros(50, 10)
+    logits[torch.arange(15), torch.arange(15) % 10] = 100.0
+    out = sample_measures(real.clone(), logits, side, replicates=10)
+    assert (out["on_data"], out["counted"], out["classes_covered"]) == (1.0, pytest.approx(0.3), 10)
+    assert (out["on_data_min"], out["counted_min"]) == pytest.approx(bar)
+    assert out["collapse"] == state
+
+
+def test_build_real_side_judges_its_floor_by_the_floors_own_shares(smoke_classifier, monkeypatch, tmp_path):
+    """The floor is measured before there is a floor: then judged against half its own shares, which it
+    passes whenever something counts; with ten confident classes it is not collapsed."""
+    monkeypatch.setattr("gen_core.data.cached_split",
+                        lambda name, root, train, device, size: make_split(300 if train else 64, name, seed=int(train)))
+    monkeypatch.setattr("gen_core.yardstick.load_or_train_classifier", lambda *a, **k: smoke_classifier)
+
+    def features_and_logits(model, images):      # 4 pixels as features; labels 0..9 by row, all confident
+        n = len(images)
+        return images.flatten(1)[:, :4].double() * 10, 100.0 * torch.nn.functional.one_hot(torch.arange(n) % 10, 10)
+
+    monkeypatch.setattr("gen_core.yardstick.features_and_logits", features_and_logits)
+    real = build_real_side("mnist", "smoke", 128, 64, tmp_path, tmp_path, "cpu", progress=False)
+    floor = real.floor
+    assert 0 < floor["on_data"] < 1 and floor["counted"] == floor["on_data"]          # every label confident
+    assert floor["on_data_min"] == 0.5 * floor["on_data"] and floor["counted_min"] == 0.5 * floor["counted"]
+    assert floor["classes_covered"] == 10 and floor["collapse"] == "not collapsed"
+    assert "kid" in floor and floor["kid_ci"][0] <= floor["kid"] <= floor["kid_ci"][1]
+    # a run measured against this real side is held to those thresholds
+    run = sample_measures(real.test_features, 100.0 * torch.nn.functional.one_hot(torch.arange(64) % 10, 10).float(),
+                          real, replicates=10)
+    assert (run["on_data_min"], run["counted_min"]) == (floor["on_data_min"], floor["counted_min"])

@@ -105,7 +105,7 @@ def announcement(book_root: Path) -> str:
     if not path.exists():
         return "No results yet: run make report to train and execute the notebooks."
     p = json.loads(path.read_text())
-    return (f"Results from profile {p['profile']} on {p['device']}, data {p['data']}, "
+    return (f"Results from profile {p['profile']} on {p['device']}, data from the folder {p['data']}, "
             f"commit {p['commit']}, {p['date']}")
 
 

@@ -28,6 +28,14 @@ class Row(NamedTuple):
     latents: tuple               # latent sizes it runs at
     fields: dict                 # RunConfig fields: widths, and optimizer settings that differ
     full_epochs: int             # the reports' epochs (the full profile)
+    # the profiles that train it (None: every one; grid.rows with a profile). Every row is a parameter
+    # of its notebook at every profile; a row the reports only describe in words trains where a
+    # verdict can rest on seeds and the reports' epochs (full, long), so quick and smoke keep their cost
+    profiles: tuple | None = None
+
+    def trained_at(self, profile: str) -> bool:
+        """Whether `profile` trains this row."""
+        return self.profiles is None or profile in self.profiles
 
 
 class Bf16Evidence(NamedTuple):

@@ -70,6 +70,9 @@ class VAE(Family):
             Row("MLP A", "mlp", (50, 100), dict(hidden=(512,)), 15),
             Row("MLP B", "mlp", (100,), dict(hidden=(512, 256)), 15),
             Row("MLP C", "mlp", (2, 32, 128), dict(hidden=(512, 512), dropout=0.2), 15),
+            # the conv report's claim C3, described in words only (no run shown): MLP C at hidden width
+            # 64, at z = 32; trained at full and long only (Row.profiles)
+            Row("MLP C h64", "mlp", (32,), dict(hidden=(64, 64), dropout=0.2), 15, ("full", "long")),
         ],
         "cifar10": [
             Row("MLP", "mlp", (100,), dict(hidden=(1536, 768, 512)), 20),

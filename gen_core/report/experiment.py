@@ -4,9 +4,10 @@ run configs they define.
     exp = experiment.chapter("gan", "mnist", mlp_a_latents=[17], epochs=None, overrides={"lr": 1e-4})
     exp.configs("smoke")        # the grid's rows (gen_core/grid.py), with these changes applied
 
-Each variant has a latent-size parameter named after it ("MLP A" -> `mlp_a_latents`); None keeps
-the grid's sizes. `epochs` (None: the profile's) and `overrides` (RunConfig fields) apply to every
-run of the chapter. A run that differs from its grid row says how in its label.
+Each variant has a latent-size parameter named after it ("MLP A" -> `mlp_a_latents`), at every
+profile, even where the profile does not train its row (Row.profiles); None keeps the grid's
+sizes. `epochs` (None: the profile's) and `overrides` (RunConfig fields) apply to every run of the
+chapter. A run that differs from its grid row says how in its label.
 """
 from __future__ import annotations
 
@@ -65,6 +66,12 @@ def _describe(value) -> str:
     return str(value)
 
 
+def _row_profiles(exp: "Experiment", variant: str) -> tuple[str, ...]:
+    """The profiles that train the chapter's row `variant`."""
+    row = next(r for r in rows(exp.family, exp.dataset) if r.variant == variant)
+    return tuple(p for p in PROFILES if row.trained_at(p))
+
+
 @dataclass(frozen=True)
 class Experiment:
     family: str
@@ -78,17 +85,25 @@ class Experiment:
         return f"{self.family}_{self.dataset}"
 
     def configs(self, profile: str) -> list[RunConfig]:
-        """The chapter's runs at `profile`: each grid row at its latent sizes, every seed, changed.
+        """The chapter's runs at `profile`: each grid row the profile trains at its latent sizes, every
+        seed, changed. ConfigError where a latent parameter sets a row the profile does not train (a row
+        trained at full and long only), rather than train nothing for it.
 
         Overrides apply to every run, except widths, which apply to the rows of their architecture.
         """
+        trained = {row.variant for row in rows(self.family, self.dataset, profile)}
+        for variant in self.latents:
+            if variant not in trained:
+                raise ConfigError(f"parameter {latent_parameter(variant)} is not allowed at PROFILE={profile}: the "
+                                  f"{variant} row trains at {' and '.join(_row_profiles(self, variant))} only; "
+                                  f"leave it None, or run PROFILE={_row_profiles(self, variant)[-1]}")
         return self._configs(profile, name_profile=False)
 
     def _configs(self, profile: str, name_profile: bool) -> list[RunConfig]:
         """`configs`; `name_profile`: a refused change names the profile it does not fit."""
         where = f" at PROFILE={profile} (a chapter's parameters must suit every profile)" if name_profile else ""
         out = []
-        for row in rows(self.family, self.dataset):
+        for row in rows(self.family, self.dataset, profile):
             changes = {k: v for k, v in self.overrides.items() if _ARCH_FIELDS.get(k, row.arch) == row.arch}
             if self.epochs is not None:
                 changes["epochs"] = self.epochs

@@ -6,17 +6,17 @@ Nothing here loads, trains or measures, so the prose always matches the numbers 
 """
 from __future__ import annotations
 
-import math
-
 from .. import families
 from ..data import DATASET_TITLES
 from ..grid import DATASET_SIZES, fewest_seeds, row_seeds
 from ..grid import seeds as profile_seeds
 from ..results import Run
-from ..yardstick import COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, COUNTED_MIN, ON_DATA_MIN, RealSide
-from .intervals import Estimate, compare, fmt, leaders, scored, show
-from .runsets import (average_seeds, complete, config_key, estimate, first_seed, point_estimate, seed_range,
-                      still_improving, unmeasurable, value, variant_pair)
+from ..yardstick import (COLLAPSE_STATES, COLLAPSED_MAX, CONFIDENT, COUNTED_FRACTION, COUNTED_MIN, ON_DATA_FRACTION,
+                         ON_DATA_MIN, RealSide)
+from .intervals import fmt, show
+from .runsets import (average_seeds, complete, config_key, estimate, first_seed, point_estimate, seed_estimates,
+                      seed_range, seeds_measured, still_improving, unmeasurable, value, variant_pair)
+from .verdicts import HIGHER_IS_BETTER, Entry, Outcome, Verdict, decide, sentence
 
 
 def plural(n, word: str, plural_form: str | None = None) -> str:
@@ -53,21 +53,21 @@ def lost_run_notes(runs: list[Run], left_out: str = "") -> list[str]:
     return out
 
 
-def ranked(a: Estimate, b: Estimate, key: str) -> int:
-    """compare() on the key's score: -1 if a is better outside the noise, 1 if b is, 0 for a tie.
-    Lower is better; sharpness is best at a ratio of 1, so it ranks by |log ratio|."""
-    if key != "sharpness_ratio":
-        return compare(a, b)
-    log_ratio = lambda v: abs(math.log(max(v, 1e-12)))          # noqa: E731
-    return compare(scored(a, log_ratio, best_at=1.0), scored(b, log_ratio, best_at=1.0))
+def run_entry(name: str, run: Run, key: str) -> Entry:
+    """One side of a verdict from a seed-averaged run (runsets.average_seeds): each measured seed's
+    value of `key` with its own bootstrap interval, and the seed mean with its interval."""
+    return Entry(name, tuple(seed_estimates(run, key)), estimate(run, key))
 
 
-_STEP_WORDS = {1: "better", -1: "worse", 0: "within noise"}
+def measure_name(label: str) -> str:
+    """A trend's label as verdicts.sentence names the measure: "the test -ELBO" -> "test -ELBO"."""
+    return label.removeprefix("the ")
 
 
-def latent_trend(runs: list[Run], key: str, label: str) -> list[str]:
-    """Per variant with several latent sizes: does the metric improve as z grows, outside the noise?"""
-    lines = []
+def latent_verdicts(runs: list[Run], key: str, label: str | None = None) -> dict[str, list[Verdict]]:
+    """Per variant with several latent sizes (runs of one family on one dataset), one Verdict per step up
+    in latent size: the smaller z against the next larger, by the rule (verdicts.decide)."""
+    out: dict[str, list[Verdict]] = {}
     by_variant: dict[str, list[Run]] = {}
     for r in [r for r in complete(average_seeds(runs)) if value(r, key) is not None]:
         by_variant.setdefault(r.config.variant, []).append(r)
@@ -75,19 +75,88 @@ def latent_trend(runs: list[Run], key: str, label: str) -> list[str]:
         if len(group) < 2:
             continue
         group.sort(key=lambda r: r.config.latent_dim)
-        pairs = ", ".join(f"z={r.config.latent_dim}: {show(estimate(r, key))}" for r in group)
-        steps = [ranked(estimate(a, key), estimate(b, key), key) for a, b in zip(group, group[1:])]   # 1: larger z better
-        if all(s == 1 for s in steps):
-            trend = "improves with every step up in latent size"
-        elif all(s == -1 for s in steps):
-            trend = "gets worse with every step up in latent size"
-        elif all(s == 0 for s in steps):
-            trend = "does not change outside the noise with latent size"
-        else:
-            trend = "changes with latent size, not in one direction (" + ", ".join(
-                f"z={a.config.latent_dim} to {b.config.latent_dim}: {_STEP_WORDS[s]}"
-                for a, b, s in zip(group, group[1:], steps)) + ")"
-        lines.append(f"- {variant}: {label} {trend} ({pairs}).")
+        where = f"{families.get(group[0].config.family).title} {variant} on {DATASET_TITLES[group[0].config.dataset]}"
+        out[variant] = [decide(f"{where}: does {label or key} change from z={a.config.latent_dim} to "
+                               f"z={b.config.latent_dim}?", key,
+                               [run_entry(f"z={r.config.latent_dim}", r, key) for r in (a, b)])
+                        for a, b in zip(group, group[1:])]
+    return out
+
+
+# How one step up in latent size went, from its Verdict: the larger z wins or loses by the rule, is only
+# ahead (or behind) in every seed, ties, or cannot be ranked.
+BETTER, WORSE, AHEAD, BEHIND, WITHIN_NOISE, UNRANKED = "better", "worse", "ahead", "behind", "within noise", "unranked"
+
+
+def step_outcome(v: Verdict) -> str:
+    """One step's Verdict (entries: smaller z, then larger z) as seen from the larger z."""
+    if v.outcome is Outcome.NOT_RANKED:
+        return UNRANKED
+    if v.outcome is Outcome.TIE:
+        return WITHIN_NOISE
+    larger = v.leaders[0] == v.entries[-1].name
+    if v.outcome is Outcome.WINNER:
+        return BETTER if larger else WORSE
+    return AHEAD if larger else BEHIND
+
+
+# An architecture's trend over all its steps (its kind), counted on the comparison page.
+TRENDS = {"improves": "improves with every step up in latent size",
+          "ahead": "is {better} in every seed with every step up in latent size, {how}",
+          "flat": "does not change outside the noise with latent size",
+          "worse": "gets worse with every step up in latent size",
+          "behind": "is {worse} in every seed with every step up in latent size, {how}",
+          "some steps": "changes with latent size at some steps only",
+          "both ways": "changes with latent size, not in one direction",
+          "not ranked": "cannot be ranked by latent size"}
+
+
+def latent_trend_kind(steps: list[Verdict]) -> str:
+    """The kind of an architecture's trend (a key of TRENDS), from its steps' outcomes alone."""
+    seen = {step_outcome(v) for v in steps}
+    if UNRANKED in seen:
+        return "not ranked"
+    for kind, allowed in (("improves", {BETTER}), ("worse", {WORSE}), ("flat", {WITHIN_NOISE}),
+                          ("ahead", {BETTER, AHEAD}), ("behind", {WORSE, BEHIND})):
+        if seen <= allowed:
+            return kind
+    return "both ways" if seen & {BETTER, AHEAD} and seen & {WORSE, BEHIND} else "some steps"
+
+
+def ahead_words(measure: str) -> tuple[str, str]:
+    """How "ahead" and "behind" in every seed read for a measure: lower / higher FD, nearer / farther from
+    1 for sharpness, higher / lower for a share."""
+    if measure == "sharpness_ratio":
+        return "nearer 1", "farther from 1"
+    return ("higher", "lower") if measure in HIGHER_IS_BETTER else ("lower", "higher")
+
+
+def step_words(v: Verdict) -> str:
+    """One step in words, from the larger z: "better", "within noise", "lower in every seed, not established"."""
+    better, worse = ahead_words(v.measure)
+    return {AHEAD: f"{better} in every seed, not established", BEHIND: f"{worse} in every seed, not established",
+            UNRANKED: "not ranked"}.get(step_outcome(v), step_outcome(v))
+
+
+def latent_trend(runs: list[Run], key: str, label: str) -> list[str]:
+    """Per variant with several latent sizes: its trend in words (from its steps' outcomes), each size's
+    number, and each step's verdict (verdicts.sentence)."""
+    lines = []
+    for variant, steps in latent_verdicts(runs, key, label).items():
+        kind = latent_trend_kind(steps)
+        better, worse = ahead_words(key)
+        won = sum(step_outcome(v) in (BETTER, WORSE) for v in steps)
+        how = "not established" if not won else f"established at {won} of {len(steps)} steps only"
+        trend = TRENDS[kind].format(better=better, worse=worse, how=how)
+        if kind in ("some steps", "both ways"):
+            trend += " (" + ", ".join(f"{v.entries[0].name} to {v.entries[1].name.removeprefix('z=')}: {step_words(v)}"
+                                      for v in steps) + ")"
+        sizes = [steps[0].entries[0]] + [v.entries[1] for v in steps]
+        pairs = ", ".join(f"{e.name}: {show(e.mean)}" for e in sizes)
+        said = [sentence(v, measure_name(label)) for v in steps]
+        if kind == "not ranked" and len(set(said)) == 1:
+            said = said[:1]                  # "not every FD here has an interval", once
+        lines.append(f"- {variant}: {label} {trend} ({pairs}). {' '.join(said)}")
     return lines
 
 
@@ -127,14 +196,16 @@ def seeds_sentence(profile: str, n_seeds: int, fewest: int | None = None,
              f"others were found in the runs folder "
              f"(`python -m gen_core --seeds N` trains them, here or on a cluster)." if n_seeds > trained else "")
     if n_seeds > 1:
-        count = f"{n_seeds} seeds" if fewest == n_seeds else f"{fewest} to {n_seeds} seeds (the seeds column gives each)"
-        return (f"Every configuration ran with {count}; tables show the seed mean ± the seeds' standard deviation "
+        count = (f"{n_seeds} seeds" if fewest == n_seeds else
+                 f"{fewest} to {n_seeds} seeds (each table's \"mean of N seeds\" row says how many)")
+        return (f"Every configuration ran with {count}; tables show the seed mean "
                 f"and, in brackets, the 95% interval of the mean, which stays in the measure's range: FD's mean is "
-                f"geometric, its interval taken on log FD; shares stay in [0, 1]; classes covered get none.{found}")
+                f"geometric, its interval taken on log FD; shares stay in [0, 1]; classes covered get none. Below each "
+                f"mean, a row per seed gives that seed's own value and bootstrap interval.{found}")
     return (f"Every configuration here ran once (seed 0), as the {profile} profile trains it. Each number carries its "
             f"95% bootstrap "
             f"interval over the samples (in brackets), which leaves out seed-to-seed variation; where two intervals "
-            f"overlap the text calls the difference a tie.")
+            f"overlap the text calls the difference a tie, and every verdict on one seed is provisional (Methods).")
 
 
 def profile_seed_range(profile: str, runs: list[Run]) -> tuple[int, int] | None:
@@ -197,7 +268,18 @@ def settings_sentence(profile: str, pairs: list) -> str:
 
 
 def shares_clause(r: Run) -> str:
-    return f"{value(r, 'on_data'):.0%} of its samples lie on the data and {value(r, 'counted'):.0%} count"
+    """"90% of its samples lie on the data and 70% count", and the thresholds the rule held the run to
+    where its measures store them (yardstick.judge_collapse)."""
+    text = f"{value(r, 'on_data'):.0%} of its samples lie on the data and {value(r, 'counted'):.0%} count"
+    y = r.yardstick
+    if y.get("on_data_min") is not None and y.get("counted_min") is not None:
+        text += f" (the rule asks for {y['on_data_min']:.0%} and {y['counted_min']:.0%})"
+    return text
+
+
+def modes_clause(r: Run) -> str:
+    """Recall and coverage: how much of the real data the samples reach, beside the classes they cover."""
+    return f"recall {show(estimate(r, 'recall'), 2)}, coverage {show(estimate(r, 'coverage'), 2)}"
 
 
 def reports_looked(r: Run) -> bool:
@@ -213,43 +295,45 @@ def collapse_lines(runs: list[Run]) -> list[str]:
         head = f"- {r.config.label}: {shares_clause(r)}"
         if state == COLLAPSE_STATES[0]:
             lines.append(f"{head}, so it is **not yet on the data** and its collapse cannot be judged "
-                         f"(recall {show(estimate(r, 'recall'), 2)}).")
+                         f"({modes_clause(r)}).")
             continue
         verdict = f"**{state}**"
         if reports_looked(r):
             verdict += (", which agrees with the reports" if state == COLLAPSE_STATES[1]
                         else ", which does not reproduce the reports' collapse")
+            verdict += " (one seed: provisional)" if seeds_measured(r) < 2 else ""
         lines.append(f"{head}; they cover {fmt(value(r, 'classes_covered'))} of 10 classes (KL to uniform "
-                     f"{fmt(value(r, 'kl_to_uniform'))} nats): {verdict}.")
+                     f"{fmt(value(r, 'kl_to_uniform'))} nats; {modes_clause(r)}): {verdict}.")
     return lines
 
 
-def named_verdict(named: list[tuple[str, Estimate]], what: str = "FD") -> str:
-    """The sentence every comparison ends on: one winner only if its interval overlaps no other's."""
-    if len(named) == 1:
-        return f"Only {named[0][0]} is here, so there is nothing to rank."
-    if not all(e.has_interval for _, e in named):
-        return f"Not every {what} here has an interval, so no winner is named."
-    lead = leaders(named)
-    if len(lead) == 1:
-        return f"{lead[0]} has the lowest {what}, and its interval overlaps no other's."
-    return (f"Within noise: {', '.join(lead[:-1])} and {lead[-1]} tie for the lowest {what} "
-            f"(their intervals overlap).")
-
-
-def conv_vs_mlp(runs: list[Run], key: str, label: str) -> str | None:
+def conv_mlp_verdict(runs: list[Run], key: str, question: str = "") -> Verdict | None:
+    """The best convolutional configuration against the best MLP on `key` (entries: conv, then MLP);
+    None unless both architectures have a measured run."""
     done = [r for r in complete(average_seeds(runs)) if value(r, key) is not None]
     mlp = [r for r in done if r.config.arch == "mlp"]
     conv = [r for r in done if r.config.arch == "conv"]
     if not mlp or not conv:
         return None
-    best_mlp = min(mlp, key=lambda r: value(r, key))
-    best_conv = min(conv, key=lambda r: value(r, key))
-    verdict = {-1: "the convolutional model is better", 1: "the MLP is better",
-               0: "the convolutional model and the MLP tie within noise"}[
-        ranked(estimate(best_conv, key), estimate(best_mlp, key), key)]
-    return (f"On {label}, {verdict}: best conv ({best_conv.config.label}) {show(estimate(best_conv, key))} "
-            f"against best MLP ({best_mlp.config.label}) {show(estimate(best_mlp, key))}.")
+    best_conv, best_mlp = (min(group, key=lambda r: value(r, key)) for group in (conv, mlp))
+    return decide(question or f"Is the best conv or the best MLP better on {key}?", key,
+                  [run_entry(f"Conv ({best_conv.config.label})", best_conv, key),
+                   run_entry(f"MLP ({best_mlp.config.label})", best_mlp, key)])
+
+
+def conv_vs_mlp(runs: list[Run], key: str, label: str, question: str = "") -> str | None:
+    """The best conv against the best MLP: both numbers, then the verdict's sentence."""
+    v = conv_mlp_verdict(runs, key, question)
+    if v is None:
+        return None
+    conv, mlp = v.entries
+    return (f"On {label}, best {conv.name[0].lower()}{conv.name[1:]} {show(conv.mean)} against best {mlp.name} "
+            f"{show(mlp.mean)}. {sentence(v)}")
+
+
+def conv_won(v: Verdict) -> int:
+    """1 if the conv entry (the first) wins, -1 if the MLP does, 0 otherwise (tie, ahead, not ranked)."""
+    return 0 if v.winner is None else (1 if v.winner == v.entries[0].name else -1)
 
 
 def estimate_trend(runs: list[Run], key: str, name: str) -> list[str]:
@@ -303,7 +387,7 @@ def chapter_findings(runs: list[Run], real: RealSide, profile: str) -> str:
         out += estimate_trend(runs, key, name)
     if family and family.checks_collapse:
         out.append(f"\n**Mode collapse.** The reports saw their MLP GAN produce only a few digit classes. "
-                   f"{collapse_rule()} In our runs:")
+                   f"{collapse_rule(real)} {real_collapse_sentence(real)} In our runs:")
         out += collapse_lines(runs)
     if family and family.variant_pair:
         out += ["", clip_vs_gp_sentence(runs)]
@@ -314,13 +398,50 @@ def chapter_findings(runs: list[Run], real: RealSide, profile: str) -> str:
     return "\n".join(out)
 
 
-def collapse_rule() -> str:
-    """The one collapse rule, in words (from `yardstick`, where it is defined)."""
-    return (f"A sample lies on the data when it falls on the real data's k-NN manifold, and counts when the "
-            f"classifier also gives its top class at least {CONFIDENT:.0%} probability. A run with fewer than "
-            f"{ON_DATA_MIN:.0%} of its samples on the data, or fewer than {COUNTED_MIN:.0%} counted, is *not yet on "
-            f"the data*; otherwise it is *collapsed* when its counted samples cover at most {COLLAPSED_MAX} of the "
-            f"10 classes (a class is covered with half its uniform share).")
+def _share_of(fraction: float) -> str:
+    return "half" if fraction == 0.5 else f"{fraction:g} times"
+
+
+def collapse_rule(real: RealSide | None = None) -> str:
+    """The one collapse rule, in words (from `yardstick`, where it is defined), with the thresholds that
+    `real`'s floor sets (its held-out real images' shares); without shares on the floor, the rule in
+    words, or the absolute thresholds a real side without a floor judges by."""
+    floor = real.floor if real is not None else {}
+    head = (f"A sample lies on the data when it falls on the real data's k-NN manifold, and counts when the "
+            f"classifier also gives its top class at least {CONFIDENT:.0%} probability. ")
+    if floor.get("on_data_min") is not None and floor.get("counted_min") is not None:
+        bar = (f"The bar is set by real images: the {real.n_samples} held-out real {DATASET_TITLES[real.dataset]} "
+               f"training images, measured like samples, have {floor['on_data']:.0%} on the data and "
+               f"{floor['counted']:.0%} counted, so a run with fewer than {floor['on_data_min']:.0%} of its samples on "
+               f"the data ({_share_of(ON_DATA_FRACTION)} the real share), or fewer than {floor['counted_min']:.0%} "
+               f"counted ({_share_of(COUNTED_FRACTION)} theirs), is *not yet on the data*")
+    elif real is not None:
+        bar = (f"No real images were measured for this rule here, so a run with fewer than {ON_DATA_MIN:.0%} of its "
+               f"samples on the data, or fewer than {COUNTED_MIN:.0%} counted, is *not yet on the data*")
+    else:
+        bar = (f"A run with fewer than {_share_of(ON_DATA_FRACTION)} the on-data share of held-out real images "
+               f"measured the same way, or fewer than {_share_of(COUNTED_FRACTION)} their counted share, is *not yet "
+               f"on the data*")
+    return (head + bar + f"; otherwise it is *collapsed* when its counted samples cover at most {COLLAPSED_MAX} of "
+            f"the 10 classes (a class is covered with half its uniform share).")
+
+
+def real_collapse_sentence(real: RealSide) -> str:
+    """What the collapse rule says of the N held-out real images themselves (the floor, judged by its own
+    shares: yardstick.build_real_side); "" where the floor carries no label numbers."""
+    f = real.floor
+    if f.get("collapse") is None:
+        return ""
+    return (f"By the same rule, the {real.n_samples} held-out real {DATASET_TITLES[real.dataset]} training images "
+            f"have {f['on_data']:.0%} of their images on the data and {f['counted']:.0%} counted; those counted cover "
+            f"{fmt(f['classes_covered'])} of 10 classes (KL to uniform {fmt(f['kl_to_uniform'])} nats; recall "
+            f"{show(point_estimate(f, 'recall'), 2)}, coverage {show(point_estimate(f, 'coverage'), 2)}): "
+            f"**{f['collapse']}**, judged as a run is, with their own shares as the bar ({_share_of(ON_DATA_FRACTION)} "
+            f"their on-data share, {_share_of(COUNTED_FRACTION)} their counted share)."
+            + ("" if f["collapse"] == COLLAPSE_STATES[2] else
+               f" Real images are {'on the data by definition' if f['collapse'] == COLLAPSE_STATES[0] else 'not collapsed'}"
+               f": here the rule reads the classifier's confidence, not the generators' modes, and its verdicts on "
+               f"runs on this dataset say little."))
 
 
 def _recipe(cfg) -> str:
@@ -329,10 +450,27 @@ def _recipe(cfg) -> str:
     return f"{constraint}, {cfg.optimizer} at {cfg.lr:g}{betas}, a critic with {cfg.critic_norm} normalisation"
 
 
+def clip_gp_pair(runs: list[Run]) -> list[Run]:
+    """The family's clipped and penalised configurations of one latent size, seed-averaged; [] if absent."""
+    by_config = {config_key(r.config): r for r in average_seeds(runs)}
+    return [by_config[config_key(r.config)] for r in variant_pair(runs)]
+
+
+def clip_gp_verdict(runs: list[Run]) -> Verdict | None:
+    """Weight clipping against the WGAN-GP recipe on FD (entries: clipping, then WGAN-GP); None without
+    both, measured."""
+    pair = clip_gp_pair(runs)
+    if len(pair) < 2 or any(value(r, "fd") is None for r in pair):
+        return None
+    clipped, gp = pair
+    return decide(f"{DATASET_TITLES[gp.config.dataset]}: weight clipping or the WGAN-GP recipe, by FD?", "fd",
+                  [run_entry(f"Clipping ({clipped.config.label})", clipped, "fd"),
+                   run_entry(f"WGAN-GP ({gp.config.label})", gp, "fd")])
+
+
 def clip_vs_gp_sentence(runs: list[Run]) -> str:
     """Markdown: the WGAN paper's recipe (clipping) against the WGAN-GP recipe on the same networks."""
-    by_config = {config_key(r.config): r for r in average_seeds(runs)}
-    pair = [by_config[config_key(r.config)] for r in variant_pair(runs)]
+    pair = clip_gp_pair(runs)
     head = "**Weight clipping (the WGAN paper's recipe) against the WGAN-GP recipe.**"
     if len(pair) < 2:
         return f"{head} This grid has no DC-WGAN and WGAN-GP pair of one latent size to compare."
@@ -348,11 +486,10 @@ def clip_vs_gp_sentence(runs: list[Run]) -> str:
              f"{'three' if not batches else 'four'} things at once: {_recipe(clipped.config)} against "
              f"{_recipe(gp.config)}{batches}. A difference between them belongs to the recipe, not to the "
              f"penalty alone.")
-    verdict = {-1: "The WGAN-GP recipe gives the lower FD", 1: "Weight clipping gives the lower FD",
-               0: "Their FDs tie within noise"}[ranked(estimate(gp, "fd"), estimate(clipped, "fd"), "fd")]
-    numbers = (f"{verdict}: clipping {show(estimate(clipped, 'fd'))} (precision {show(estimate(clipped, 'precision'), 2)}, "
+    numbers = (f"Clipping: FD {show(estimate(clipped, 'fd'))} (precision {show(estimate(clipped, 'precision'), 2)}, "
                f"recall {show(estimate(clipped, 'recall'), 2)}) against WGAN-GP {show(estimate(gp, 'fd'))} (precision "
-               f"{show(estimate(gp, 'precision'), 2)}, recall {show(estimate(gp, 'recall'), 2)}).")
+               f"{show(estimate(gp, 'precision'), 2)}, recall {show(estimate(gp, 'recall'), 2)}). "
+               f"{sentence(clip_gp_verdict(runs))}")
     norms = ""
     if value(clipped, "critic_grad_norm") is not None and value(gp, "critic_grad_norm") is not None:
         norms = (f" Measured at points between test images and samples, the clipped critic's mean gradient norm is "

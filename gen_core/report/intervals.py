@@ -48,7 +48,7 @@ def mean_interval(mean: float, std: float, n: int) -> Estimate:
 # positive (its mean and interval are taken on the log scale, then mapped back), a share lies in
 # [0, 1] (the t interval, cut to it), a count of classes gets no t interval (its seeds' values say
 # more than a t quantile on 2 or 3 integers), anything else is any real number.
-POSITIVE = ("fd", "kid", "test_neg_elbo", "test_bce", "test_kl", "density", "sharpness_ratio")
+POSITIVE = ("fd", "test_neg_elbo", "test_bce", "test_kl", "density", "sharpness_ratio")
 SHARES = ("precision", "recall", "coverage", "on_data", "counted")
 COUNTS = ("classes_covered",)
 
@@ -93,20 +93,6 @@ def scored(e: Estimate, score, best_at: float | None = None) -> Estimate:
 def separated(a: Estimate, b: Estimate) -> bool:
     """True when both have intervals and those do not overlap."""
     return a.has_interval and b.has_interval and (a.hi < b.lo or b.hi < a.lo)
-
-
-def compare(a: Estimate, b: Estimate) -> int:
-    """-1 if a is lower (better) outside the noise, 1 if b is, 0 for a tie (overlapping intervals)."""
-    if not separated(a, b):
-        return 0
-    return -1 if a.value < b.value else 1
-
-
-def leaders(named: list[tuple[str, Estimate]]) -> list[str]:
-    """The names whose estimate is the lowest or ties with the lowest, lowest first."""
-    ranked = sorted(named, key=lambda item: item[1].value)
-    best = ranked[0][1]
-    return [name for name, e in ranked if e is best or compare(best, e) == 0]
 
 
 def fmt(x, digits: int = 3) -> str:

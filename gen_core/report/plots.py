@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 import torch
+from matplotlib.ticker import LogFormatter
 from torchvision.utils import make_grid
 
 from .. import families
@@ -18,35 +19,77 @@ def _family(run: Run) -> str:
     return families.get(run.config.family).title
 
 
-def _steps_frame(runs: list[Run], key: str, smooth: int) -> pd.DataFrame:
-    """Long table (run, epoch, value) of one measurement, smoothed by a rolling mean."""
-    frames = []
-    for run in runs:
-        values = run.history["steps"].get(key)
-        if not values:
-            continue
-        epochs_done = max(run.summary.get("epochs_done", 1), 1)
-        series = pd.Series(values, dtype=float)
-        window = max(1, min(smooth, len(series) // 20 or 1))
-        frames.append(pd.DataFrame({
-            "run": run.config.label,
-            "epoch": (series.index + 1) * epochs_done / len(series),
-            "value": series.rolling(window, min_periods=1).mean()}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run", "epoch", "value"])
+def _curve(run: Run, key: str, smooth: int) -> pd.DataFrame | None:
+    """One run's logged measurement against epochs, smoothed by a rolling mean; None if it logs none."""
+    values = run.history["steps"].get(key)
+    if not values:
+        return None
+    epochs_done = max(run.summary.get("epochs_done", 1), 1)
+    series = pd.Series(values, dtype=float)
+    window = max(1, min(smooth, len(series) // 20 or 1))
+    return pd.DataFrame({"epoch": (series.index + 1) * epochs_done / len(series),
+                         "value": series.rolling(window, min_periods=1).mean()})
 
 
-def plot_curves(runs: list[Run], smooth: int = 50):
-    """One panel per curve the runs' family logs, one line per run, x in epochs."""
+def _run_names(runs: list[Run]) -> list[str]:
+    """Each run's label, with its seed where two runs share a label."""
+    labels = [r.config.label for r in runs]
+    return [f"{label}, seed {r.config.seed}" if labels.count(label) > 1 else label for label, r in zip(labels, runs)]
+
+
+# One shared axis per curve while the runs' scales (largest |value| of the smoothed curve) differ by at
+# most this factor; beyond it, one axis per run. A clipped critic's EMD estimate (about 0.01) beside a
+# penalised critic's (about 25) would otherwise lie flat at 0. Not a log scale: the estimates and losses
+# change sign, and each run's own shape (falling, oscillating) is what the panel is read for.
+SHARED_AXIS_SPREAD = 20.0
+
+
+def _spread(curves: dict[str, pd.DataFrame]) -> float:
+    """How many times the largest run's scale exceeds the smallest's on one curve (1 for one run)."""
+    scales = [c["value"].abs().replace(float("inf"), float("nan")).max() for c in curves.values()]
+    scales = [x for x in scales if x == x and x > 0]
+    return max(scales) / min(scales) if scales else 1.0
+
+
+def plot_curves(runs: list[Run], smooth: int = 50, per_run: bool | None = None):
+    """The curves the runs' family logs against epochs, smoothed by a rolling mean: one panel per curve with
+    one line per run, or, with `per_run` (by default where a curve's runs differ in scale more than
+    SHARED_AXIS_SPREAD times), a row per run, each panel on its own y axis. Every run keeps one colour,
+    the legend's, in every panel: a panel that only some runs log (the WGAN-GP penalty) draws each in its
+    own colour, not the palette's first."""
     curves = families.get(runs[0].config.family).curves
-    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.6), squeeze=False)
-    for ax, (key, title) in zip(axes[0], curves):
-        sns.lineplot(data=_steps_frame(runs, key, smooth), x="epoch", y="value", hue="run", ax=ax,
-                     linewidth=1.2, legend=ax is axes[0][0])
-        ax.set_title(title)
-        ax.set_ylabel("")
-    if axes[0][0].get_legend() is not None:
-        sns.move_legend(axes[0][0], "upper left", bbox_to_anchor=(0, -0.2), ncol=3, frameon=False, title=None)
-    fig.tight_layout()
+    names = _run_names(runs)
+    colours = dict(zip(names, sns.color_palette(n_colors=max(len(runs), 1))))
+    logged = {key: {n: c for n, r in zip(names, runs) if (c := _curve(r, key, smooth)) is not None}
+              for key, _ in curves}
+    curves = [(key, title) for key, title in curves if logged[key]]      # a curve no run logs: no panel
+    if not curves:
+        return _show_images([], 1, empty="no training curves: no run logged a step")
+    if per_run is None:
+        per_run = len(runs) > 1 and any(_spread(logged[key]) > SHARED_AXIS_SPREAD for key, _ in curves)
+    rows = names if per_run else [None]
+    legend_rows = -(-len(names) // 3)
+    height = 2.1 * len(rows) if per_run else 3.2
+    height += 0.28 * legend_rows + 0.2                         # room for the legend below the panels
+    fig, axes = plt.subplots(len(rows), len(curves), figsize=(4.4 * len(curves), height), squeeze=False,
+                             sharex="col" if per_run else "none")
+    for i, row in enumerate(rows):
+        for ax, (key, title) in zip(axes[i], curves):
+            drawn = {n: c for n, c in logged[key].items() if row is None or n == row}
+            for name, c in drawn.items():
+                ax.plot(c["epoch"], c["value"], color=colours[name], linewidth=1.2, label=name)
+            if not drawn:                       # this run does not log the curve (a clipped critic's penalty)
+                ax.text(0.5, 0.5, "not logged by this run", transform=ax.transAxes, ha="center", va="center",
+                        fontsize=9, color="0.4")
+                ax.set_yticks([])
+            if i == 0:
+                ax.set_title(title)
+            ax.set_xlabel("epoch" if i == len(rows) - 1 else "")
+        if per_run:
+            axes[i][0].set_ylabel(row, color=colours[row], fontsize=9)
+    handles = [plt.Line2D([], [], color=colours[n], linewidth=2, label=n) for n in names]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(names), 3), frameon=False)
+    fig.tight_layout(rect=(0, (0.28 * legend_rows + 0.2) / height, 1, 1))
     return fig
 
 
@@ -116,12 +159,6 @@ def plot_label_histograms(runs: list[Run], class_names: list[str], with_family: 
     return fig
 
 
-def _floor_lines(grid, floors: dict):
-    for dataset, ax in grid.axes_dict.items():
-        if dataset in floors:
-            ax.axhline(floors[dataset], color="k", linestyle="--", linewidth=1, label="real-data floor")
-
-
 def over_training_frame(runs: list[Run], with_family: bool = False) -> pd.DataFrame:
     """Long table of the yardstick over training: run, epoch, generator images, seconds, FD and its interval."""
     rows = [{"run": _run_title(run, with_family), "epoch": p["epoch"], "generator images": p["generator_images"],
@@ -159,22 +196,52 @@ def plot_fd_over_training(runs: list[Run], floor_fd: float, with_family: bool = 
 NOTHING_MEASURED = "no run here has yardstick numbers: each diverged or could not be measured"
 
 
+class _PlainLog(LogFormatter):
+    """Log-axis labels as plain numbers (0.6, 40), never 6e-01; which minor ticks get one: LogFormatter's."""
+
+    def _num_to_string(self, x, vmin, vmax):
+        return f"{x:g}"
+
+
+# markers for the variants of one family (its colour), in the frame's order
+_VARIANT_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
 def plot_fd_vs_latent(frame: pd.DataFrame, floors: dict):
-    """FD (log scale) against latent size, one line per variant (colour: family), per dataset.
+    """FD (log scale) against latent size (log scale), per dataset: one line per variant with its 95%
+    interval at each point (the frame's "FD lo" and "FD hi": the interval of the seed mean over several
+    seeds), colour by family and a marker per variant within it, each named in the legend under its panel.
 
     floors: {dataset title: FD of real training images}; drawn dashed.
     """
     data = frame.dropna(subset=["FD"]).assign(variant=lambda d: d["family"] + " " + d["run"].str.split(",").str[0])
     if data.empty:                               # a note in place of an empty chart, never a crash
         return _show_images([], 1, empty=NOTHING_MEASURED)
-    # one line per variant (units, no averaging): MLP A and MLP B must not be joined into one line
-    grid = sns.relplot(data=data, x="z", y="FD", hue="family", style="arch", units="variant", estimator=None,
-                       col="dataset", kind="line", markers=True, dashes=False, height=3.8, aspect=1.2,
-                       facet_kws={"sharey": False})
-    grid.set(xscale="log", yscale="log")
-    _floor_lines(grid, floors)
-    grid.set_axis_labels("latent size z", "FD to the test set")
-    return grid.figure
+    datasets = list(dict.fromkeys(data["dataset"]))
+    family_names = list(dict.fromkeys(data["family"]))
+    colours = dict(zip(family_names, sns.color_palette(n_colors=len(family_names))))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.6 * len(datasets), 5.4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        part = data[data["dataset"] == dataset]
+        for family, of_family in part.groupby("family", sort=False):
+            # one line per variant: MLP A and MLP B must not be joined into one line
+            for marker, (variant, points) in zip(_VARIANT_MARKERS * 4, of_family.groupby("variant", sort=False)):
+                points = points.sort_values("z")
+                lo = points["FD lo"].astype(float).fillna(points["FD"])      # no interval: no bar
+                hi = points["FD hi"].astype(float).fillna(points["FD"])
+                ax.errorbar(points["z"], points["FD"], yerr=[points["FD"] - lo, hi - points["FD"]],
+                            color=colours[family], marker=marker, markersize=6, capsize=3, linewidth=1.3,
+                            label=variant)
+        if dataset in floors:
+            ax.axhline(floors[dataset], color="k", linestyle="--", linewidth=1, label="real-data floor")
+        ax.set(xscale="log", yscale="log", title=dataset, xlabel="latent size z",
+               ylabel="FD to the test set" if ax is axes[0][0] else "")
+        for axis in (ax.xaxis, ax.yaxis):         # 40, not 4 x 10^1; minor labels thinned over many decades
+            axis.set_major_formatter(_PlainLog(labelOnlyBase=False))
+            axis.set_minor_formatter(_PlainLog(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def plot_precision_recall(frame: pd.DataFrame, floors: dict):

@@ -28,6 +28,7 @@ def git_commit() -> str:
 
 
 def data_source(data_dir: Path) -> str:
+    """The data folder and which copy it holds: "data (torchvision layout; official CIFAR-10 files)"."""
     test_batch = Path(data_dir) / "cifar-10-batches-py" / "test_batch"
     if not test_batch.exists():
         return f"{data_dir} (torchvision layout)"
@@ -42,9 +43,10 @@ def provenance(ctx: Context) -> dict:
 
 
 def banner(prov: dict) -> str:
-    """One Markdown line naming where the page's results came from."""
-    return (f"**Built from:** profile `{prov['profile']}` · device `{prov['device']}` · data {prov['data']} · "
-            f"commit `{prov['commit']}` · {prov['date']}")
+    """One Markdown line naming where the page's results came from. prov["data"] (data_source) starts with
+    the data folder, often itself named "data": "data from the folder data (...)", never "data data"."""
+    return (f"**Built from:** profile `{prov['profile']}` · device `{prov['device']}` · "
+            f"data from the folder {prov['data']} · commit `{prov['commit']}` · {prov['date']}")
 
 
 def write_provenance(ctx: Context, path: str | Path) -> dict:

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-
 from .. import families
 from ..config import DATASETS
 from ..results import Run
-from ..yardstick import COLLAPSE_STATES, classes_covered, collapse_state
+from ..yardstick import COLLAPSE_STATES, collapse_state
 from .intervals import Estimate, from_interval, from_standard_error, seed_mean
 
 # Classifier-space numbers (yardstick.py), by the column name the tables give them.
-YARDSTICK = {"fd": "FD", "precision": "precision", "recall": "recall", "density": "density",
+YARDSTICK = {"fd": "FD", "kid": "KID", "precision": "precision", "recall": "recall", "density": "density",
              "coverage": "coverage", "on_data": "on data", "counted": "counted", "classes_covered": "classes covered"}
 _FROM_YARDSTICK = set(YARDSTICK) | {"kl_to_uniform", "label_histogram", "collapse", "over_training", "unmeasurable"}
 
@@ -98,14 +96,6 @@ def still_improving(run: Run) -> bool | None:
     return last.has_interval and before.has_interval and last.hi < before.lo
 
 
-def nearest_point(run: Run, generator_images: float) -> dict | None:
-    """The run's measurement over training closest (in log scale) to a number of generator images."""
-    points = [p for p in value(run, "over_training") or [] if p.get("generator_images")]
-    if not points:
-        return None
-    return min(points, key=lambda p: abs(math.log(p["generator_images"] / generator_images)))
-
-
 def family_title(cfg) -> str:
     """How the tables name the run's family ("WGAN-GP" for the penalised WGAN runs)."""
     return families.get(cfg.family).title_of(cfg)
@@ -174,9 +164,13 @@ def average_seeds(runs: list[Run]) -> list[Run]:
         if "label_histogram" in yardstick and done:
             yardstick["label_histogram"] = [sum(h) / len(done) for h in
                                             zip(*(r.yardstick["label_histogram"] for r in done))]
-        if yardstick.get("on_data") is not None:       # the rule on the seed means, as for one run
-            covered = classes_covered(yardstick["label_histogram"])
-            yardstick["collapse"] = collapse_state(yardstick["on_data"], yardstick["counted"], covered)
+        if yardstick.get("on_data") is not None:       # the rule on the seed means, as for one run, by the
+            # thresholds its real side set (stored with each seed's measures; the seeds share one floor). The
+            # classes covered are the seeds' mean count, as the tables show it, never the classes of the averaged
+            # histogram: seeds collapsed onto different digits would average to an even histogram.
+            thresholds = {k: base.yardstick[k] for k in ("on_data_min", "counted_min") if k in base.yardstick}
+            yardstick["collapse"] = collapse_state(yardstick["on_data"], yardstick["counted"],
+                                                   yardstick["classes_covered"], **thresholds)
         if len(done) > 1:
             yardstick["over_training"] = mean_curve(done)
         diverged = sum(r.diverged for r in group)

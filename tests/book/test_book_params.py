@@ -70,6 +70,24 @@ def test_the_pool_trains_what_the_notebooks_parameters_cell_leaves(tmp_path, mon
     assert params.chapter_configs("comparison", "smoke") == []
 
 
+def test_the_rows_trained_at_full_and_long_only_are_parameters_of_their_cells():
+    """vae_mnist and wgan_mnist name the three rows the conv report describes in words (C3, C6, C7) at
+    every profile; quick does not train them (and refuses their latents), long does (3 seeds each)."""
+    assert params.cell_values("vae_mnist") == {"mlp_a_latents": None, "mlp_b_latents": None, "mlp_c_latents": None,
+                                               "mlp_c_h64_latents": None, "epochs": None, "overrides": {}}
+    assert params.cell_values("wgan_mnist") == {"mlp_a_latents": None, "mlp_b_latents": None,
+                                                "dc_wgan_latents": None, "dc_wgan_gp_latents": None,
+                                                "dc_wgan_adam_latents": None, "dc_wgan_clip_0_1_latents": None,
+                                                "epochs": None, "overrides": {}}
+    changed = {"dc_wgan_adam_latents": [8]}
+    with pytest.raises(ConfigError, match="^parameter dc_wgan_adam_latents is not allowed at PROFILE=quick"):
+        params.chapter_configs("wgan_mnist", "quick", changed)             # refused, not trained as nothing
+    assert not [c for c in params.chapter_configs("wgan_mnist", "quick", {}) if c.variant == "DC-WGAN Adam"]
+    assert [(c.label, c.seed) for c in params.chapter_configs("wgan_mnist", "long", changed)
+            if c.variant == "DC-WGAN Adam"] == [("DC-WGAN Adam, z=8", s) for s in range(3)]
+    assert [c.label for c in params.chapter_configs("vae_mnist", "full") if c.seed == 0][-1] == "MLP C h64, z=32"
+
+
 @pytest.mark.parametrize("edit, value", [
     ("epochs: int = 4", 4),
     ("epochs = 4\nepochs += 1", 5),
@@ -167,9 +185,9 @@ def test_prepare_checks_gen_bf16_before_the_data(prepare, monkeypatch):
                    "line 11 of the cell); fix the cell, then run again"),
 ])
 def test_prepare_runs_each_parameters_cell_and_checks_its_values_before_the_data(prepare, edit, line):
-    """gan_mnist's cell: a comment on line 1, `epochs = None` on line 11 (notebooks/gan_mnist.py, lines 21-31)."""
+    """gan_mnist's cell: a comment on line 1, `epochs = None` on line 11 (notebooks/gan_mnist.py, lines 23-33)."""
     source = prepare.notebooks / "gan_mnist.py"
-    assert source.read_text().splitlines()[30].startswith("epochs = None ")
+    assert source.read_text().splitlines()[32].startswith("epochs = None ")
     source.write_text(source.read_text().replace("\nepochs = None", "\n" + edit, 1))
     assert prepare() == (2, "", line + "\n")
 

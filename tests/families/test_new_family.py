@@ -125,11 +125,12 @@ def test_it_trains_saves_is_measured_and_fills_a_chapter(tiny_ae, ctx):
         assert run.yardstick["fd"] >= 0 and 0 <= run.yardstick["precision"] <= 1
     # its own curve and estimate, by its own names
     table = tables.summary_table(runs)
-    assert list(table.index) == ["Linear, z=4", "Linear, z=2"]
-    assert table.loc["Linear, z=4", "train MSE"] == round(runs[0].summary["final_epoch"]["mse"], 3)
+    one = "seed 0 (one seed)"
+    assert list(table.index) == [("Linear, z=4", one), ("Linear, z=2", one)]
+    assert table.loc[("Linear, z=4", one), "train MSE"] == round(runs[0].summary["final_epoch"]["mse"], 3)
     fd, (lo, hi) = runs[1].yardstick["fd"], runs[1].yardstick["fd_ci"]
-    assert table.loc["Linear, z=2", "FD"] == f"{fd:.3g} [{lo:.3g}, {hi:.3g}]" and lo <= fd <= hi
-    frame = tables.comparison_frame(runs, {"mnist": 1.0})
+    assert table.loc[("Linear, z=2", one), "FD"] == f"{fd:.3g} [{lo:.3g}, {hi:.3g}]" and lo <= fd <= hi
+    frame = tables.comparison_frame(runs, {"mnist": {"fd": 1.0, "fd_ci": [0.9, 1.1]}})
     assert set(frame["family"]) == {"Tiny AE"}
     assert "**Latent size.**" in findings.chapter_findings(runs, session.real_side("mnist", ctx), "smoke")
     figure = plots.plot_curves(runs)

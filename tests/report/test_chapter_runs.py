@@ -75,7 +75,8 @@ def test_an_unmeasurable_run_is_shown_as_such_and_the_chapter_goes_on(chapter, m
     assert capfd.readouterr().err.count("the yardstick cannot measure its samples") == 1
     assert runs[0].yardstick == {"unmeasurable": "20 of its 20 samples hold NaN or infinite pixels"}
     table = tables.summary_table(runs)
-    assert table.loc[chapter.cfg.label, "status"] == "unmeasurable" and table.loc[chapter.cfg.label, "FD"] is None
+    row = (chapter.cfg.label, "seed 0 (one seed)")
+    assert table.loc[row, "status"] == "unmeasurable" and table.loc[row, "FD"] is None
     text = findings.chapter_findings(runs, chapter.real, "smoke")
     assert (f"**Unmeasurable runs.**\n- **{chapter.cfg.label} (seed 0) is unmeasurable**: 20 of its 20 samples hold "
             f"NaN or infinite pixels.") in text
@@ -87,5 +88,6 @@ def test_an_unmeasurable_run_is_shown_as_such_and_the_chapter_goes_on(chapter, m
     assert again[0].yardstick == runs[0].yardstick and "warning" not in capfd.readouterr().err
     assert "**Unmeasurable runs.** They are left out of the comparisons below." in \
         comparison.comparison_findings(again, {}, "smoke")
-    assert tables.comparison_table(again, {"mnist": 1.0}).loc[("MNIST", 1), "status"] == "unmeasurable"
-    plots.plot_class_bars(tables.comparison_frame(again, {"mnist": 1.0}))
+    floors = {"mnist": {"fd": 1.0, "fd_ci": [0.9, 1.1]}}
+    assert tables.comparison_table(again, floors).loc[("MNIST", 1), "status"].tolist() == ["unmeasurable"]
+    plots.plot_class_bars(tables.comparison_frame(again, floors))

@@ -15,8 +15,31 @@ from gen_core.report import experiment
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_defaults_reproduce_the_grid(name):
     family, _, dataset = name.rpartition("_")
-    for profile in ("smoke", "quick", "full"):
+    for profile in ("smoke", "quick", "long", "full"):
         assert experiment.chapter(family, dataset).configs(profile) == grid(family, dataset, profile)
+
+
+def test_a_row_trained_at_full_and_long_only_is_a_parameter_at_every_profile():
+    assert experiment.parameter_names("vae_mnist") == experiment.COMMON + (
+        "mlp_a_latents", "mlp_b_latents", "mlp_c_latents", "mlp_c_h64_latents") + experiment.EXPERIMENT
+    assert experiment.parameter_names("wgan_mnist") == experiment.COMMON + (
+        "mlp_a_latents", "mlp_b_latents", "dc_wgan_latents", "dc_wgan_gp_latents", "dc_wgan_adam_latents",
+        "dc_wgan_clip_0_1_latents") + experiment.EXPERIMENT
+    exp = experiment.chapter("wgan", "mnist", dc_wgan_clip_0_1_latents=[17])
+    assert exp.parameters() == {"dc_wgan_clip_0_1_latents": [17]}
+    # quick and smoke do not train the row: setting its latents there is refused in one line, not ignored
+    for profile in ("quick", "smoke"):
+        with pytest.raises(ConfigError, match=rf"^parameter dc_wgan_clip_0_1_latents is not allowed at "
+                                              rf"PROFILE={profile}: the DC-WGAN clip 0.1 row trains at full and long "
+                                              rf"only; leave it None, or run PROFILE=long$"):
+            exp.configs(profile)
+        # left None, quick and smoke keep their 6 runs (MLP A x2, MLP B, DC-WGAN x2, DC-WGAN-GP)
+        assert len(experiment.chapter("wgan", "mnist").configs(profile)) == 6
+    # long: (6 + DC-WGAN Adam + DC-WGAN clip 0.1) x 3 seeds = 24 runs; the clip row at z = 17 only, clip 0.1
+    configs = exp.configs("long")
+    assert len(configs) == 24
+    clipped = [c for c in configs if c.variant == "DC-WGAN clip 0.1"]
+    assert [(c.label, c.seed, c.clip) for c in clipped] == [("DC-WGAN clip 0.1, z=17", s, 0.1) for s in range(3)]
 
 
 @pytest.mark.parametrize("name", CHAPTERS + ["comparison"])

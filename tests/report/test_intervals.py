@@ -8,8 +8,8 @@ import math
 import pytest
 import scipy.stats
 
-from gen_core.report.intervals import (Estimate, compare, fmt, from_interval, from_standard_error, leaders,
-                                       mean_interval, scored, seed_mean, separated, show, t975)
+from gen_core.report.intervals import (Estimate, fmt, from_interval, from_standard_error, mean_interval, scored,
+                                       seed_mean, separated, show, t975)
 
 # ---- t975 --------------------------------------------------------------------------------------
 
@@ -103,68 +103,30 @@ def test_has_interval_needs_both_ends():
     assert Estimate(1.0, 0.5, 1.5).has_interval
 
 
-# ---- separated / compare -----------------------------------------------------------------------------
+# ---- separated -----------------------------------------------------------------------------------------
+# (which of two separated estimates wins, and with how many seeds, is verdicts.py's: tests/report/test_verdicts.py)
 
 A = Estimate(1.0, 0.8, 1.2)
 B_OVERLAPPING = Estimate(1.3, 1.1, 1.5)      # [1.1, 1.5] meets A's [0.8, 1.2] on [1.1, 1.2]
 C_SEPARATE = Estimate(2.0, 1.8, 2.2)         # above A's hi 1.2
 
 
-def test_overlapping_intervals_tie():
-    assert not separated(A, B_OVERLAPPING)
-    assert compare(A, B_OVERLAPPING) == 0
-    assert compare(B_OVERLAPPING, A) == 0
+def test_overlapping_intervals_are_not_separated():
+    assert not separated(A, B_OVERLAPPING) and not separated(B_OVERLAPPING, A)
 
 
-def test_separated_intervals_name_the_lower_one():
+def test_separated_intervals_both_ways():
     assert separated(A, C_SEPARATE) and separated(C_SEPARATE, A)
-    assert compare(A, C_SEPARATE) == -1          # a is lower (better)
-    assert compare(C_SEPARATE, A) == 1           # b is lower
 
 
-def test_touching_intervals_tie():
-    # [0.8, 1.2] and [1.2, 1.6] share the point 1.2: they overlap, so no winner
-    touching = Estimate(1.4, 1.2, 1.6)
-    assert not separated(A, touching)
-    assert compare(A, touching) == 0
+def test_touching_intervals_are_not_separated():
+    # [0.8, 1.2] and [1.2, 1.6] share the point 1.2: they overlap
+    assert not separated(A, Estimate(1.4, 1.2, 1.6))
 
 
-def test_an_estimate_without_interval_never_wins():
-    # 0.1 is far below [1.8, 2.2], but without its own interval it cannot be called better
-    bare_low, bare_high = Estimate(0.1), Estimate(100.0)
-    assert not separated(bare_low, C_SEPARATE)
-    assert compare(bare_low, C_SEPARATE) == 0
-    assert compare(C_SEPARATE, bare_high) == 0
-    assert compare(bare_low, bare_high) == 0
-
-
-# ---- leaders -------------------------------------------------------------------------------------------
-
-
-def test_leaders_one_clear_winner():
-    named = [("b", Estimate(2.0, 1.9, 2.1)), ("a", Estimate(1.0, 0.9, 1.1)), ("c", Estimate(3.0, 2.9, 3.1))]
-    assert leaders(named) == ["a"]
-
-
-def test_leaders_tie_between_the_two_best_lowest_first():
-    # a [0.8, 1.3] and b [1.1, 1.4] overlap; c [2.9, 3.1] is clear of a
-    named = [("c", Estimate(3.0, 2.9, 3.1)), ("b", Estimate(1.2, 1.1, 1.4)), ("a", Estimate(1.0, 0.8, 1.3))]
-    assert leaders(named) == ["a", "b"]
-
-
-def test_leaders_ties_are_with_the_best_only():
-    # b [1.4, 2.6] overlaps both a [0.5, 1.5] and c [2.5, 3.5]; c does not overlap a: c is out
-    named = [("a", Estimate(1.0, 0.5, 1.5)), ("b", Estimate(2.0, 1.4, 2.6)), ("c", Estimate(3.0, 2.5, 3.5))]
-    assert leaders(named) == ["a", "b"]
-
-
-def test_leaders_all_tie_without_intervals():
-    named = [("x", Estimate(3.0)), ("y", Estimate(1.0)), ("z", Estimate(2.0))]
-    assert leaders(named) == ["y", "z", "x"]
-
-
-def test_leaders_of_a_single_entry():
-    assert leaders([("only", Estimate(4.0, 3.0, 5.0))]) == ["only"]
+def test_an_estimate_without_interval_is_never_separated():
+    # 0.1 is far below [1.8, 2.2], but without its own interval it cannot be called apart
+    assert not separated(Estimate(0.1), C_SEPARATE) and not separated(Estimate(0.1), Estimate(100.0))
 
 
 # ---- scored ------------------------------------------------------------------------------------------
@@ -216,8 +178,9 @@ def test_scored_changes_the_verdict_for_ratios():
     # on the raw scale 0.6 [0.55, 0.65] is "lower" than 1.0 [0.95, 1.05]; on |log r| the ratio near 1 wins:
     # [0, 0.051293] (|log 1.05| = 0.048790, |log 0.95| = 0.051293) vs [0.430783, 0.597837]
     near, far = Estimate(1.0, 0.95, 1.05), Estimate(0.6, 0.55, 0.65)
-    assert compare(far, near) == -1
-    assert compare(scored(near, log_ratio, 1.0), scored(far, log_ratio, 1.0)) == -1
+    assert separated(far, near) and far.value < near.value
+    near_s, far_s = scored(near, log_ratio, 1.0), scored(far, log_ratio, 1.0)
+    assert separated(near_s, far_s) and near_s.value < far_s.value
 
 
 # ---- fmt / show ----------------------------------------------------------------------------------------

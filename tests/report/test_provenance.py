@@ -31,5 +31,13 @@ def test_reproduce_box_names_changed_parameters_in_params():
 
 def test_banner_names_every_source():
     prov = {"profile": "quick", "device": "cpu", "data": "data (x)", "commit": "abc", "date": "2026-01-01 00:00 UTC"}
-    assert provenance.banner(prov) == ("**Built from:** profile `quick` · device `cpu` · data data (x) · "
+    assert provenance.banner(prov) == ("**Built from:** profile `quick` · device `cpu` · data from the folder data (x) · "
                                        "commit `abc` · 2026-01-01 00:00 UTC")
+
+
+def test_banner_names_the_data_folder_once_not_data_data(tmp_path):
+    """The default folder is itself called "data": the banner reads "data from the folder data (...)"."""
+    ctx = Context("quick", tmp_path / "data", Path("runs"), False, "cpu")
+    text = provenance.banner(provenance.provenance(ctx))
+    assert f" · data from the folder {tmp_path}/data (torchvision layout) · commit `" in text
+    assert "data data" not in provenance.banner({**provenance.provenance(ctx), "data": "data (torchvision layout)"})

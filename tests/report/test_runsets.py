@@ -21,8 +21,8 @@ def test_average_seeds_gives_mean_and_sample_std():
     """Three seeds with FD 1, 2, 6. FD is positive, so its seed mean is geometric: (1 * 2 * 6)^(1/3) = 2.289,
     and its interval is taken on log FD: logs 0, 0.6931, 1.7918, mean 0.8283, sd 0.9035, half width
     t(0.975, 2) 0.9035 / sqrt(3) = 4.303 * 0.5216 = 2.2446, so exp(0.8283 -+ 2.2446) = [0.243, 21.6]: never
-    below 0, where the t interval on FD itself (3 +- 6.57) reached -3.57. The ± is the seeds' sample
-    std, sqrt(((-2)^2 + (-1)^2 + 3^2) / 2) = sqrt(7)."""
+    below 0, where the t interval on FD itself (3 +- 6.57) reached -3.57. The seeds' sample
+    std (kept under summary["std"]) is sqrt(((-2)^2 + (-1)^2 + 3^2) / 2) = sqrt(7)."""
     cfg = grid("gan", "mnist", "quick")[0]
     runs = [fake_run(cfg, fd, seed=s) for s, fd in enumerate((1.0, 2.0, 6.0))]
     (avg,) = runsets.average_seeds(runs)
@@ -30,7 +30,7 @@ def test_average_seeds_gives_mean_and_sample_std():
     assert avg.summary["std"]["fd"] == pytest.approx(math.sqrt(7))
     assert avg.summary["train_seconds"] == pytest.approx(11.0)          # 10, 11, 12: not a measure, arithmetic
     assert avg.summary["seeds"] == 3 and avg.summary["seeds_diverged"] == 0
-    assert tables.cell(avg, "fd") == "2.29 ± 2.6 [0.243, 21.6]"
+    assert tables.cell(avg, "fd") == "2.29 [0.243, 21.6]"
     e = runsets.estimate(avg, "fd")
     assert (e.lo, e.hi) == pytest.approx((0.2426, 21.604), abs=1e-3)
     assert runsets.seed_range(runs) == (3, 3)
@@ -179,17 +179,7 @@ def test_seed_means_average_the_curve_and_keep_a_lone_survivors_interval():
     # one seed left after a divergence: its own bootstrap interval stays
     lone = [fake_run(cfg, 10.0, seed=0), fake_run(cfg, None, seed=1, status="diverged")]
     (avg,) = runsets.average_seeds(lone)
-    assert tables.cell(avg, "fd") == "10 ± 0 [9.9, 10.1]"
-
-
-def test_nearest_point_is_nearest_in_log_scale():
-    run = fake_run(grid("gan", "mnist", "quick")[0], 5.0, curve=[(1, 1000, 9.0), (2, 4000, 7.0), (3, 9000, 5.0)])
-    # 1900: |log(1000 / 1900)| = 0.64 < |log(4000 / 1900)| = 0.74, epoch 1.
-    # 2200: |log(1000 / 2200)| = 0.79 > |log(4000 / 2200)| = 0.60, epoch 2, though 1000 is nearer in
-    # plain distance (1200 against 1800)
-    assert runsets.nearest_point(run, 1900)["epoch"] == 1
-    assert runsets.nearest_point(run, 2200)["epoch"] == 2
-    assert runsets.nearest_point(fake_run(grid("gan", "mnist", "quick")[0], 5.0), 2000) is None
+    assert tables.cell(avg, "fd") == "10 [9.9, 10.1]"
 
 
 def test_seed_estimates_keep_each_seeds_own_bootstrap_interval():
@@ -204,3 +194,14 @@ def test_seed_estimates_keep_each_seeds_own_bootstrap_interval():
     (one,) = runsets.seed_estimates(runs[0], "fd")
     assert (one.value, one.lo, one.hi) == (100.0, 95.0, 105.0)
     assert runsets.seed_estimates(runs[0], "kid") == []
+
+
+def test_a_seed_mean_is_judged_on_the_seeds_mean_class_count_not_on_the_averaged_histogram():
+    """Three seeds each covering 4 classes (collapsed) whose histograms average to an even one (fake_run gives
+    every seed 0.1 per class): the seed mean covers (4 + 4 + 4) / 3 = 4 <= 5 classes, so it is collapsed; read
+    from the averaged histogram it would cover 10 and be called "not collapsed"."""
+    cfg = grid("gan", "mnist", "quick")[0]
+    runs = [fake_run(cfg, 10.0 + s, seed=s, covered=4) for s in range(3)]
+    assert {r.yardstick["collapse"] for r in runs} == {"collapsed"}
+    (avg,) = runsets.average_seeds(runs)
+    assert avg.yardstick["classes_covered"] == 4 and avg.yardstick["collapse"] == "collapsed"

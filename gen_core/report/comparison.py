@@ -21,7 +21,7 @@ from .findings import (TRENDS, conv_mlp_verdict, conv_vs_mlp, conv_won, family_l
                        latent_trend, latent_trend_kind, latent_verdicts, lost_run_notes, plural, profile_seed_range,
                        modes_clause, reports_looked, run_entry, seeds_sentence, shares_clause)
 from .intervals import Estimate, fmt, show
-from .runsets import (average_seeds, best_per_family, complete, config_key, estimate, fd_over_floor, point_estimate,
+from .runsets import (FLOOR_SPAN_MAX, average_seeds, best_per_family, complete, config_key, estimate, fd_over_floor, point_estimate,
                       seed_range, seeds_measured, value)
 from .tables import wrapped
 from .verdicts import Entry, Outcome, Verdict, decide, entry, numbers, seeds_phrase, sentence
@@ -38,8 +38,8 @@ def best_family_verdict(runs: list[Run], dataset: str) -> Verdict | None:
 
 
 def _times_floor(fd: float, real: RealSide) -> str:
-    ratio = fd_over_floor(fd, real.floor)
-    return "the floor's interval is too wide for a ratio" if ratio is None else f"{fmt(ratio)} × the floor"
+    """" (12 × the floor)"; the caller checks that the floor carries a ratio (runsets.fd_over_floor)."""
+    return f" ({fmt(fd_over_floor(fd, real.floor))} × the floor)"
 
 
 def dataset_verdict(runs: list[Run], real: RealSide) -> str:
@@ -51,12 +51,15 @@ def dataset_verdict(runs: list[Run], real: RealSide) -> str:
     if v is None:
         return f"{head} No family has a measured run here."
     by_name = {family_label(r): r for r in best_per_family(runs, ds)}
-    listing = "; ".join(f"{e.name}: FD {show(e.mean)} ({_times_floor(value(r, 'fd'), real)}), precision "
+    ratios = fd_over_floor(1.0, real.floor) is not None
+    listing = "; ".join(f"{e.name}: FD {show(e.mean)}{_times_floor(value(r, 'fd'), real) if ratios else ''}, precision "
                         f"{show(estimate(r, 'precision'), 2)}, recall {show(estimate(r, 'recall'), 2)}, coverage "
                         f"{show(estimate(r, 'coverage'), 2)}" for e in v.entries for r in [by_name[e.name]])
+    floor = "" if ratios else (f" No FD is divided by the floor here: the floor's own interval "
+                               f"{show(point_estimate(real.floor))} spans more than {FLOOR_SPAN_MAX:g}×.")
     hedge = (" The classifier is below its floor (see \"The yardstick itself\"), so this ranking is a hint, not a "
              "verdict." if real.classifier.summary["below_floor"] else "")
-    return f"{head} The best configuration of each family, by FD: {listing}. {sentence(v)}{hedge}"
+    return f"{head} The best configuration of each family, by FD: {listing}. {sentence(v)}{floor}{hedge}"
 
 
 def _seed_mean_note(run: Run) -> str:

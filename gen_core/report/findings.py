@@ -156,6 +156,9 @@ def latent_trend(runs: list[Run], key: str, label: str) -> list[str]:
         said = [sentence(v, measure_name(label)) for v in steps]
         if kind == "not ranked" and len(set(said)) == 1:
             said = said[:1]                  # "not every FD here has an interval", once
+        elif len(steps) > 1:                 # each step's verdict names its step
+            said = [f"{v.entries[0].name} to {v.entries[1].name.removeprefix('z=')}: {text}"
+                    for v, text in zip(steps, said)]
         lines.append(f"- {variant}: {label} {trend} ({pairs}). {' '.join(said)}")
     return lines
 

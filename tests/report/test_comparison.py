@@ -190,7 +190,8 @@ def test_fd_over_the_floor_is_left_out_where_the_floor_is_too_wide():
     real = fake_real_side("mnist")
     real.floor["fd_ci"] = [1.0, 2.5]                # spans 2.5x > 2: no ratio
     text = comparison.dataset_verdict(page_runs(), real)
-    assert "GAN (MLP A, z=100): FD 9.97 [7.77, 12.8] (the floor's interval is too wide for a ratio)" in text
+    assert "GAN (MLP A, z=100): FD 9.97 [7.77, 12.8], precision" in text
+    assert text.endswith("No FD is divided by the floor here: the floor's own interval 2 [1, 2.5] spans more than 2×.")
     assert "× the floor" not in text
 
 
@@ -225,9 +226,9 @@ def test_latent_summary_counts_each_kind_from_the_verdicts():
                                "29.9 [23.3, 38.4], z=100: 30.9 [24.1, 39.6]). Within noise: z=50 and z=100 tie")
     assert lines[0].startswith("- VAE, MNIST, MLP C: FD is lower in every seed with every step up in latent size, "
                                "established at 1 of 2 steps only (z=2: 29.9 [23.3, 38.4], z=32: 19.9 [15.5, 25.6], "
-                               "z=128: 9.97 [7.77, 12.8]). z=32 has the lowest FD in every seed, but the seed-mean "
-                               "intervals overlap, so no winner is named (3 seeds each). z=128 has the lowest FD: "
-                               "every seed of it is better")
+                               "z=128: 9.97 [7.77, 12.8]). z=2 to 32: z=32 has the lowest FD in every seed, but the "
+                               "seed-mean intervals overlap, so no winner is named (3 seeds each). z=32 to 128: z=128 "
+                               "has the lowest FD: every seed of it is better")
     assert lines[2].startswith("- GAN, MNIST, DCGAN: FD gets worse with every step up in latent size")
     assert comparison.latent_summary([]) == ["**Do larger latents help?** No architecture here ran with several "
                                              "latent sizes."]

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from . import cuda, data, families
+from . import cuda, data, families, limits
 from .config import ConfigError, RunConfig
 from .data import DataError, Split
 from .errors import fail, print_error
@@ -119,6 +119,7 @@ class Comparison:
     workers: int = 0                 # single-thread processes timed side by side (0: not timed)
     workers_rate: float | None = None  # their images/s, summed
     bf16_steps: int = 0              # the steps bf16_s timed (0: `steps`; fewer where bf16 is slow)
+    limit: limits.RowLimit | None = None  # the step against its own kernels, one thread (CPU only)
 
     @property
     def images(self) -> int:
@@ -224,11 +225,40 @@ def _fmt_rate(images: int, seconds: float) -> str:
     return f"{images / seconds:,.0f}"
 
 
+def row_name(cfg: RunConfig) -> str:
+    return f"{cfg.family} {cfg.dataset} {cfg.variant} z={cfg.latent_dim}" + (" +compile" if cfg.compile else "")
+
+
+LIMIT_COLUMNS = ("MFLOP/image", "GFLOP/s", "limit GFLOP/s", "limit of", "share of limit")
+
+
+def print_limits(configs: list[RunConfig], splits, out=sys.stdout, seconds: float = 1.0) -> list[limits.RowLimit]:
+    """Each row against its own limit, in one thread (`limits.measure_row`, about 2 x `seconds` a row):
+    the training step's matmul and conv FLOPs per image (`cost.step_flops`) and per second, the
+    same row's kernels alone, and the step's share of them. `splits(cfg)`: the row's training split
+    on the CPU."""
+    print("\nEach row against its own limit, one thread (float32): the training step's GFLOP/s, and the "
+          "GFLOP/s of the matmul and conv kernels it calls, timed alone at its shapes", file=out, flush=True)
+    print(f"{'model':32s} " + " ".join(f"{c:>{max(len(c), 8)}s}" for c in LIMIT_COLUMNS), file=out, flush=True)
+    rows = []
+    for cfg in configs:
+        r = limits.measure_row(cfg, splits(cfg), seconds)
+        rows.append(r)
+        print(f"{row_name(cfg):32s} {r.flops_per_image / 1e6:11.2f} {r.achieved / 1e9:8.1f} {r.limit / 1e9:13.1f} "
+              f"{r.kind:>8s} {r.share:14.2f}", file=out, flush=True)
+    print("limit of: sgemm where the step's kernels are all matmuls (an MLP), kernels where convolutions and "
+          "their gradients are among them (a conv net, in its memory format); share of limit = GFLOP/s over "
+          "limit GFLOP/s. FLOPs count 2 per multiply-add (torch's FlopCounterMode, gen_core/limits.py)",
+          file=out, flush=True)
+    return rows
+
+
 def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool, seconds: float,
               out=sys.stdout, estimate_profile: str = "quick", flops_profile: str = "full",
-              workers: int | None = None) -> list[Comparison]:
+              workers: int | None = None, limit_seconds: float = 1.0) -> list[Comparison]:
     """The table: per case, the project loop against the reference loop, then with bf16 autocast, then
-    (on a CPU) in `workers` single-thread processes side by side; then the estimates."""
+    (on a CPU) in `workers` single-thread processes side by side; on a CPU each case against its own
+    limit (`print_limits`); then the estimates."""
     from .grid import bf16_on_this_cpu, uses_bf16
     from .workers import cpu_count
 
@@ -258,7 +288,7 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
                 results.append(c)
                 goal = families.get(family).bench_goals.get(device.type, {}).get(cfg.arch)
                 verdict = "" if goal is None else f">= {goal:g} {'met' if c.ratio >= goal else 'MISSED'}"
-                name = f"{family} {dataset} {variant} z={cfg.latent_dim}" + (" +compile" if cfg.compile else "")
+                name = row_name(cfg)
                 used = "bf16" if uses_bf16(profile, family, dataset, cfg.arch, variant) else "fp32"
                 bf16 = (f"{_fmt_rate(c.bf16_images, c.bf16_s):>11s} {c.bf16_speedup:6.2f} {used:>5s}"
                         if c.bf16_s else f"{'-':>11s} {'-':>6s} {'':>5s}")
@@ -278,6 +308,10 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
           "or anywhere with GEN_BF16=1); "
           f"x 1 proc: the workers' images/s together over one process with {torch.get_num_threads()} threads "
           "(fp32 both)", file=out, flush=True)
+    if device.type == "cpu":
+        plain = [c for c in results if not c.cfg.compile]
+        for c, r in zip(plain, print_limits([c.cfg for c in plain], splits, out, limit_seconds)):
+            c.limit = r
 
     print_estimates(estimate_profile, flops_profile, splits, root, device, workers, out)      # gen_core/cost.py
     return results

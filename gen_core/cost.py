@@ -29,18 +29,20 @@ from .train import collect, setup
 H100_PEAK = {"fp32": 67e12, "tf32": 495e12, "bf16": 989e12}
 
 
-def time_steps(cfg: RunConfig, split: Split, steps: int, device, state=None, first_step: int = 0) -> float:
+def time_steps(cfg: RunConfig, split: Split, steps: int, device, state=None, first_step: int = 0,
+               clock=time.perf_counter) -> float:
     """Seconds for `steps` batches of the family's epoch function, including the loop's one read-back.
-    `state`: (steppers, optimizers) to continue from; default a fresh `train.setup`."""
+    `state`: (steppers, optimizers) to continue from; default a fresh `train.setup`. `clock`: wall
+    seconds by default; time.process_time gives this process's CPU seconds."""
     models, opts = state or fresh(cfg, device)
     gen = torch.Generator(device=split.images.device).manual_seed(first_step)
     idx = torch.randint(0, len(split), (steps, cfg.batch_size), generator=gen, device=split.images.device)
     cuda.synchronize(device)
-    start = time.perf_counter()
+    start = clock()
     log: list[dict] = []
     families.get(cfg.family).run_epoch(cfg, models, opts, split, list(idx), log, first_step)
     collect(log)                                   # the loop's once-per-epoch host sync
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def fresh(cfg: RunConfig, device) -> tuple[dict, dict]:
@@ -53,11 +55,13 @@ def steps_per_run(cfg: RunConfig, train_images: int) -> int:
     return cfg.epochs * (train_images // cfg.batch_size)
 
 
-def estimate_run(cfg: RunConfig, split: Split, device, steps: int = 30, warmup: int = 5) -> float:
-    """Seconds one run would train on `split`, from `steps` timed batches after `warmup` untimed ones."""
+def estimate_run(cfg: RunConfig, split: Split, device, steps: int = 30, warmup: int = 5,
+                 clock=time.perf_counter) -> float:
+    """Seconds one run would train on `split`, from `steps` timed batches after `warmup` untimed ones
+    (`clock`: as in `time_steps`)."""
     state = fresh(cfg, device)
     time_steps(cfg, split, warmup, device, state)
-    per_step = time_steps(cfg, split, steps, device, state, first_step=warmup) / steps
+    per_step = time_steps(cfg, split, steps, device, state, first_step=warmup, clock=clock) / steps
     return per_step * steps_per_run(cfg, len(split))
 
 
@@ -168,17 +172,18 @@ def print_estimate(runs, data_dir, device, steps: int = 8, warmup: int = 3, out=
                                steps, warmup)
         total += seconds * len(seeded)
         each += [seconds] * len(seeded)
-        print(f"  {cfg.family} {cfg.dataset} {cfg.label}: {_duration(seconds)} per run"
-              + (f", {_duration(seconds * len(seeded))} for {len(seeded)} seeds" if len(seeded) > 1 else ""),
+        print(f"  {cfg.family} {cfg.dataset} {cfg.label}: {duration(seconds)} per run"
+              + (f", {duration(seconds * len(seeded))} for {len(seeded)} seeds" if len(seeded) > 1 else ""),
               file=out, flush=True)
-    print(f"total: {_duration(total)} of training for {len(runs)} runs on {device}", file=out, flush=True)
+    print(f"total: {duration(total)} of training for {len(runs)} runs on {device}", file=out, flush=True)
     if slots:
-        print(f"wall time with {slots} tasks at once: {_duration(makespan(each, slots))} (longest first; "
+        print(f"wall time with {slots} tasks at once: {duration(makespan(each, slots))} (longest first; "
               f"each task as fast as here)", file=out, flush=True)
     return total
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """Seconds as a person reads them: "41 s", "12.5 min", "3.2 h"."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:

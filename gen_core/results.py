@@ -3,7 +3,8 @@
     runs/<family>-<dataset>-<variant>-z<latent>-<hash>/
         config.json        the RunConfig and its hash
         history.json       {"steps": {key: [per optimizer step]}, "epochs": {key: [per epoch]}}
-        summary.json       status, cost, the reports' estimates, the family's own measures and sharpness
+        summary.json       status, cost (seconds and load: `timing`), the reports' estimates, the family's
+                           own measures and sharpness
         samples/epoch_NNN.png   fixed-noise grids
         ...                the family's own files (the VAE's recon.png: test images over reconstructions)
         model.pt           weights (not needed to draw anything)
@@ -31,7 +32,7 @@ from .config import RunConfig
 from .data import Split
 from .store import (file_lock, lock_path, progress_stream, report_problem, same_configuration, save_png_atomic,
                     save_torch_atomic, write_json_atomic)
-from .train import TrainResult, generate_many, snapshot_epochs, train
+from .train import TrainResult, clocks, generate_many, snapshot_epochs, train
 
 CHECKPOINT = "checkpoint.pt"
 SNAPSHOTS = "snapshots"
@@ -124,7 +125,7 @@ def snapshot_saver(cfg: RunConfig, run_dir: Path):
     def save(epoch: int, result: TrainResult) -> None:
         if epoch in keep:
             save_torch_atomic({"epoch": epoch, "generator_images": generator_images(cfg, result.images_seen),
-                               "train_seconds": result.train_seconds,
+                               "train_seconds": result.train_seconds, "train_cpu_seconds": result.train_cpu_seconds,
                                "models": {k: m.state_dict() for k, m in result.models.items()
                                           if names is None or k in names}},
                               run_dir / SNAPSHOTS / f"epoch_{epoch:03d}.pt")
@@ -138,11 +139,40 @@ def _summarize(cfg: RunConfig, result: TrainResult, device) -> dict:
         "generator_images": generator_images(cfg, result.images_seen),
         "status": result.status, "diverged_at": result.diverged_at,
         "epochs_done": max((len(v) for v in means.values()), default=0),
-        "device": str(device), "train_seconds": result.train_seconds,
-        "images_seen": result.images_seen,
-        "images_per_second": result.images_seen / max(result.train_seconds, 1e-9),
+        "device": str(device), "images_seen": result.images_seen,
         "final_epoch": final,
     }
+
+
+# summary.json's keys that time a run (`timing`): numbers no two runs share, even of one seed
+SUMMARY_TIMES = ("train_seconds", "train_cpu_seconds", "epoch_work_seconds", "evaluation_seconds", "wall_seconds",
+                 "cpu_seconds", "load_average", "images_per_second", "images_per_cpu_second")
+
+
+def timing(result: TrainResult, outside: tuple[float, float], evaluation_seconds: float) -> dict:
+    """summary.json's seconds. `outside`: the (wall, CPU) seconds of train_and_save outside `train` (reading
+    the data, then evaluating and saving), of which `evaluation_seconds` (wall) came after training.
+
+        train_seconds, train_cpu_seconds   wall and CPU seconds in training steps
+        epoch_work_seconds                 wall seconds of per-epoch work: sample grids, snapshots, checkpoints
+        evaluation_seconds                 wall seconds after the last epoch: the family's measures, sharpness,
+                                           the saved files (the yardstick measures the run afterwards, apart)
+        wall_seconds, cpu_seconds          the whole run; >= the three wall parts above together
+        load_average                       the mean of the 1-minute load averages sampled at each epoch's end
+                                           (os.getloadavg), None where the OS keeps none
+        images_per_second                  training images / wall seconds in steps
+        images_per_cpu_second              training images / CPU seconds in steps: the book's speed (CPU seconds
+                                           leave out the time a run waited while other work had the CPU)
+
+    Every number adds up across a resume: an earlier process counts up to its last checkpoint.
+    """
+    loads = result.load_averages
+    return {"train_seconds": result.train_seconds, "train_cpu_seconds": result.train_cpu_seconds,
+            "epoch_work_seconds": result.epoch_work_seconds, "evaluation_seconds": evaluation_seconds,
+            "wall_seconds": result.wall_seconds + outside[0], "cpu_seconds": result.cpu_seconds + outside[1],
+            "load_average": sum(loads) / len(loads) if loads else None,
+            "images_per_second": result.images_seen / max(result.train_seconds, 1e-9),
+            "images_per_cpu_second": result.images_seen / max(result.train_cpu_seconds, 1e-9)}
 
 
 def _measure(cfg: RunConfig, result: TrainResult, test: Split, device) -> dict:
@@ -164,6 +194,7 @@ def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=N
     is in place the run is finished and its checkpoint is deleted (model.pt has the weights).
     `on_epoch(epoch)` follows each finished epoch's snapshot (a worker pool's progress).
     """
+    started = clocks()
     device = torch.device(device) if device is not None else default_device()
     cuda.prepare(device)
     root = str(Path(data_dir).resolve())
@@ -180,18 +211,23 @@ def train_and_save(cfg: RunConfig, data_dir: str | Path, run_dir: Path, device=N
         if on_epoch is not None:
             on_epoch(epoch)
 
+    training = clocks()
     result = train(cfg, train_split, device, progress=progress, resume=state, on_epoch=after_epoch,
                    on_checkpoint=lambda s: save_torch_atomic(s, run_dir / CHECKPOINT))
+    evaluating = clocks()
     run_dir.mkdir(parents=True, exist_ok=True)       # a run that diverged at once has no images
     for epoch, grid in result.sample_grids.items():
         save_png_atomic(grid, run_dir / "samples" / f"epoch_{epoch:03d}.png")
     if result.status == "complete":
         families.get(cfg.family).save_extras(cfg, result.models, test, run_dir)
-    summary = _summarize(cfg, result, device)
-    summary.update(_measure(cfg, result, test, device))
+    measured = _measure(cfg, result, test, device)
     save_torch_atomic({k: m.state_dict() for k, m in result.models.items()}, run_dir / "model.pt")
     write_json_atomic(run_dir / "config.json", {"config": cfg.to_dict(), "hash": cfg.run_hash()})
     write_json_atomic(run_dir / "history.json", {"steps": result.history, "epochs": result.epoch_means})
+    done = clocks()
+    # (wall, CPU) outside train(): reading the data before it, evaluating and saving after it
+    outside = tuple((t - s) + (d - e) for s, t, e, d in zip(started, training, evaluating, done))
+    summary = {**_summarize(cfg, result, device), **timing(result, outside, done[0] - evaluating[0]), **measured}
     write_json_atomic(run_dir / "summary.json", summary)
     (run_dir / CHECKPOINT).unlink(missing_ok=True)
     return Run(cfg, run_dir, summary, {"steps": result.history, "epochs": result.epoch_means})

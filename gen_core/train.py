@@ -9,10 +9,17 @@ the result against a pytorch/examples-style DataLoader loop):
 - Adam is the fused kernel; conv nets and their batches are channels_last (1.7x on CPU too);
 - on CUDA cudnn.benchmark picks conv algorithms; bf16 autocast (`amp`) and `torch.compile`
   (`compile`) are config fields, off unless a profile turns them on.
+
+Time is kept two ways: wall seconds (time.perf_counter), which count the time a run waited while other
+work on a shared machine had the CPU, and this process's CPU seconds (time.process_time: every thread,
+user and system), which do not (a one-thread worker on an idle machine has CPU seconds ~ wall seconds).
+The loop splits the wall time into training steps and per-epoch work, and samples the machine's load
+average at each epoch's end, so that a slow run shows what it shared the machine with.
 """
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -35,7 +42,13 @@ class TrainResult:
     epoch_means: dict[str, list[float]]        # per epoch
     sample_grids: dict[int, torch.Tensor]      # epoch -> (n_samples, C, H, W) in [0, 1]
     images_seen: int = 0
-    train_seconds: float = 0.0
+    # all seconds below add up across a resume (the checkpoint carries them); wall: perf_counter, CPU: process_time
+    train_seconds: float = 0.0                 # wall seconds in training steps (the steps and their one read-back)
+    train_cpu_seconds: float = 0.0             # this process's CPU seconds in those steps
+    epoch_work_seconds: float = 0.0            # wall seconds after each epoch's steps: grid, snapshot, checkpoint
+    wall_seconds: float = 0.0                  # wall seconds of train() as a whole (setup and the bar included)
+    cpu_seconds: float = 0.0                   # CPU seconds of the same
+    load_averages: list[float] = field(default_factory=list)   # the 1-minute load average at each epoch's end
     status: str = "complete"                   # or "diverged"
     diverged_at: dict = field(default_factory=dict)
 
@@ -85,6 +98,20 @@ def build_models(cfg: RunConfig) -> dict[str, nn.Module]:
 
 # ---- the loop ---------------------------------------------------------------------------------
 
+def clocks() -> tuple[float, float]:
+    """(wall, CPU) seconds now: time.perf_counter and this process's CPU time (every thread, user and system)."""
+    return time.perf_counter(), time.process_time()
+
+
+def load_average() -> float | None:
+    """The machine's 1-minute load average (the kernel's running mean of runnable processes, this one
+    included), or None where the OS keeps none."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):            # no getloadavg (Windows), or unreadable
+        return None
+
+
 def collect(log: list[dict]) -> dict[str, list[float]]:
     """Stack a list of per-step dicts of 0-dim tensors into lists of floats: one host sync."""
     keys = sorted({k for stats in log for k in stats})
@@ -108,6 +135,10 @@ def set_rng_state(state: dict, perm_gen: torch.Generator) -> None:
     cuda.set_rng_state(state, perm_gen.device)
 
 
+# TrainResult's seconds and load samples, which a checkpoint carries so that a resumed run adds up
+TIMES = ("train_seconds", "train_cpu_seconds", "epoch_work_seconds", "wall_seconds", "cpu_seconds", "load_averages")
+
+
 def checkpoint_state(cfg: RunConfig, result: TrainResult, opts: dict, perm_gen, epoch: int, steps_done: int) -> dict:
     """What resuming after `epoch` needs to continue exactly as if never stopped (torch.load-able
     with weights_only=True: tensors, numbers, strings, lists and dicts only)."""
@@ -116,7 +147,7 @@ def checkpoint_state(cfg: RunConfig, result: TrainResult, opts: dict, perm_gen, 
             "optimizers": {k: o.state_dict() for k, o in opts.items()},
             "rng": rng_state(perm_gen), "history": result.history, "epoch_means": result.epoch_means,
             "sample_grids": result.sample_grids, "images_seen": result.images_seen,
-            "train_seconds": result.train_seconds}
+            **{key: getattr(result, key) for key in TIMES}}
 
 
 def _restore(state: dict, result: TrainResult, opts: dict, perm_gen) -> tuple[int, int]:
@@ -127,7 +158,9 @@ def _restore(state: dict, result: TrainResult, opts: dict, perm_gen) -> tuple[in
     set_rng_state(state["rng"], perm_gen)
     result.history, result.epoch_means = state["history"], state["epoch_means"]
     result.sample_grids = {int(e): g for e, g in state["sample_grids"].items()}
-    result.images_seen, result.train_seconds = state["images_seen"], state["train_seconds"]
+    result.images_seen = state["images_seen"]
+    for key in TIMES:
+        setattr(result, key, state[key])
     return state["epoch"] + 1, state["steps_done"]
 
 
@@ -151,6 +184,7 @@ def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
     After each finished epoch: `on_epoch(epoch, result)`, then `on_checkpoint(state)` with the
     state to resume from. A non-finite loss ends the run as "diverged" with its epoch and step.
     """
+    started = clocks()
     device = torch.device(device)
     cuda.prepare(device)
     models, opts, steppers = setup(cfg, device)
@@ -159,6 +193,12 @@ def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
                           generator=torch.Generator().manual_seed(cfg.seed + 1)).to(device)
     result = TrainResult(models, {}, {}, {})
     first_epoch, steps_done = _restore(resume, result, opts, perm_gen) if resume else (1, 0)
+    before = result.wall_seconds, result.cpu_seconds           # earlier processes', up to their checkpoint
+
+    def add_up() -> None:
+        now = clocks()
+        result.wall_seconds, result.cpu_seconds = (b + n - s for b, n, s in zip(before, now, started))
+
     keep_grids = set(sample_epochs(cfg.epochs))
     family = families.get(cfg.family)
     watched = family.watched
@@ -168,10 +208,14 @@ def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
     for epoch in bar:
         batches = epoch_batches(len(train_split), cfg.batch_size, perm_gen, device)
         log: list[dict] = []
-        start = time.perf_counter()
+        wall, cpu = clocks()
         family.run_epoch(cfg, steppers, opts, train_split, batches, log, steps_done)
         values = collect(log)                   # also waits for the device
-        result.train_seconds += time.perf_counter() - start
+        work_wall, work_cpu = clocks()
+        result.train_seconds += work_wall - wall
+        result.train_cpu_seconds += work_cpu - cpu
+        if (load := load_average()) is not None:
+            result.load_averages.append(load)
         result.images_seen += len(batches) * cfg.batch_size
         for key, vals in values.items():
             result.history.setdefault(key, []).extend(vals)
@@ -187,7 +231,13 @@ def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
         bar.set_postfix({watched: f"{result.epoch_means[watched][-1]:.3f}"})
         if on_epoch is not None:
             on_epoch(epoch, result)
+        result.epoch_work_seconds += time.perf_counter() - work_wall
+        add_up()
         if on_checkpoint is not None:
+            saving = time.perf_counter()
             on_checkpoint(checkpoint_state(cfg, result, opts, perm_gen, epoch, steps_done))
+            # counted from here on: the checkpoint cannot hold its own saving time
+            result.epoch_work_seconds += time.perf_counter() - saving
     bar.close()
+    add_up()
     return result

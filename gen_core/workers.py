@@ -6,9 +6,16 @@ Each task is a `runs.TrainTask`, the same one a Slurm job runs: under the run's 
 checkpoint per epoch, so stopping the pool (Ctrl-C, a killed worker) loses at most each running
 run's current epoch and the same command resumes them. The terminal shows one bar for the epochs
 of all runs, the runs in flight, and one line per finished run. On a GPU one process trains.
+
+Each run a worker trains is first estimated (gen_core/cost.py: a few steps timed in CPU seconds, which
+leave out the time the worker waited while other work had the CPU, so that on a busy machine too the
+estimate is about an idle machine's wall time). Its finished line gives the run's wall seconds against
+that estimate, and the closing lines add them up and flag each run that took SLOW times its estimate or
+more, with the machine's load average over it.
 """
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import queue
@@ -18,6 +25,8 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import NamedTuple
 
 from .config import RunConfig
 from .errors import ConfigError, fail, one_line
@@ -25,6 +34,10 @@ from .errors import ConfigError, fail, one_line
 WORKER_THREADS = 1           # torch threads per worker
 POLL_SECONDS = 0.5           # how often the terminal is updated
 MIN_WORKERS = 1
+# A worker's estimate: ESTIMATE_STEPS steps timed after ESTIMATE_WARMUP untimed ones, only for a run at least
+# ESTIMATE_SHARE times as long (the estimate adds at most 1/40 to a run's steps; smoke runs get none)
+ESTIMATE_STEPS, ESTIMATE_WARMUP, ESTIMATE_SHARE = 8, 3, 40
+SLOW = 1.5                   # a run whose wall seconds reach SLOW x its estimate is flagged in the closing lines
 INTERRUPTED = "interrupted: finished runs are kept; the same command resumes the others from their last epoch"
 
 
@@ -104,7 +117,109 @@ def _run_task(task, name: str) -> dict:
     _events.put((name, 0))
     task.progress = False
     task.on_epoch = lambda epoch: _events.put((name, epoch))
-    return {**task(), "seconds": time.perf_counter() - start}
+    estimate = estimate_task(task)
+    out = {**task(), "seconds": time.perf_counter() - start}
+    if estimate is not None:
+        summary = _summary(task.run_dir) or {}
+        out.update(estimate_seconds=estimate, **{k: summary.get(k) for k in ("wall_seconds", "cpu_seconds",
+                                                                             "load_average")})
+    return out
+
+
+def _summary(run_dir: Path) -> dict | None:
+    """The run's summary.json, or None where there is none (or none that reads)."""
+    try:
+        return json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def estimate_task(task) -> float | None:
+    """Seconds the task's run would train on an idle machine (cost.estimate_run in this worker's CPU
+    seconds: one thread, so about an idle machine's wall seconds, without the waits for the CPU that other
+    work causes now), or None where it will not train (trained already: the pool only measures it) or is too short to time.
+    Training is unchanged by it: train.setup seeds every random stream again."""
+    from .config import RunConfig
+    from .cost import estimate_run, steps_per_run
+    from .data import cached_split
+
+    if not task.force and _summary(task.run_dir) is not None:
+        return None
+    cfg = RunConfig.from_dict(task.config)
+    # the same call as results.train_and_save: the run reads this cached split again
+    split = cached_split(cfg.dataset, task.data_dir, True, task.device or "cpu", cfg.train_size)
+    if steps_per_run(cfg, len(split)) < ESTIMATE_SHARE * (ESTIMATE_STEPS + ESTIMATE_WARMUP):
+        return None
+    return estimate_run(cfg, split, task.device or "cpu", ESTIMATE_STEPS, ESTIMATE_WARMUP, clock=time.process_time)
+
+
+# ---- realized against estimated time: pure functions of the numbers ----------------------------
+
+class RunTime(NamedTuple):
+    """One trained run's time: its summary's wall and CPU seconds (the whole run: steps, per-epoch work and
+    evaluation, so an idle machine gives a little over 1x the steps' estimate), its estimate and load average."""
+    name: str
+    wall_seconds: float
+    cpu_seconds: float
+    estimate_seconds: float
+    load_average: float | None
+
+
+def _check_time(t: RunTime) -> None:
+    for key in ("wall_seconds", "cpu_seconds", "estimate_seconds"):
+        value = getattr(t, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 \
+                or (key == "estimate_seconds" and value == 0):
+            raise ValueError(f"{t.name}: {key} is {value!r}; it must be a number of seconds, "
+                             f"{'above 0' if key == 'estimate_seconds' else '0 or more'}")
+
+
+def versus_estimate(t: RunTime) -> str:
+    """A finished line's tail: "training 42 s against 40 s estimated (1.05x)"."""
+    from .cost import duration
+
+    _check_time(t)
+    return (f"training {duration(t.wall_seconds)} against {duration(t.estimate_seconds)} estimated "
+            f"({t.wall_seconds / t.estimate_seconds:.2f}x)")
+
+
+def slow_line(t: RunTime, cpus: int) -> str | None:
+    """The closing line of a run whose wall seconds reached SLOW x its estimate, with its CPU seconds
+    and the machine's load average over it against `cpus`; None for a run that did not."""
+    from .cost import duration
+
+    _check_time(t)
+    if isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1:
+        raise ValueError(f"cpus is {cpus!r}; it must be a whole number of CPUs, 1 or more")
+    ratio = t.wall_seconds / t.estimate_seconds
+    if ratio < SLOW:
+        return None
+    if t.load_average is None:
+        load = "no load average recorded"
+    else:
+        # load average: the mean number of runnable processes; above the CPUs, some of them waited
+        more = "more runnable processes than CPUs" if t.load_average > cpus else "no more runnable processes than CPUs"
+        load = f"load average {t.load_average:.1f} over the run on {cpus} CPUs: {more}"
+    return (f"  slow: {t.name}: {ratio:.2f}x its estimate ({duration(t.wall_seconds)} of wall time, "
+            f"{duration(t.cpu_seconds)} of CPU time, {t.cpu_seconds / t.estimate_seconds:.2f}x, against "
+            f"{duration(t.estimate_seconds)} estimated); {load}")
+
+
+def timing_lines(times: list[RunTime], cpus: int) -> list[str]:
+    """The pool's closing lines on time: the trained runs' wall and CPU seconds against their estimates,
+    all together, then one `slow_line` per run SLOW x over; [] when no run trained with an estimate."""
+    from .cost import duration
+
+    if not times:
+        return []
+    slow = [line for line in (slow_line(t, cpus) for t in times) if line is not None]
+    wall, cpu, estimate = (sum(getattr(t, k) for t in times) for k in ("wall_seconds", "cpu_seconds",
+                                                                       "estimate_seconds"))
+    runs = f"{len(times)} run{'s' if len(times) != 1 else ''}"
+    over = (f"{len(slow)} ran {SLOW:g}x or more over {'its' if len(slow) == 1 else 'their'} estimate:" if slow
+            else f"none ran {SLOW:g}x or more over its estimate")
+    return [f"time: {runs} trained in {duration(wall)} of wall time and {duration(cpu)} of CPU time against "
+            f"{duration(estimate)} estimated ({wall / estimate:.2f}x and {cpu / estimate:.2f}x); {over}"] + slow
 
 
 # ---- the pool ------------------------------------------------------------------------------
@@ -137,6 +252,7 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
     bar = tqdm(total=sum(epochs.values()), unit="epoch", desc="training", file=progress_stream(),
                dynamic_ncols=True)
     failed, finished, started = [], 0, {}      # started: the runs in flight, in start order
+    times: list[RunTime] = []                  # the runs trained with an estimate, for the closing lines
     events = multiprocessing.get_context("spawn").Queue()
     pool = spawn_pool(min(workers, len(todo)), _start_worker, (events, WORKER_THREADS))
     interrupt, previous_handler = _defer_ctrl_c()
@@ -167,6 +283,10 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
                     line = f"failed: {type(err).__name__}: {one_line(err)}"
                 else:
                     line = finished_line(result["status"], result.get("fd"), result["seconds"])
+                    if result.get("estimate_seconds") and result.get("wall_seconds") is not None:
+                        times.append(RunTime(name, result["wall_seconds"], result["cpu_seconds"],
+                                             result["estimate_seconds"], result["load_average"]))
+                        line += "; " + versus_estimate(times[-1])
                 finished += 1
                 bar.update(epochs[name] - seen[name])
                 seen[name] = epochs[name]
@@ -191,6 +311,8 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
             signal.signal(signal.SIGINT, previous_handler)
         pool.shutdown(wait=True, cancel_futures=True)
     bar.close()
+    for line in timing_lines(times, os.cpu_count() or 1):      # the load average is the whole machine's
+        print(line, file=out, flush=True)
     print(f"summary: {len(runs)} runs, {len(runs) - len(todo)} already done, {finished - len(failed)} finished now, "
           f"{len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""), file=out, flush=True)
     return 1 if failed else 0

@@ -37,7 +37,9 @@
 # - **classes covered**: the classifier's label histogram over the samples it labels with confidence
 #   and that lie on the real manifold ("on data"), the classes that get at least half their uniform
 #   share, and the one collapse rule of {ref}`methods-collapse`;
-# - for the VAE, the test-set negative ELBO; for every run, its training time and throughput.
+# - for the VAE, the test-set negative ELBO; for every run, its training time and throughput in CPU seconds of
+#   the training steps (*train CPU s*, *images / CPU s*), which leave out the time a run waited while other
+#   work on the machine had the CPU.
 #
 # Every number carries a 95% interval in brackets (a bootstrap over the samples for one run, the
 # interval of the mean over several seeds; {ref}`methods-intervals`). No sentence below names a winner

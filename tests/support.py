@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 
 from gen_core.grid import grid
+from gen_core.results import SUMMARY_TIMES
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / os.environ.get("GEN_DATA_DIR", "data")          # real MNIST: `make data` writes it
-TIMINGS = ("train_seconds", "images_per_second", "over_training_seconds", "seconds")
+TIMINGS = (*SUMMARY_TIMES, "over_training_seconds", "seconds")
 
 
 def mlp_a_runs() -> list:

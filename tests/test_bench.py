@@ -170,3 +170,129 @@ def test_closing_the_workers_after_a_ctrl_c_terminates_them_instead_of_waiting(m
         p.join(10)
     assert not any(p.is_alive() for p in processes)
     assert time.monotonic() - started < 30                            # not the 120 s the sleeps would take
+
+
+# ---- each row against its own limit (gen_core/limits.py) ---------------------------------------
+
+def test_the_flop_convention_on_a_tiny_matmul_and_a_tiny_conv_by_hand():
+    import torch.nn.functional as F
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from gen_core import limits
+
+    # (2 x 3) @ (3 x 4): 8 outputs, each 3 multiplies and 3 adds = 48
+    assert limits.matmul_flops(2, 3, 4) == 48
+    assert limits.matmul_flops(2, 3, 4, batch=5) == 240
+    # conv2d: input (1, 2, 4, 4), weight (3, 2, 3, 3), no padding -> output (1, 3, 2, 2) = 12 elements,
+    # each 2 channels x 9 taps multiply-adds: 2 * 12 * 2 * 9 = 432
+    assert limits.conv_flops((1, 2, 4, 4), (3, 2, 3, 3), (1, 3, 2, 2)) == 432
+    # groups=2: input (1, 4, 3, 3), weight (4, 2, 1, 1) -> output 36 elements x 2 channels x 1 tap x 2 = 144
+    assert limits.conv_flops((1, 4, 3, 3), (4, 2, 1, 1), (1, 4, 3, 3)) == 144
+    # transposed: input (1, 2, 2, 2) = 8 elements, weight (2 in, 3 out, 3, 3) -> output (1, 3, 4, 4);
+    # each input element is spread over 3 channels x 9 taps: 2 * 8 * 3 * 9 = 432
+    assert limits.conv_flops((1, 2, 2, 2), (2, 3, 3, 3), (1, 3, 4, 4), transposed=True) == 432
+    # backward: the input's gradient and the weight's, one forward each: 2 * 432; the first layer
+    # (input needs no gradient) 432; the bias gradient is free
+    assert limits.conv_backward_flops((1, 3, 2, 2), (1, 2, 4, 4), (3, 2, 3, 3), False, (True, True, True)) == 864
+    assert limits.conv_backward_flops((1, 3, 2, 2), (1, 2, 4, 4), (3, 2, 3, 3), False, (False, True, True)) == 432
+
+    # the same counts as torch's counter (what cost.step_flops uses) on the real calls:
+    # forward 432 + backward 864 for the conv; 48 forward + 2 x 48 backward for the matmul
+    x, w = torch.randn(1, 2, 4, 4, requires_grad=True), torch.randn(3, 2, 3, 3, requires_grad=True)
+    a, b = torch.randn(2, 3, requires_grad=True), torch.randn(3, 4, requires_grad=True)
+    with FlopCounterMode(display=False) as counter:
+        F.conv2d(x, w).sum().backward()
+    assert counter.get_total_flops() == 432 + 864
+    with FlopCounterMode(display=False) as counter:
+        (a @ b).sum().backward()
+    assert counter.get_total_flops() == 48 * 3
+
+
+def test_a_rows_recorded_kernels_count_what_step_flops_counts(tiny_cfg):
+    from gen_core import limits
+    from gen_core.cost import step_flops
+
+    # the tiny MLP VAE (batch 8): encoder 784->16, heads 16->8 (mean and log-variance), decoder 4->16->784.
+    # Forward multiply-adds per image: 784*16 + 16*8 + 4*16 + 16*784 = 25280; the weights' gradients
+    # as many; the inputs' gradients all but the first layer's: 128 + 64 + 12544 = 12736.
+    # FLOPs = 2 * (25280 + 25280 + 12736) = 126592 per image, 8 images a step
+    cfg = tiny_cfg("vae")
+    kernels = limits.record_kernels(cfg)
+    assert {k.op for k in kernels} == {"mm", "addmm"}
+    assert sum(limits.kernel_flops(k) for k in kernels) == 126592 * 8
+    assert step_flops(cfg) == 126592
+    # a conv row, and a WGAN row (a cycle: n_critic critic batches and one generator step), agree too
+    for cfg in (tiny_cfg("vae", "cifar10", arch="conv"), tiny_cfg("wgan", arch="conv")):
+        kernels = limits.record_kernels(cfg)
+        assert sum(map(limits.kernel_flops, kernels)) == step_flops(cfg) * cfg.batch_size * cfg.n_critic
+    # the conv VAE's first kernel: the image batch (8, 3, 32, 32) in the loop's channels_last layout,
+    # strides (C*H*W, 1, W*C, C) = (3072, 1, 96, 3), into 4 channels at 16x16 with 4x4 taps:
+    # 2 * (8 * 4 * 16 * 16) outputs * 3 channels * 16 taps = 786432 FLOPs
+    first = limits.record_kernels(tiny_cfg("vae", "cifar10", arch="conv"))[0]
+    assert first.op == "convolution" and first.args[0] == limits.TensorSpec((8, 3, 32, 32), (3072, 1, 96, 3))
+    assert limits.kernel_flops(first) == 786432
+
+
+def test_replayed_kernels_are_timed_in_whole_passes_in_the_steps_layout():
+    from gen_core import limits
+
+    mm = limits.Kernel("mm", (limits.TensorSpec((2, 3), (3, 1)), limits.TensorSpec((3, 4), (1, 3))), (2, 4))
+    flops, seconds = limits.time_kernels([mm, mm], seconds=0.01)
+    assert seconds > 0 and flops >= 96 and flops % 96 == 0          # one pass: 2 x 48
+    # an expanded gradient (stride 0) keeps its layout
+    grad = limits.TensorSpec((4, 1, 1, 1), (0, 0, 0, 0)).make(torch.Generator())
+    assert grad.shape == (4, 1, 1, 1) and grad.stride() == (0, 0, 0, 0)
+    with pytest.raises(ValueError, match=r"^kernels=\[\] is not allowed; expected the matmul or conv calls"):
+        limits.time_kernels([])
+
+
+def test_the_share_column_is_achieved_over_limit_on_hand_made_numbers():
+    from gen_core import limits
+
+    # 300 images of 1 MFLOP in 2 s: 150 MFLOP/s; the kernels 600 MFLOP in 2 s: 300 MFLOP/s; share 0.5
+    row = limits.RowLimit(flops_per_image=1e6, images=300, step_s=2.0, kernel_flops=6e8, kernel_s=2.0, kind="sgemm")
+    assert row.achieved == 1.5e8 and row.limit == 3e8 and row.share == 0.5
+    assert limits.share(45e9, 60e9) == 0.75
+    with pytest.raises(ValueError, match=r"^limit=0 is not allowed; expected a rate > 0"):
+        limits.share(1.0, 0)
+    with pytest.raises(ValueError, match=r"^achieved=-1.0 is not allowed; expected a rate >= 0"):
+        limits.share(-1.0, 2.0)
+
+
+def test_the_limit_table_has_its_columns_for_an_mlp_and_a_conv_row(tiny_cfg, split_factory):
+    mlp, conv = tiny_cfg("vae"), tiny_cfg("gan", arch="conv")
+    splits = {"mnist": split_factory(64)}
+    out = io.StringIO()
+    threads = torch.get_num_threads()
+    rows = bench.print_limits([mlp, conv], lambda cfg: splits[cfg.dataset], out, seconds=0.02)
+    assert torch.get_num_threads() == threads                           # one thread only while measuring
+    lines = out.getvalue().splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("model"))
+    assert lines[header].split()[1:] == ["MFLOP/image", "GFLOP/s", "limit", "GFLOP/s", "limit", "of", "share", "of",
+                                         "limit"]
+    for line, cfg, row, kind in zip(lines[header + 1: header + 3], (mlp, conv), rows, ("sgemm", "kernels")):
+        assert line.startswith(bench.row_name(cfg))
+        mflop, gflops, limit, shown_kind, share = line[32:].split()
+        assert (shown_kind, row.kind) == (kind, kind)
+        assert float(gflops) == round(row.achieved / 1e9, 1) and float(limit) == round(row.limit / 1e9, 1)
+        assert float(share) == round(row.achieved / row.limit, 2) and row.images % cfg.batch_size == 0
+    assert lines[header + 1][32:].split()[0] == "0.13"                  # 126592 FLOPs an image (the test above)
+
+
+def test_make_bench_puts_every_cpu_row_against_its_limit_after_the_main_table(monkeypatch):
+    from gen_core import limits
+
+    # the measurements stubbed: 1 MFLOP an image, 100 images in 1 s (100 MFLOP/s) against 400 MFLOP/s
+    made = limits.RowLimit(1e6, 100, 1.0, 4e8, 1.0, "sgemm")
+    monkeypatch.setattr(bench, "compare", lambda cfg, *a, **k: bench.Comparison(cfg, 10, 1.0, 2.0))
+    monkeypatch.setattr(bench.limits, "measure_row", lambda cfg, split, seconds: made)
+    monkeypatch.setattr(bench.data, "cached_split", lambda *a, **k: None)
+    monkeypatch.setattr(bench, "print_estimates", lambda *a, **k: None)
+    out = io.StringIO()
+    results = bench.run_bench("smoke", "data", torch.device("cpu"), False, 1.0, out=out, workers=0)
+    assert len(results) == 7 and all(c.limit is made for c in results)
+    text = out.getvalue()
+    assert text.index("Each row against its own limit") > text.index("x fp32: bf16 autocast")
+    lines = [line for line in text.splitlines() if line.endswith(" 0.25")]   # 100 / 400 MFLOP/s
+    assert [line[:32].strip() for line in lines] == [bench.row_name(c.cfg) for c in results]
+    assert all(line[32:].split()[:4] == ["1.00", "0.1", "0.4", "sgemm"] for line in lines)

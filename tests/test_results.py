@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 
 import pytest
 import torch
@@ -49,9 +50,13 @@ def vae_cfg(tiny_cfg):
 
 # ---- load_or_train --------------------------------------------------------------------------
 
-def test_load_or_train_writes_a_complete_run_folder(tmp_path, tiny_cfg, synthetic_data, counted_train):
+def test_load_or_train_writes_a_complete_run_folder(tmp_path, tiny_cfg, synthetic_data, counted_train, monkeypatch):
     cfg = vae_cfg(tiny_cfg)
+    loads = iter([(1.5, 0.0, 0.0), (2.5, 0.0, 0.0)])                   # the machine's load at epochs 1 and 2
+    monkeypatch.setattr("os.getloadavg", lambda: next(loads))
+    began = time.perf_counter()
     run = load_or_train(cfg, "unused-data-dir", tmp_path, device="cpu", progress=False)
+    elapsed = time.perf_counter() - began
     run_dir = tmp_path / cfg.run_name()
     assert run.dir == run_dir and len(counted_train) == 1
     names = sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file())
@@ -85,6 +90,18 @@ def test_load_or_train_writes_a_complete_run_folder(tmp_path, tiny_cfg, syntheti
     assert summary["test_neg_elbo"] == pytest.approx(summary["test_bce"] + summary["test_kl"])
     low, high = summary["sharpness_ratio_ci"]
     assert low <= summary["sharpness_ratio"] <= high
+
+    # time: every key, the parts within the whole, the whole within what this test waited
+    assert set(results.SUMMARY_TIMES) <= set(summary)
+    assert all(summary[k] > 0 for k in results.SUMMARY_TIMES)
+    wall, cpu = summary["wall_seconds"], summary["cpu_seconds"]
+    assert summary["train_seconds"] + summary["epoch_work_seconds"] + summary["evaluation_seconds"] <= wall <= elapsed
+    assert summary["train_cpu_seconds"] <= cpu <= wall * torch.get_num_threads() + 0.05    # 0.05 s: the clocks' reading
+    assert summary["load_average"] == 2.0                                    # (1.5 + 2.5) / 2
+    assert summary["images_per_second"] == pytest.approx(64 / summary["train_seconds"])       # 2 * 2 * 16 images
+    assert summary["images_per_cpu_second"] == pytest.approx(64 / summary["train_cpu_seconds"])
+    # the snapshot keeps epoch 1's seconds: a part of the whole run's
+    assert 0 < snapshot["train_cpu_seconds"] < summary["train_cpu_seconds"]
 
     weights = torch.load(run_dir / "model.pt", map_location="cpu")
     assert set(weights) == {"vae"}

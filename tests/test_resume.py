@@ -11,6 +11,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from gen_core.results import CHECKPOINT, load_or_train
 
 TESTS = Path(__file__).resolve().parent
 N_TRAIN, N_TEST = 32, 16          # 32 images / batch 8 = 4 steps per epoch
-TIMING = {"train_seconds", "images_per_second"}
+TIMING = set(results.SUMMARY_TIMES)      # seconds and load differ between any two runs
 
 
 def synthetic_split(name, root, train, device, size):
@@ -175,31 +176,48 @@ def test_killed_and_resumed_equals_uninterrupted(family, changes, point, tiny_cf
     assert not (run_dir / CHECKPOINT).exists()                      # finished runs keep model.pt only
 
 
-def test_a_resumed_run_trains_only_the_epochs_after_its_checkpoint(tiny_cfg, tmp_path, capfd):
+def test_a_resumed_run_trains_only_the_epochs_after_its_checkpoint(tiny_cfg, tmp_path, capfd, monkeypatch):
     """Bit-equality with a straight run cannot tell a resume from a silent restart (a full retrain
     gives the same bits), so count what the resumed process trains, and plant values in the
-    checkpoint's history that only a run continuing from it can report."""
+    checkpoint's history and seconds that only a run continuing from it can report."""
     cfg = tiny_cfg("vae", epochs=3, batch_size=8, n_samples=4, n_eval_samples=16)
     train_killed(cfg, tmp_path, "after_checkpoint_1")
     path = tmp_path / cfg.run_name() / CHECKPOINT
     state = torch.load(path, weights_only=True)
     state["history"]["loss"][0] = 12345.0               # no step of this tiny VAE gives these losses
     state["epoch_means"]["loss"][0] = 6789.0
+    # far more than this tiny run takes: what the resumed process adds on top is read off below
+    planted = {"train_seconds": 1000.0, "train_cpu_seconds": 900.0, "epoch_work_seconds": 100.0,
+               "wall_seconds": 2000.0, "cpu_seconds": 1800.0, "load_averages": [7.0]}
+    state.update(planted)
     torch.save(state, path)                            # the hash is untouched: still this run's checkpoint
 
     steps, epochs = [], []
     # torch's global hook, not a replaced gen_core function: that would change the run's name
     counting = register_optimizer_step_post_hook(lambda optimizer, args, kwargs: steps.append(optimizer))
     capfd.readouterr()
+    monkeypatch.setattr("os.getloadavg", lambda: (1.0, 0.5, 0.25))   # the resumed epochs' load samples
+    began = time.perf_counter()
     try:
         run = load_or_train(cfg, "unused", tmp_path, "cpu", progress=False, on_epoch=epochs.append)
     finally:
         counting.remove()
+    elapsed = time.perf_counter() - began
     assert f"resuming {cfg.run_name()} after epoch 1 of 3" in capfd.readouterr().err
     # 32 images / batch 8 = 4 steps an epoch of the VAE's one optimizer; epochs 2 and 3 are left: 8, not 12
     assert epochs == [2, 3] and len(steps) == 8
     assert run.history["steps"]["loss"][0] == 12345.0 and len(run.history["steps"]["loss"]) == 12
     assert run.history["epochs"]["loss"][0] == 6789.0 and len(run.history["epochs"]["loss"]) == 3
+    # the seconds add up across the resume: the checkpoint's, plus this process's, which took `elapsed` in all
+    s = run.summary
+    added = {k: s[k] - planted[k] for k in ("train_seconds", "train_cpu_seconds", "epoch_work_seconds",
+                                            "wall_seconds", "cpu_seconds")}
+    assert all(v > 0 for v in added.values()) and added["wall_seconds"] <= elapsed
+    assert added["train_seconds"] + added["epoch_work_seconds"] + s["evaluation_seconds"] <= added["wall_seconds"]
+    # one load sample per epoch: epoch 1's planted 7, then 1 and 1 from epochs 2 and 3: (7 + 1 + 1) / 3 = 3
+    assert s["load_average"] == 3.0
+    # 3 epochs * 4 steps * 8 images = 96 images over the steps' CPU seconds, epoch 1's planted 900 included
+    assert s["images_per_cpu_second"] == pytest.approx(96 / s["train_cpu_seconds"])
 
 
 def test_two_epochs_equal_one_then_resume_one(tiny_cfg, tmp_path):

@@ -290,7 +290,13 @@ def test_train_histories_and_sample_grids(family, arch, keys, tiny_cfg, split_fa
         assert grid.shape == (cfg.n_samples, 1, 28, 28)
         assert grid.min() >= 0 and grid.max() <= 1
     assert seen == [1, 2, 3, 4, 5]
-    assert result.train_seconds > 0
+    assert result.train_seconds > 0 and result.train_cpu_seconds > 0 and result.epoch_work_seconds > 0
+    # the steps and the per-epoch work are parts of train()'s wall time; CPU time runs on at most
+    # torch's threads at once (0.05 s: the clocks' own reading)
+    assert result.train_seconds + result.epoch_work_seconds <= result.wall_seconds
+    assert result.cpu_seconds <= result.wall_seconds * torch.get_num_threads() + 0.05
+    assert result.train_cpu_seconds <= result.cpu_seconds
+    assert len(result.load_averages) == 5 and all(load >= 0 for load in result.load_averages)   # one per epoch
 
 
 def test_train_is_reproducible_with_the_seed(tiny_cfg, split_factory):

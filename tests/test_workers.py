@@ -22,7 +22,7 @@ from gen_core.config import ConfigError
 from gen_core.grid import grid, override
 from gen_core.results import load_or_train
 
-from support import DATA_DIR, ROOT, mlp_a_runs, results_without_timings
+from support import DATA_DIR, ROOT, TIMINGS, mlp_a_runs, results_without_timings
 
 
 def finished_lines(text: str) -> dict[str, str]:
@@ -254,3 +254,92 @@ def test_changed_training_code_stops_the_pool_with_one_line(tmp_path, monkeypatc
     assert said[0].endswith("; run the same command again to train the new code (0 of 3 runs finished before)")
     assert "failed:" not in out.getvalue()
     assert not any((tmp_path / "runs" / name / "summary.json").exists() for name in real)
+
+
+# ---- realized against estimated time -------------------------------------------------------------
+
+def test_a_workers_estimate_leaves_its_run_as_if_never_timed(tmp_path, monkeypatch):
+    """A worker times a few steps of a run before training it; train.setup seeds every random stream
+    again, so the run comes out bit for bit as trained alone. A run too short to time, or one already
+    trained (the pool only measures it), gets no estimate."""
+    from gen_core.runs import TrainTask
+
+    cfg = mlp_a_runs()[0]                        # 1 epoch of 256 images, batch 128: 2 steps
+    task = TrainTask(cfg, "smoke", DATA_DIR, str(tmp_path / "pool"), "cpu", False, 1)
+    assert workers.estimate_task(task) is None                 # 2 steps < 40 * (8 + 3)
+    monkeypatch.setattr(workers, "ESTIMATE_SHARE", 0)           # estimate it all the same
+    assert workers.estimate_task(task) > 0
+    task()
+    alone = load_or_train(cfg, DATA_DIR, tmp_path / "alone", "cpu", progress=False).dir
+    pool = tmp_path / "pool" / cfg.run_name()
+    for name in ("history.json", "config.json", "model.pt"):
+        assert (pool / name).read_bytes() == (alone / name).read_bytes(), name
+    strip = lambda d: {k: v for k, v in json.loads((d / "summary.json").read_text()).items()  # noqa: E731
+                       if k not in TIMINGS}
+    assert strip(pool) == strip(alone)
+    assert workers.estimate_task(task) is None                 # trained: nothing left to estimate
+
+
+def test_the_pool_gives_each_trained_run_against_its_estimate(tmp_path):
+    """A run of 16 steps an epoch for 28 epochs = 448 >= 40 * (8 + 3) steps gets an estimate: its finished line
+    and the closing lines give its wall seconds against it (flagged or not: this machine's load decides)."""
+    cfg = override(mlp_a_runs()[0], batch_size=16, epochs=28)       # 256 images / 16 = 16 steps an epoch
+    out = io.StringIO()
+    assert workers.train_in_pool([cfg], "smoke", DATA_DIR, tmp_path / "runs", 2, measure=False, out=out) == 0
+    lines = out.getvalue().splitlines()
+    summary = json.loads((tmp_path / "runs" / cfg.run_name() / "summary.json").read_text())
+    said = finished_lines(out.getvalue())[cfg.run_name()]
+    assert said.startswith("complete (") and "; training " in said and " estimated (" in said, said
+    ratio = float(said.rsplit("(", 1)[1].rstrip("x)"))
+    estimate = summary["wall_seconds"] / ratio                  # what the worker estimated, within rounding
+    assert estimate > 0
+    at = next(i for i, line in enumerate(lines) if line.startswith("time: "))
+    assert lines[at].startswith("time: 1 run trained in ") and f"({ratio:.2f}x and " in lines[at], lines
+    # then its slow line if it took 1.5x its estimate or more (a tiny run's 28 checkpoints may), and the summary
+    flagged = lines[at + 1:-1]
+    if "; none ran 1.5x" in lines[at]:
+        assert flagged == [], lines
+    else:
+        assert len(flagged) == 1, lines
+        assert flagged[0].startswith(f"  slow: {cfg.run_name()}: {ratio:.2f}x its estimate ("), lines
+    assert lines[-1] == "summary: 1 runs, 0 already done, 1 finished now, 0 failed"
+
+
+def test_slow_runs_are_flagged_at_one_and_a_half_times_their_estimate_with_the_load():
+    # 60 s wall against 20 s estimated: 60 / 20 = 3.00x; CPU 28 / 20 = 1.40x; load 3.9 > 2 CPUs
+    slow = workers.RunTime("gan-a", 60.0, 28.0, 20.0, 3.9)
+    assert workers.slow_line(slow, 2) == (
+        "  slow: gan-a: 3.00x its estimate (60 s of wall time, 28 s of CPU time, 1.40x, against 20 s estimated); "
+        "load average 3.9 over the run on 2 CPUs: more runnable processes than CPUs")
+    # 30 / 20 = 1.5: flagged (1.5x or more); 29.9 / 20 = 1.495: not
+    assert workers.slow_line(workers.RunTime("b", 30.0, 20.0, 20.0, 1.2), 2).endswith(
+        "load average 1.2 over the run on 2 CPUs: no more runnable processes than CPUs")
+    assert workers.slow_line(workers.RunTime("b", 29.9, 20.0, 20.0, 1.2), 2) is None
+    assert workers.slow_line(workers.RunTime("c", 40.0, 20.0, 20.0, None), 2).endswith("; no load average recorded")
+    # 42 / 40 = 1.05
+    assert workers.versus_estimate(workers.RunTime("d", 42.0, 40.0, 40.0, None)) == \
+        "training 42 s against 40 s estimated (1.05x)"
+
+
+def test_the_closing_lines_add_the_runs_up_and_list_only_the_slow_ones():
+    slow, fine = workers.RunTime("a", 60.0, 28.0, 20.0, 3.9), workers.RunTime("b", 20.0, 20.0, 20.0, 2.0)
+    # wall 60 + 20 = 80, CPU 28 + 20 = 48, estimated 20 + 20 = 40: 80 / 40 = 2.00x, 48 / 40 = 1.20x
+    assert workers.timing_lines([slow, fine], 2) == [
+        "time: 2 runs trained in 80 s of wall time and 48 s of CPU time against 40 s estimated (2.00x and 1.20x); "
+        "1 ran 1.5x or more over its estimate:", workers.slow_line(slow, 2)]
+    # 20 / 20 = 1.00x on both clocks
+    assert workers.timing_lines([fine], 2) == [
+        "time: 1 run trained in 20 s of wall time and 20 s of CPU time against 20 s estimated (1.00x and 1.00x); "
+        "none ran 1.5x or more over its estimate"]
+    assert workers.timing_lines([], 2) == []
+
+
+@pytest.mark.parametrize("time, cpus, expected", [
+    (("x", 10.0, 5.0, 0.0, None), 2, r"^x: estimate_seconds is 0.0; it must be a number of seconds, above 0$"),
+    (("x", -1.0, 5.0, 4.0, None), 2, r"^x: wall_seconds is -1.0; it must be a number of seconds, 0 or more$"),
+    (("x", 10.0, None, 4.0, None), 2, r"^x: cpu_seconds is None; it must be a number of seconds, 0 or more$"),
+    (("x", 10.0, 5.0, 4.0, None), 0, r"^cpus is 0; it must be a whole number of CPUs, 1 or more$"),
+])
+def test_bad_times_are_one_line(time, cpus, expected):
+    with pytest.raises(ValueError, match=expected):
+        workers.slow_line(workers.RunTime(*time), cpus)

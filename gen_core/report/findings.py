@@ -500,7 +500,9 @@ def clip_vs_gp_sentence(runs: list[Run]) -> str:
                  f"{show(estimate(gp, 'critic_grad_norm'))} (in eval mode); a 1-Lipschitz critic has norm at most 1, "
                  f"and the penalty pulls it towards 1. An EMD estimate is a Wasserstein-1 distance only as far as its "
                  f"critic is 1-Lipschitz.")
-    speed = (f" Throughput: {fmt(value(gp, 'images_per_second'))} images/s for the penalised critic against "
-             f"{fmt(value(clipped, 'images_per_second'))} for the clipped one (each penalised step also differentiates "
-             f"through the critic's gradient; timings on a shared machine vary by tens of percent).")
+    rates = [value(r, "images_per_cpu_second") for r in (gp, clipped)]
+    speed = "" if None in rates else (
+        f" Throughput: {fmt(rates[0])} images per CPU second for the penalised critic against {fmt(rates[1])} for the "
+        f"clipped one (each penalised step also differentiates through the critic's gradient; CPU seconds leave out "
+        f"the time a run waited while other work on the machine had the CPU).")
     return f"{head} {setup} {numbers}{norms}{speed}"

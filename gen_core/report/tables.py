@@ -31,7 +31,11 @@ def grid_table(configs: list[RunConfig]) -> pd.DataFrame:
 
 
 # never below 0 besides intervals.POSITIVE: times and rates
-_NOT_NEGATIVE = (*POSITIVE, "train_seconds", "images_per_second")
+_NOT_NEGATIVE = (*POSITIVE, "train_seconds", "images_per_second", "train_cpu_seconds", "images_per_cpu_second")
+
+# The speed columns, in CPU seconds of the training steps (results.timing): they leave out the time a run
+# waited while other work on a shared machine had the CPU, which wall seconds count. {column: summary key}
+SPEED = {"train CPU s": "train_cpu_seconds", "images / CPU s": "images_per_cpu_second"}
 
 
 def _in_range(key: str, e: Estimate) -> Estimate:
@@ -52,7 +56,7 @@ def cell(run: Run, key: str, digits: int = 3):
         return None
     if not e.has_interval and run.summary.get("seeds", 1) == 1:
         return round(e.value, digits)
-    whole = digits == 0                            # seconds, images / s: whole numbers, never "1e+01"
+    whole = digits == 0                            # seconds, images / CPU s: whole numbers, never "1e+01"
     text = (lambda x: f"{x:.0f}") if whole else (lambda x: fmt(x, digits))
     shown = text(e.value)
     if not e.has_interval:
@@ -112,8 +116,8 @@ def summary_table(runs: list[Run]) -> pd.DataFrame:
             row.update({col: cell(run, k, digits) for k, col, digits in family.summary_columns})
             row.update({col: cell(run, k, 2 if k != "fd" else 3) for k, col in YARDSTICK.items()})
             row.update({"collapse": value(run, "collapse"), "still improving": _improving(run),
-                        "sharpness / real": cell(run, "sharpness_ratio"), "train s": cell(run, "train_seconds", 0),
-                        "images / s": cell(run, "images_per_second", 0)})
+                        "sharpness / real": cell(run, "sharpness_ratio"),
+                        **{col: cell(run, key, 0) for col, key in SPEED.items()}})
             rows.append(row)
     return pd.DataFrame(rows).set_index(["run", "seed"])
 
@@ -161,8 +165,8 @@ def comparison_frame(runs: list[Run], floors: dict[str, dict]) -> pd.DataFrame:
                      "FD lo": fd.lo if fd is not None else None, "FD hi": fd.hi if fd is not None else None,
                      "FD / floor": fd_over_floor(value(r, "fd"), _floor_of(floors, c.dataset)),
                      **{label: value(r, key) for key, label, _ in extra}, "collapse": value(r, "collapse"),
-                     "still improving": _improving(r), "train s": value(r, "train_seconds"),
-                     "images / s": value(r, "images_per_second"), "seeds": r.summary.get("seeds", 1)})
+                     "still improving": _improving(r), **{col: value(r, key) for col, key in SPEED.items()},
+                     "seeds": r.summary.get("seeds", 1)})
     return pd.DataFrame(rows)
 
 
@@ -204,8 +208,7 @@ def comparison_table(runs: list[Run], floors: dict[str, dict]) -> pd.DataFrame:
                          "FD / floor": _ratio(run, floor), "floor FD": floor_fd,
                          **{col: cell(run, k, digits) for k, col, digits in _family_columns(runs)},
                          "collapse": value(run, "collapse"), "still improving": _improving(run),
-                         "train s": _rounded(value(run, "train_seconds")),
-                         "images / s": _rounded(value(run, "images_per_second"))})
+                         **{col: _rounded(value(run, key)) for col, key in SPEED.items()}})
     return pd.DataFrame(rows).set_index(["dataset", "rank", "family", "run", "seed"])
 
 

@@ -207,3 +207,29 @@ def test_the_published_fids_wrap_and_show_every_column_whole():
     assert list(styled.data.columns) == ["Inception FID (not comparable)", "source", "setting"]
     css = (Path(__file__).resolve().parents[2] / "book" / "_static" / "tables.css").read_text()
     assert "div.cell_output table.wrap-text td" in css and "white-space: normal;" in css
+
+
+def timed(run, wall, cpu, images=1200):
+    """A run whose training steps took `wall` wall seconds and `cpu` CPU seconds over `images` images."""
+    run.summary.update(train_seconds=wall, train_cpu_seconds=cpu, images_per_second=images / wall,
+                       images_per_cpu_second=images / cpu)
+    return run
+
+
+def test_the_speed_columns_are_cpu_seconds_and_say_so():
+    """Wall 20 s, CPU 8 s over 1200 images: the tables show 8 CPU s and 1200 / 8 = 150 images per CPU second,
+    never the wall clock's 20 s and 60 images / s."""
+    cfg = grid("gan", "mnist", "quick")[0]
+    run = timed(fake_run(cfg, 10.0), wall=20.0, cpu=8.0)
+    row = tables.summary_table([run]).loc[("MLP A, z=100", ONE)]
+    assert (row["train CPU s"], row["images / CPU s"]) == (8, 150)
+    frame = tables.comparison_frame([run], FLOORS).iloc[0]
+    assert (frame["train CPU s"], frame["images / CPU s"]) == (8.0, 150.0)
+    ranked = first(tables.comparison_table([run], FLOORS), "MNIST", 1)
+    assert (ranked["train CPU s"], ranked["images / CPU s"]) == (8, 150)
+    for table in (tables.summary_table([run]), tables.comparison_frame([run], FLOORS),
+                  tables.comparison_table([run], FLOORS)):
+        assert "train s" not in table.columns and "images / s" not in table.columns
+    # three seeds at 8, 9, 10 CPU s: mean 9, sd 1, t interval 9 -+ 4.303 / sqrt(3) = 9 -+ 2.48 -> [6.52, 11.48]
+    runs = [timed(fake_run(cfg, 10.0, seed=s), wall=30.0, cpu=8.0 + s) for s in range(3)]
+    assert tables.summary_table(runs).loc[("MLP A, z=100", "mean of 3 seeds"), "train CPU s"] == "9 [7, 11]"

@@ -35,8 +35,8 @@ from ..data import DATASET_TITLES
 from ..grid import reports_config, reports_trained, rows
 from ..results import Run
 from ..yardstick import COLLAPSE_STATES, COLLAPSED_MAX
-from .intervals import POSITIVE, Estimate, fmt, mean_interval
-from .runsets import average_seeds, complete, estimate, fd_over_floor, lost, mean_std, value
+from .intervals import POSITIVE, Estimate, fmt, log_mean, mean_interval, mean_sd
+from .runsets import average_seeds, complete, estimate, fd_over_floor, lost, value
 from .tables import wrapped
 from .verdicts import Entry, Outcome, Verdict, decide, entry, numbers
 
@@ -146,34 +146,25 @@ def measured_entry(ev: Evidence, side: Side, key: str, with_family: bool = False
     return entry(side.name(with_family), key, seeds)
 
 
-def positive_mean(values: list[float]) -> Estimate:
-    """A positive measure's seed mean: exp(mean(log x) +- t sd(log x) / sqrt(n)), inside (0, inf)."""
-    logs = [math.log(v) for v in values]
-    if len(logs) < 2:
-        return Estimate(values[0])
-    e = mean_interval(*mean_std(logs), len(logs))
-    return Estimate(math.exp(e.value), math.exp(e.lo), math.exp(e.hi))
-
-
 def real_mean(values: list[float], top: float | None = None) -> Estimate:
     """A seed mean with its t interval (no interval for one seed), cut at `top` where the measure ends."""
     if len(values) < 2:
         return Estimate(values[0])
-    e = mean_interval(*mean_std(values), len(values))
+    e = mean_interval(*mean_sd(values), len(values))
     return Estimate(e.value, e.lo, e.hi if top is None else min(e.hi, top))
 
 
 def curve_entry(ev: Evidence, side: Side, measure: Callable, kind: str = "positive",
                 top: float | None = None) -> Entry | str:
     """An Entry of a number each seed's run gives (a curve's spread or level, seconds), without a
-    bootstrap interval: the seed mean carries the interval (positive_mean or real_mean)."""
+    bootstrap interval: the seed mean carries the interval (intervals.log_mean or real_mean)."""
     found = [r for r in seed_runs(ev, side) if not r.diverged]
     values = [v for v in (measure(r) for r in found) if v is not None]
     if not values:
         return missing_reason(ev, side) if not found else f"{side.name()} has too short a curve"
     if kind == "positive" and min(values) <= 0:
         kind = "real"                                           # no logarithm: the t interval
-    mean = positive_mean(values) if kind == "positive" else real_mean(values, top)
+    mean = log_mean(values) if kind == "positive" else real_mean(values, top)
     return Entry(side.name(), tuple(Estimate(v) for v in values), mean)
 
 

@@ -59,10 +59,8 @@ def seed_mean(key: str, values: list[float]) -> Estimate:
     measure; the mean and its t interval cut to [0, 1] for a share; the bare mean for a count."""
     n = len(values)
     if key in POSITIVE and all(v > 0 for v in values):
-        logs = [math.log(v) for v in values]
-        e = mean_interval(*_mean_sd(logs), n) if n > 1 else Estimate(logs[0])
-        return Estimate(math.exp(e.value), *((math.exp(e.lo), math.exp(e.hi)) if e.has_interval else ()))
-    mean, sd = _mean_sd(values)
+        return log_mean(values)
+    mean, sd = mean_sd(values)
     if key in COUNTS or n < 2:
         return Estimate(mean)
     e = mean_interval(mean, sd, n)
@@ -72,7 +70,16 @@ def seed_mean(key: str, values: list[float]) -> Estimate:
     return Estimate(mean, max(e.lo, 0.0), e.hi) if key in POSITIVE else e
 
 
-def _mean_sd(values: list[float]) -> tuple[float, float]:
+def log_mean(values: list[float]) -> Estimate:
+    """The geometric mean of positive values with exp(mean(log x) +- t sd(log x) / sqrt(n)), inside (0, inf);
+    no interval for one value."""
+    logs = [math.log(v) for v in values]
+    e = mean_interval(*mean_sd(logs), len(logs)) if len(logs) > 1 else Estimate(logs[0])
+    return Estimate(math.exp(e.value), *((math.exp(e.lo), math.exp(e.hi)) if e.has_interval else ()))
+
+
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1; 0 for one value)."""
     mean = sum(values) / len(values)
     sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
     return mean, sd

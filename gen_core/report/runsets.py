@@ -10,7 +10,7 @@ from .. import families
 from ..config import DATASETS
 from ..results import Run
 from ..yardstick import COLLAPSE_STATES, collapse_state
-from .intervals import Estimate, from_interval, from_standard_error, seed_mean
+from .intervals import Estimate, from_interval, from_standard_error, mean_sd, seed_mean
 
 # Classifier-space numbers (yardstick.py), by the column name the tables give them.
 YARDSTICK = {"fd": "FD", "kid": "KID", "precision": "precision", "recall": "recall", "density": "density",
@@ -122,11 +122,7 @@ def seed_range(runs: list[Run]) -> tuple[int, int]:
 def mean_std(values: list) -> tuple:
     """Mean and sample standard deviation (n - 1) of the values that are not None."""
     values = [v for v in values if v is not None]
-    if not values:
-        return None, None
-    mean = sum(values) / len(values)
-    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
-    return mean, std
+    return mean_sd(values) if values else (None, None)
 
 
 def average_seeds(runs: list[Run]) -> list[Run]:

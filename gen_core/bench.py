@@ -3,6 +3,7 @@
     python -m gen_core.bench                    # the rows each family names (Family.bench_cases)
     python -m gen_core.bench --compile          # also time the loop under torch.compile
     python -m gen_core.bench --amp-quality      # fp32 against bf16, same seed, judged by the yardstick
+    python -m gen_core.bench --profile-steps    # torch.profiler: where each row's step time goes
 
 The rows each family names in `bench_cases` (an MLP and a conv row each; the WGAN family also its
 gradient-penalty row: 7 in all) of the profile's grid (quick on CPU, full on CUDA) train in one
@@ -317,6 +318,17 @@ def run_bench(profile: str, data_dir: str, device: torch.device, compile_: bool,
     return results
 
 
+def print_step_profiles(configs: list[RunConfig], splits, out=sys.stdout, steps: int = 50, top: int = 8) -> None:
+    """`--profile-steps`: per row, torch.profiler's `top` ops by self time over `steps` one-thread training
+    steps (`limits.step_profile`), and the share of the matmul and conv kernels, which is the row's limit."""
+    for cfg in configs:
+        ops = limits.step_profile(cfg, splits(cfg), steps)
+        print(f"\n{row_name(cfg)}: {limits.kernel_share(ops):.0%} of the step's self time in matmul and conv "
+              f"kernels ({steps} steps, one thread, float32); the largest:", file=out, flush=True)
+        for op in ops[:top]:
+            print(f"  {op.share:6.1%}  {op.calls // steps:4d} calls/step  {op.name}", file=out, flush=True)
+
+
 # ---- bf16 against fp32: the same seed trained both ways, judged by the yardstick ------------------
 
 def amp_representatives(profile: str) -> list[RunConfig]:
@@ -384,6 +396,9 @@ def main(argv=None) -> int:
                         "seed), measure both with the yardstick and print whether their FD intervals overlap")
     p.add_argument("--runs-dir", default=os.environ.get("GEN_RUNS_DIR", "runs"),
                    help="where --amp-quality keeps its runs (cached like any run)")
+    p.add_argument("--profile-steps", action="store_true",
+                   help="instead: torch.profiler on each row's training step in one thread, float32: the ops that "
+                        "take its time, by self time (what keeps a row under its own limit)")
     p.add_argument("--seconds", type=float, default=4.0, help="target length of one timed round (default 4)")
     p.add_argument("--estimate-profile", default="quick",
                    help="whose report to estimate from timed steps on this device (default quick)")
@@ -397,6 +412,11 @@ def main(argv=None) -> int:
             fail("--seconds", args.seconds, "a number > 0")
         if args.amp_quality:
             amp_quality(profile, args.data_dir, args.runs_dir, device)
+            return 0
+        if args.profile_steps:
+            root = str(Path(args.data_dir).resolve())
+            print_step_profiles([replace(case_config(*case, profile), amp=False) for case in cases()],
+                                lambda cfg: data.cached_split(cfg.dataset, root, True, "cpu", cfg.train_size))
             return 0
         if args.workers is not None and args.workers < 0:
             fail("--workers", args.workers, "a whole number >= 0", sep=" ")

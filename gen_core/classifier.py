@@ -198,6 +198,17 @@ def _load(run_dir: Path, cfg: ClassifierConfig, device) -> Classifier | None:
     return Classifier(cfg, model.to(device).eval(), summary)
 
 
+def is_trained(dataset: str, profile: str, runs_dir) -> bool:
+    """Whether the profile's classifier for `dataset` has finished in `runs_dir` (its summary.json, written
+    last, reads); loads no weights. A corrupt model.pt still reads as trained here and is trained again
+    by `load_or_train_classifier`."""
+    path = Path(runs_dir) / classifier_config(dataset, profile).run_name() / "summary.json"
+    try:
+        return isinstance(json.loads(path.read_text()), dict)
+    except (OSError, ValueError):
+        return False
+
+
 def load_or_train_classifier(dataset: str, profile: str, data_dir, runs_dir, device, progress=True) -> Classifier:
     """The profile's classifier for `dataset`, from its cache folder or trained now."""
 

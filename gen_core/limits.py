@@ -250,3 +250,47 @@ def measure_row(cfg: RunConfig, split: Split, seconds: float = 1.0, rounds: int 
             f, s = time_kernels(kernels, seconds / rounds)
             flops, kernel_s = flops + f, kernel_s + s
     return RowLimit(step_flops(cfg), steps * rounds * cfg.batch_size, step_s, flops, kernel_s, kind)
+
+
+# ---- where the rest of a step's time goes --------------------------------------------------------
+
+@dataclass(frozen=True)
+class OpTime:
+    """One op's self time in profiled training steps, as a share of all their self time."""
+    name: str        # an aten op, or a Python-level record such as "Optimizer.step#Adam.step" (its own code)
+    calls: int
+    share: float
+
+
+def step_profile(cfg: RunConfig, split: Split, steps: int = 50) -> list[OpTime]:
+    """torch.profiler over `steps` training steps of `cfg` on the CPU in one thread (after as many
+    untimed ones): every op by its self time, the largest first. The matmul and conv ops are the
+    row's limit; the rest (optimizer, loss, activations, the optimizer's own Python) is what keeps the
+    step under it."""
+    from torch.profiler import ProfilerActivity, profile
+
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        fail("steps", steps, "a whole number >= 1")
+    cpu = torch.device("cpu")
+    with one_thread():
+        state = fresh(cfg, cpu)
+        time_steps(cfg, split, steps, cpu, state)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            time_steps(cfg, split, steps, cpu, state, first_step=steps)
+    events = [e for e in prof.key_averages() if e.self_cpu_time_total > 0]
+    total = sum(e.self_cpu_time_total for e in events)
+    ops = [OpTime(e.key, e.count, e.self_cpu_time_total / total) for e in events]
+    return sorted(ops, key=lambda op: -op.share)
+
+
+def is_kernel(name: str) -> bool:
+    """Whether a profiled op is one of the kernels a row's limit times: a matmul (MATMULS), or a
+    convolution, whose self time lands in the op that runs it (aten::_convolution, mkldnn_convolution,
+    convolution_backward), not in the aten::convolution that dispatches to it."""
+    op = name.removeprefix("aten::")
+    return name.startswith("aten::") and (op in MATMULS or "convolution" in op)
+
+
+def kernel_share(ops: list[OpTime]) -> float:
+    """The share of a step profile's self time in the kernels a row's limit times (`is_kernel`)."""
+    return sum(op.share for op in ops if is_kernel(op.name))

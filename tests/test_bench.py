@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from gen_core import bench
+from gen_core.config import ConfigError
 from gen_core.data import load_split
 from gen_core.grid import grid
 
@@ -296,3 +297,32 @@ def test_make_bench_puts_every_cpu_row_against_its_limit_after_the_main_table(mo
     lines = [line for line in text.splitlines() if line.endswith(" 0.25")]   # 100 / 400 MFLOP/s
     assert [line[:32].strip() for line in lines] == [bench.row_name(c.cfg) for c in results]
     assert all(line[32:].split()[:4] == ["1.00", "0.1", "0.4", "sgemm"] for line in lines)
+
+
+def test_a_step_profile_shares_add_up_to_one_and_hold_the_steps_kernels(tiny_cfg, split_factory):
+    """A tiny VAE MLP step: each of its 2 + 2 linear layers is one addmm forward; backward adds one mm for
+    every weight's gradient and one for every input's gradient but the first layer's (its input is data):
+    4 + 3 = 7 mm a step. The shares are of one whole, and the printed lines name the kernels' share."""
+    from gen_core import limits
+
+    cfg = tiny_cfg("vae")
+    ops = limits.step_profile(cfg, split_factory(64), steps=4)
+    assert abs(sum(op.share for op in ops) - 1) < 1e-9
+    assert [op.share for op in ops] == sorted((op.share for op in ops), reverse=True)
+    calls = {op.name: op.calls for op in ops}
+    assert calls["aten::addmm"] == 4 * 4 and calls["aten::mm"] == 7 * 4, calls
+    assert 0 < limits.kernel_share(ops) < 1
+    assert limits.kernel_share(ops) == sum(op.share for op in ops if op.name in ("aten::addmm", "aten::mm"))
+    out = io.StringIO()
+    bench.print_step_profiles([cfg], lambda c: split_factory(64), out, steps=4, top=3)
+    lines = out.getvalue().strip().splitlines()
+    head, _, tail = lines[0].partition(": ")                     # its own profile: another share
+    share, _, rest = tail.partition("% ")
+    assert head == bench.row_name(cfg) and 0 < int(share) < 100
+    assert rest == "of the step's self time in matmul and conv kernels (4 steps, one thread, float32); the largest:"
+    assert len(lines) == 4 and all(line.startswith("  ") and "calls/step" in line for line in lines[1:])
+    assert [limits.is_kernel(n) for n in ("aten::mm", "aten::bmm", "aten::_convolution", "aten::mkldnn_convolution",
+                                          "aten::convolution_backward", "aten::log_sigmoid_forward",
+                                          "Optimizer.step#Adam.step", "mm")] == [True] * 5 + [False] * 3
+    with pytest.raises(ConfigError, match="steps"):
+        limits.step_profile(cfg, split_factory(64), steps=0)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from gen_core import runs, workers
+from gen_core.classifier import classifier_config, is_trained
 from gen_core.__main__ import main
 from gen_core.config import ConfigError
 from gen_core.grid import grid, override
@@ -42,6 +43,9 @@ def test_workers_match_training_in_process_and_do_nothing_twice(tmp_path):
     lines = out.getvalue().splitlines()
     assert lines[0] == ("workers: 2 runs selected, 0 already done, 2 to train or measure in 2 single-thread "
                         "worker processes")
+    # the classifier first, in a worker of its own: its line comes before any run's
+    clf = json.loads((tmp_path / "runs" / classifier_config("mnist", "smoke").run_name() / "summary.json").read_text())
+    assert lines[1].startswith(f"classifier mnist (LeNet): test accuracy {clf['test_accuracy']:.1%} ("), lines
     said = finished_lines(out.getvalue())
     assert sorted(said) == sorted(c.run_name() for c in configs)
     for cfg in configs:
@@ -343,3 +347,25 @@ def test_the_closing_lines_add_the_runs_up_and_list_only_the_slow_ones():
 def test_bad_times_are_one_line(time, cpus, expected):
     with pytest.raises(ValueError, match=expected):
         workers.slow_line(workers.RunTime(*time), cpus)
+
+
+def test_the_pool_trains_only_missing_classifiers_of_measured_datasets_in_the_books_order(tmp_path):
+    mnist = mlp_a_runs()[0]
+    cifar = override(mnist, dataset="cifar10")
+    assert workers.classifiers_first([cifar, mnist], "smoke", tmp_path, measure=True) == ["mnist", "cifar10"]
+    assert workers.classifiers_first([cifar, mnist], "smoke", tmp_path, measure=False) == []
+    assert workers.classifiers_first([cifar], "smoke", tmp_path, measure=True) == ["cifar10"]
+    done = tmp_path / classifier_config("mnist", "smoke").run_name()
+    done.mkdir()
+    (done / "summary.json").write_text("{\"test_accuracy\": 0.9")            # truncated: not trained
+    assert not is_trained("mnist", "smoke", tmp_path)
+    assert workers.classifiers_first([cifar, mnist], "smoke", tmp_path, measure=True) == ["mnist", "cifar10"]
+    (done / "summary.json").write_text('{"test_accuracy": 0.9}')
+    assert is_trained("mnist", "smoke", tmp_path)
+    assert workers.classifiers_first([cifar, mnist], "smoke", tmp_path, measure=True) == ["cifar10"]
+    assert not is_trained("mnist", "quick", tmp_path)                       # another profile, another classifier
+
+
+def test_a_classifier_line_names_its_dataset_architecture_accuracy_and_time():
+    assert (workers.classifier_line("mnist", {"arch": "LeNet", "accuracy": 0.98123, "seconds": 90.6})
+            == "classifier mnist (LeNet): test accuracy 98.1% (91 s)")

@@ -1,4 +1,5 @@
-"""GEN_BF16 and this CPU: whether the grid rows whose measurement allows bf16 train with it here.
+"""GEN_BF16 and this CPU: whether the grid rows whose measurement allows bf16 train with it here, and
+the CPU's model name, which every run records (results.py) and the book's banner names.
 
 The answer sets RunConfig.amp, so it joins the run names; a notebook's fingerprint records it
 (gen_core/book/stamps.py). Torch-free for that reason: deciding that a notebook is up to date must
@@ -57,3 +58,33 @@ def native_bf16(cpuinfo: str) -> bool:
             if AVX512_CORE <= flags or flags & {"avx512_bf16", "amx_bf16"}:
                 return True
     return False
+
+
+def cpu_model(cpuinfo: str) -> str | None:
+    """From /proc/cpuinfo's text: the first processor's model name, with its x86 family and model numbers
+    (a virtual machine may name only "AMD EPYC") and its vector width, which decides bf16 and much of the
+    speed: "AMD EPYC (family 25 model 17; AVX-512)". None where no model name is given."""
+    first = cpuinfo.split("\n\n", 1)[0]
+    fields = {}
+    for line in first.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), " ".join(value.split()))
+    name = fields.get("model name") or fields.get("Model")
+    if not name:
+        return None
+    flags = set(fields.get("flags", "").split())
+    details = ([f"family {fields['cpu family']} model {fields['model']}"] if "cpu family" in fields and "model" in fields
+               else []) + (["AVX-512"] if AVX512_CORE <= flags else ["AVX2, no AVX-512"] if "avx2" in flags else [])
+    return name + (f" ({'; '.join(details)})" if details else "")
+
+
+@functools.lru_cache(maxsize=1)
+def this_cpu() -> str:
+    """This machine's `cpu_model`; where /proc/cpuinfo cannot tell, platform.processor() or "unknown CPU"."""
+    import platform
+
+    try:
+        model = cpu_model(Path("/proc/cpuinfo").read_text())
+    except OSError:                   # not Linux
+        model = None
+    return model or platform.processor() or "unknown CPU"

@@ -22,16 +22,17 @@ from .errors import check_choice
 # N generated images behind the yardstick, how many seeds each configuration repeats over (3 where a
 # verdict should rest on seeds: full and long; 1 in quick and smoke, whose verdicts are provisional), and the speed
 # switches of RunConfig: bf16 autocast ("measured": where the family's measurement allows it, see
-# Family.bf16, and on a CPU that computes bf16 natively, see bf16_on_this_cpu; quick, long and
-# smoke share the decision, since long trains quick's very networks longer and smoke runs the
-# quick report's code path; full: off, never measured on a GPU) and
+# Family.bf16, and on a CPU that computes bf16 natively, see bf16_on_this_cpu; quick and smoke share
+# the decision, since smoke runs the quick report's code path; long: off, so that the published book's
+# runs are the same runs, with the same names, on every CPU, and its numbers do not depend on which
+# CPU trained which run; full: off, never measured on a GPU) and
 # torch.compile (off: 0.7-0.8x on CPU, and unmeasured on a GPU).
 _PROFILE_SIZES = {
     "full": dict(train_size=0, test_size=0, epochs=None, conv_cap=None, n_eval_samples=10000, seeds=3,
                  amp=False, compile=False),
     # the reports' data, epochs and MLP widths on a CPU with hours to spend: conv stacks at quick's cap
     "long": dict(train_size=0, test_size=0, epochs=None, conv_cap=64, n_eval_samples=5000, seeds=3,
-                 amp="measured", compile=False),
+                 amp=False, compile=False),
     "quick": dict(train_size={"mnist": 40000, "cifar10": 20000}, test_size=2000, epochs=3, conv_cap=64,
                   n_eval_samples=1000, seeds=1, amp="measured", compile=False),
     "smoke": dict(train_size=256, test_size=128, epochs=1, conv_cap=32, n_eval_samples=128, seeds=1,

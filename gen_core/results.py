@@ -139,7 +139,7 @@ def _summarize(cfg: RunConfig, result: TrainResult, device) -> dict:
         "generator_images": generator_images(cfg, result.images_seen),
         "status": result.status, "diverged_at": result.diverged_at,
         "epochs_done": max((len(v) for v in means.values()), default=0),
-        "device": str(device), "images_seen": result.images_seen,
+        "device": str(device), "machines": result.machines, "images_seen": result.images_seen,
         "final_epoch": final,
     }
 

@@ -49,6 +49,8 @@ class TrainResult:
     wall_seconds: float = 0.0                  # wall seconds of train() as a whole (setup and the bar included)
     cpu_seconds: float = 0.0                   # CPU seconds of the same
     load_averages: list[float] = field(default_factory=list)   # the 1-minute load average at each epoch's end
+    # where it trained: one "CPU model (threads), torch version" per machine that trained epochs of it, in order
+    machines: list[str] = field(default_factory=list)
     status: str = "complete"                   # or "diverged"
     diverged_at: dict = field(default_factory=dict)
 
@@ -98,6 +100,17 @@ def build_models(cfg: RunConfig) -> dict[str, nn.Module]:
 
 # ---- the loop ---------------------------------------------------------------------------------
 
+def machine(device) -> str:
+    """What trains here: "AMD EPYC (family 25 model 17; AVX-512), 1 thread, torch 2.14.1" on a CPU, the GPU's name
+    on CUDA. A run's summary lists one per machine that trained epochs of it (a resume may move it)."""
+    from .bf16 import this_cpu
+
+    device = torch.device(device)
+    where = (torch.cuda.get_device_name(device) if device.type == "cuda"
+             else f"{this_cpu()}, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}")
+    return f"{where}, torch {torch.__version__}"
+
+
 def clocks() -> tuple[float, float]:
     """(wall, CPU) seconds now: time.perf_counter and this process's CPU time (every thread, user and system)."""
     return time.perf_counter(), time.process_time()
@@ -136,7 +149,8 @@ def set_rng_state(state: dict, perm_gen: torch.Generator) -> None:
 
 
 # TrainResult's seconds and load samples, which a checkpoint carries so that a resumed run adds up
-TIMES = ("train_seconds", "train_cpu_seconds", "epoch_work_seconds", "wall_seconds", "cpu_seconds", "load_averages")
+TIMES = ("train_seconds", "train_cpu_seconds", "epoch_work_seconds", "wall_seconds", "cpu_seconds", "load_averages",
+         "machines")
 
 
 def checkpoint_state(cfg: RunConfig, result: TrainResult, opts: dict, perm_gen, epoch: int, steps_done: int) -> dict:
@@ -194,6 +208,8 @@ def train(cfg: RunConfig, train_split: Split, device, progress: bool = True,
     result = TrainResult(models, {}, {}, {})
     first_epoch, steps_done = _restore(resume, result, opts, perm_gen) if resume else (1, 0)
     before = result.wall_seconds, result.cpu_seconds           # earlier processes', up to their checkpoint
+    if first_epoch <= cfg.epochs and machine(device) not in result.machines[-1:]:
+        result.machines.append(machine(device))
 
     def add_up() -> None:
         now = clocks()

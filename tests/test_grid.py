@@ -327,10 +327,13 @@ def test_bf16_decisions_follow_the_recorded_measurements(bf16_cpu):
              ("gan", "cifar10", "DCGAN"), ("wgan", "cifar10", "DC-WGAN")}
     # the two new DC-WGAN rows were never measured: no evidence, so fp32 (MLP C h64 follows the MNIST MLPs')
     never = {("wgan", "mnist", "DC-WGAN Adam"), ("wgan", "mnist", "DC-WGAN clip 0.1")}
-    for profile in ("long", "quick", "smoke"):
+    for profile in ("quick", "smoke"):
         for c in full_grid(profile):
             assert c.amp == ((c.family, c.dataset, c.variant) not in apart | never), (profile, c.label)
             assert c.amp == uses_bf16(profile, c.family, c.dataset, c.arch, c.variant)
+    # the published book's profile trains every run in float32 on every CPU, as full does
+    assert not any(c.amp or uses_bf16(p, c.family, c.dataset, c.arch, c.variant)
+                   for p in ("long", "full") for c in full_grid(p))
     assert not any(c.amp for c in full_grid("full"))        # never measured on a GPU
     # every row of every family is covered: rows not named follow their architecture's measurement
     evidence = {name: families.get(name) for name in families.names()}
@@ -382,3 +385,16 @@ def test_gen_bf16_with_another_value_is_one_line_naming_the_choices(monkeypatch)
 ])
 def test_native_bf16_reads_the_cpu_flags(cpuinfo, native):
     assert bf16.native_bf16(cpuinfo) is native
+
+
+def test_the_cpu_model_names_its_family_model_and_vector_width_from_cpuinfo_text():
+    from gen_core.bf16 import cpu_model
+
+    epyc = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
+            "model name\t: AMD EPYC   9R14\nflags\t\t: fpu avx2 avx512f avx512bw avx512vl avx512dq\n\n"
+            "processor\t: 1\nmodel name\t: another\n")
+    assert cpu_model(epyc) == "AMD EPYC 9R14 (family 25 model 17; AVX-512)"       # the first processor's only
+    avx2 = "cpu family\t: 23\nmodel\t\t: 49\nmodel name\t: AMD EPYC 7B12\nflags\t\t: fpu avx2 fma\n"
+    assert cpu_model(avx2) == "AMD EPYC 7B12 (family 23 model 49; AVX2, no AVX-512)"
+    assert cpu_model("processor\t: 0\nModel\t\t: Raspberry Pi 4\n") == "Raspberry Pi 4"     # ARM: no flags
+    assert cpu_model("processor\t: 0\nflags\t\t: fpu\n") is None

@@ -188,7 +188,8 @@ def test_a_resumed_run_trains_only_the_epochs_after_its_checkpoint(tiny_cfg, tmp
     state["epoch_means"]["loss"][0] = 6789.0
     # far more than this tiny run takes: what the resumed process adds on top is read off below
     planted = {"train_seconds": 1000.0, "train_cpu_seconds": 900.0, "epoch_work_seconds": 100.0,
-               "wall_seconds": 2000.0, "cpu_seconds": 1800.0, "load_averages": [7.0]}
+               "wall_seconds": 2000.0, "cpu_seconds": 1800.0, "load_averages": [7.0],
+               "machines": ["Planted CPU (AVX2, no AVX-512), 1 thread, torch 0.0"]}   # epoch 1 "trained elsewhere"
     state.update(planted)
     torch.save(state, path)                            # the hash is untouched: still this run's checkpoint
 
@@ -218,6 +219,11 @@ def test_a_resumed_run_trains_only_the_epochs_after_its_checkpoint(tiny_cfg, tmp
     assert s["load_average"] == 3.0
     # 3 epochs * 4 steps * 8 images = 96 images over the steps' CPU seconds, epoch 1's planted 900 included
     assert s["images_per_cpu_second"] == pytest.approx(96 / s["train_cpu_seconds"])
+    # where it trained: the checkpoint's machine, then this one (a resume on the same machine adds none:
+    # assert_same_run compares a resumed run's machines with a straight one's)
+    from gen_core.train import machine
+    assert s["machines"] == [planted["machines"][0], machine("cpu")]
+    assert machine("cpu").endswith(f", 1 thread, torch {torch.__version__}")         # conftest: one thread
 
 
 def test_two_epochs_equal_one_then_resume_one(tiny_cfg, tmp_path):

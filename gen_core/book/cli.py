@@ -18,10 +18,11 @@ Where each profile's executed notebooks go:
   long    book/experiments/, the published book: it is executed from this profile (the
           reports' grid on a CPU with hours)
   full    book/experiments/: published too (the reports' settings, for a GPU)
-  quick   book/experiments/ as well, for now: a look on a small CPU that replaces the
-          published pages until a long (or full) report runs again; not for publishing
+  quick   never book/experiments/: a look on a small CPU, not for publishing; it stages a copy of
+          the book under _build/quick/ and executes and builds there (_build/quick/_build/html/)
   smoke   never book/experiments/: it stages a copy of the book under _build/smoke/
           (GEN_SMOKE_DIR) and executes and builds there
+  The pages of a quick or smoke book say on every page that they are not the published book.
   auto    full on CUDA, else quick
 """
 from __future__ import annotations
@@ -67,7 +68,9 @@ def prepare(profile: str, data_dir: str, runs_dir: str, force, smoke_dir=SMOKE_D
         raise ConfigError("PARAMS sets one notebook's parameters; name the notebooks it is for (prepare NAME)")
     check_notebook_names(names or [])
     params.check_notebooks(names or NOTEBOOKS, notebook_params or {})
-    book_root = layout.stage_smoke_book(Path(smoke_dir)) if ctx.profile == "smoke" else ROOT
+    book_root = layout.book_root_for(ctx.profile, smoke_dir)
+    if book_root != ROOT:                                   # quick and smoke: a staged copy, never book/experiments
+        layout.stage_book(book_root)
     check_data(DATASETS, data_dir)         # read and checked (or downloaded): one line, before anything trains
     print(f"report: profile {ctx.profile} on {ctx.device}, data {data_dir}, runs {runs_dir}", flush=True)
     (book_root / layout.EXECUTED).mkdir(parents=True, exist_ok=True)
@@ -162,8 +165,8 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
     prof = sub.add_parser("profile", help="print the profile PROFILE resolves to (auto: full on CUDA, else quick)")
     prof.add_argument("--profile", default=os.environ.get("PROFILE", "auto"))
-    prep = sub.add_parser("prepare", help="check the variables and the notebooks' parameters, stage the smoke book, "
-                                          "check the data")
+    prep = sub.add_parser("prepare", help="check the variables and the notebooks' parameters, stage a quick or "
+                                          "smoke book, check the data")
     prep.add_argument("names", nargs="*", help="the notebooks PARAMS is for (default: every notebook, no PARAMS)")
     _params_arg(prep, "a mapping of the named notebooks' parameters (make's PARAMS)")
     _report_args(prep)

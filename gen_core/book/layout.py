@@ -22,6 +22,9 @@ EXECUTED = Path("book") / "experiments"          # relative to a book root
 PROVENANCE = EXECUTED / "provenance.json"
 STAMPS = Path("_build") / "stamps"
 SMOKE_DIR = ROOT / "_build" / "smoke"            # where smoke stages its book unless GEN_SMOKE_DIR says otherwise
+# the profiles whose report writes the published book, book/experiments/; the others stage a copy of the
+# book under _build/<profile>/ and say on every page that they are not it
+PUBLISHED = ("long", "full")
 
 
 class BookError(RuntimeError):
@@ -29,8 +32,11 @@ class BookError(RuntimeError):
 
 
 def book_root_for(profile: str, smoke_dir) -> Path:
-    """Where a profile's executed notebooks and HTML live: the published book, or the smoke stage."""
-    return Path(smoke_dir) if profile == "smoke" else ROOT
+    """Where a profile's executed notebooks and HTML live: the published book (long, full), the smoke
+    stage (`smoke_dir`, GEN_SMOKE_DIR), or another profile's stage, _build/<profile>/ (quick)."""
+    if profile in PUBLISHED:
+        return ROOT
+    return Path(smoke_dir) if profile == "smoke" else ROOT / "_build" / profile
 
 
 def executed_path(book_root: Path, name: str) -> Path:
@@ -43,8 +49,8 @@ def progress_tag(name: str) -> str:
     return f"[{NOTEBOOKS.index(name) + 1}/{len(NOTEBOOKS)}] {name}"
 
 
-def stage_smoke_book(dest: Path) -> Path:
-    """The book sources copied under `dest`, so smoke outputs never touch book/experiments.
+def stage_book(dest: Path) -> Path:
+    """The book sources copied under `dest`, so a quick or smoke report never touches book/experiments.
 
     Executed notebooks and stamps already there are kept, so an unchanged notebook is not
     executed again; the sources are refreshed.
@@ -100,13 +106,22 @@ def fold_parameter_cells(path: Path) -> None:
 
 
 def announcement(book_root: Path) -> str:
-    """The banner on every page: which profile, device, data and commit the results come from."""
+    """The banner on every page: which profile, device, data and commit the results come from, what trained
+    the runs (report.provenance.training_phrase), and, for a profile that is not published, that this
+    is not the published book."""
     path = book_root / PROVENANCE
     if not path.exists():
         return "No results yet: run make report to train and execute the notebooks."
     p = json.loads(path.read_text())
-    return (f"Results from profile {p['profile']} on {p['device']}, data from the folder {p['data']}, "
+    text = (f"Results from profile {p['profile']} on {p['device']}, data from the folder {p['data']}, "
             f"commit {p['commit']}, {p['date']}")
+    if "training" in p:                            # written since the banner names the machines
+        from ..report.provenance import training_phrase
+        text += f"; {training_phrase(p['training'])}"
+    if p["profile"] not in PUBLISHED:
+        text = (f"A {p['profile']} build, not the published book (make report PROFILE=long publishes it): "
+                + text[0].lower() + text[1:])
+    return text
 
 
 def build_book(book_root: Path, strict: bool = True) -> Path:

@@ -95,7 +95,9 @@ def test_every_chapter_page_exists_shows_an_image_and_no_error(smoke_book):
         assert "Built from:" in page and "profile <code" in page, f"{name}.html lacks its provenance"
     for page in ("book/intro.html", "book/methods.html"):
         text = (html_dir / page).read_text()
-        assert "Results from profile smoke" in text, f"{page} lacks the provenance banner"
+        assert "A smoke build, not the published book (make report PROFILE=long publishes it): results from " \
+               "profile smoke" in text, f"{page} lacks the provenance banner"
+        assert "; trained on " in text and ", 1 thread, torch " in text and "of training, one run after another (" in text
 
 
 def _images_of_cell(nb, source_part: str) -> int:
@@ -228,7 +230,7 @@ def test_bad_profile_is_one_line_without_traceback():
 
 
 def test_help_names_long_and_full_as_the_published_profiles():
-    """The published book is executed from long; quick writes there too for now, but is not published."""
+    """The published book is executed from long (or full); quick and smoke stage copies, never book/experiments."""
     proc = subprocess.run([sys.executable, "-m", "gen_core.book", "--help"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     lines = proc.stdout.splitlines()
@@ -236,8 +238,9 @@ def test_help_names_long_and_full_as_the_published_profiles():
     assert any(re.match(r"^  long +book/experiments/, the published book: it is executed from this profile", x)
                for x in lines)
     assert any(re.match(r"^  full +book/experiments/: published too", x) for x in lines)
+    assert any(re.match(r"^  quick +never book/experiments/: .*not for publishing", x) for x in lines)
     quick = next(i for i, x in enumerate(lines) if x.startswith("  quick "))
-    assert "not for publishing" in lines[quick] + lines[quick + 1]
+    assert "under _build/quick/" in lines[quick] + lines[quick + 1]
     assert any(re.match(r"^  smoke +never book/experiments/", x) for x in lines)
     assert "The quick and full profiles write" not in proc.stdout
 
@@ -306,7 +309,7 @@ def test_a_diverged_run_gets_a_note_and_its_notebook_still_executes(tmp_path, mo
 
 
 def _staged_copy_of_the_published_book(dest: Path) -> Path:
-    root = layout.stage_smoke_book(dest)
+    root = layout.stage_book(dest)
     shutil.copytree(ROOT / "book" / "experiments", root / "book" / "experiments")
     return root
 
@@ -383,3 +386,27 @@ def test_make_report_name_with_params_and_the_same_with_p(smoke_book):
     assert proc.returncode == 0 and proc.stdout.strip() == "[1/7] vae_mnist: up to date", proc.stderr[-2000:]
 
 
+
+
+def test_only_long_and_full_write_the_published_book_quick_and_smoke_stage_their_own(tmp_path):
+    assert layout.book_root_for("long", tmp_path) == layout.book_root_for("full", tmp_path) == ROOT
+    assert layout.book_root_for("smoke", tmp_path / "s") == tmp_path / "s"                 # GEN_SMOKE_DIR
+    assert layout.book_root_for("quick", tmp_path) == ROOT / "_build" / "quick"
+
+
+def test_the_announcement_of_an_unpublished_build_says_it_is_not_the_published_book(tmp_path):
+    prov = {"profile": "quick", "device": "cpu", "data": "data (x)", "commit": "abc", "date": "2026-01-01 00:00 UTC",
+            "training": {"runs": 29, "trained": 29, "machines": ["C (AVX-512), 1 thread, torch 2"], "bf16_runs": 20,
+                         "train_seconds": 2100.0, "cpu_seconds": 2000.0}}
+    (tmp_path / layout.PROVENANCE).parent.mkdir(parents=True)
+    (tmp_path / layout.PROVENANCE).write_text(json.dumps(prov))
+    assert layout.announcement(tmp_path) == (
+        "A quick build, not the published book (make report PROFILE=long publishes it): results from profile quick "
+        "on cpu, data from the folder data (x), commit abc, 2026-01-01 00:00 UTC; trained on C (AVX-512), 1 thread, "
+        "torch 2; bf16 in 20 of 29 runs; 35.0 min of training, one run after another (29 of 29 runs)")
+    (tmp_path / layout.PROVENANCE).write_text(json.dumps({**prov, "profile": "long"}))
+    assert layout.announcement(tmp_path).startswith("Results from profile long on cpu, data from the folder data (x)")
+    del prov["training"]                                   # a provenance.json written before the machines were named
+    (tmp_path / layout.PROVENANCE).write_text(json.dumps({**prov, "profile": "long"}))
+    assert layout.announcement(tmp_path) == ("Results from profile long on cpu, data from the folder data (x), "
+                                             "commit abc, 2026-01-01 00:00 UTC")

@@ -39,7 +39,9 @@ REPORTED := $(if $(NOT_REPORT_NAME),,$(patsubst report-%,%,$(MAKECMDGOALS)))
 
 help:
 	@echo "make report        set up .venv, train (or load) every run, execute the notebooks that changed, build the book;"
-	@echo "                   on a CPU the runs train side by side, one single-thread worker per core (GEN_WORKERS=N)"
+	@echo "                   on a CPU the runs train side by side, one single-thread worker per core (GEN_WORKERS=N);"
+	@echo "                   long and full write the published book (book/experiments), quick and smoke a copy"
+	@echo "                   under _build/<profile>/ (HTML in _build/<profile>/_build/html)"
 	@echo "make -j N report   the same, N chapter notebooks at a time"
 	@echo "make report-NAME   one notebook, then the comparison if its runs changed, then the book; NAME is one of"
 	@echo "                   $(NOTEBOOKS)"
@@ -47,7 +49,9 @@ help:
 	@echo "make book          rebuild the HTML from the executed notebooks in book/experiments (fails on Sphinx warnings)"
 	@echo "make train         train the grid without Jupyter (TRAIN_ARGS='--family gan --dataset mnist ...')"
 	@echo "                   LAUNCHER=slurm: one Slurm job array (TRAIN_ARGS='--partition gpu --seeds 5 ...')"
-	@echo "make bench         images/s of the training loop against a pytorch/examples loop (BENCH_ARGS='--profile quick ...')"
+	@echo "make bench         images/s of the training loop against a pytorch/examples loop, then each row's GFLOP/s"
+	@echo "                   against its own kernels' (share of limit) (BENCH_ARGS='--profile quick ...';"
+	@echo "                   BENCH_ARGS=--profile-steps: torch.profiler, where each row's step time goes)"
 	@echo "make data          write the offline MNIST and CIFAR-10 copies into GEN_DATA_DIR (development and CI)"
 	@echo "make test          the test suite (what CI runs)"
 	@echo "make setup         create .venv with the pinned requirements"

@@ -104,7 +104,8 @@ def test_make_help_lists_the_targets_and_variables():
     for word in ("make report", "make report-NAME", "make book", "make train", "make bench", "make data",
                  "make test", "make setup", "make clean", "PROFILE", "GEN_DATA_DIR", "GEN_RUNS_DIR", "FORCE",
                  "PARAMS", "GEN_SMOKE_DIR", "GEN_BF16=auto|1|0", "TRAIN_ARGS", "BENCH_ARGS", "LAUNCHER=slurm",
-                 "long publishes the book"):
+                 "long publishes the book", "BENCH_ARGS=--profile-steps", "share of limit",
+                 "quick and smoke a copy", "under _build/<profile>/"):
         assert word in proc.stdout, word
     assert "LAUNCHER=local" not in proc.stdout                          # retired
     assert all(name in proc.stdout for name in NOTEBOOKS)

@@ -57,7 +57,8 @@ force = False          # accepted for symmetry; this page never forces a retrain
 from IPython.display import HTML, Markdown, display
 
 from gen_core.data import CLASS_NAMES, DATASET_TITLES
-from gen_core.report import claims, comparison, experiment, findings, plots, provenance, runsets, session, tables, weights
+from gen_core.report import (claims, comparison, experiment, findings, plots, provenance, replication, runsets,
+                             session, tables, weights)
 
 ctx = session.setup(profile, data_dir, runs_dir, force)
 display(Markdown(provenance.banner(provenance.provenance(ctx))))
@@ -189,6 +190,22 @@ display(Markdown("\n".join(f"- {comparison.memorization_sentence(found)}" for fo
 # %% tags=["remove-input"]
 display(comparison.answers_shown(comparison.answers_table(runs, real_sides)))
 display(Markdown(comparison.comparison_findings(runs, real_sides, ctx.profile)))
+
+# %% [markdown]
+# ## What replication showed
+#
+# Each configuration trains several seeds (three at `long` and `full`), so that a verdict rests on retraining
+# and not only on resampling one run's samples. First, per configuration, how far its seeds' FDs spread
+# (max / min) beside how wide one seed's bootstrap interval is (hi / lo, the median over its seeds); then every
+# verdict of the book published before this one, which rested on one or two seeds, beside this build's answer
+# to the same question.
+
+# %% tags=["remove-input"]
+display(Markdown(replication.seed_spread_sentence(runs)))
+display(tables.wrapped(replication.seed_spread_table(runs), "seed-spread", hide_index=True))
+previous = replication.previous_verdicts_table(runs)
+display(Markdown(replication.previous_sentence(previous)))
+display(tables.wrapped(previous, "previous-verdicts", hide_index=True))
 
 # %% [markdown]
 # ## The reports, claim by claim

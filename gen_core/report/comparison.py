@@ -24,7 +24,7 @@ from .intervals import Estimate, fmt, show
 from .runsets import (FLOOR_SPAN_MAX, average_seeds, best_per_family, complete, config_key, estimate, fd_over_floor, point_estimate,
                       seed_range, seeds_measured, value)
 from .tables import wrapped
-from .verdicts import Entry, Outcome, Verdict, decide, entry, numbers, seeds_phrase, sentence
+from .verdicts import Outcome, Verdict, decide, entry, numbers, seeds_phrase, sentence
 
 
 def best_family_verdict(runs: list[Run], dataset: str) -> Verdict | None:
@@ -285,32 +285,6 @@ def wgan_gan_sentence(runs: list[Run]) -> str | None:
             "each, by FD (the gradient-penalty runs are beyond the reports and left out here): " + " And ".join(found))
 
 
-def seed_verdicts(runs: list[Run]) -> list[list[Verdict]]:
-    """Per configuration with several measured seeds, each pair of its seeds on FD, each seed an entry of
-    its own with its bootstrap interval (so the one-seed rule: apart when the intervals do not overlap)."""
-    groups: dict[str, list[Run]] = {}
-    for r in complete(runs):
-        groups.setdefault(config_key(r.config), []).append(r)
-    out = []
-    for group in (g for g in groups.values() if len(g) > 1):
-        seeds = [Entry(f"seed {r.config.seed}", (estimate(r, "fd"),), estimate(r, "fd")) for r in group]
-        out.append([decide(f"{group[0].config.label}: do its {a.name} and {b.name} differ in FD?", "fd", [a, b])
-                    for i, a in enumerate(seeds) for b in seeds[i + 1:]])
-    return out
-
-
-def seed_effects(runs: list[Run]) -> str:
-    """Do seeds move FD more than one run's bootstrap interval is wide? Counted from seed_verdicts."""
-    several = seed_verdicts(runs)
-    if not several:
-        return ("**Seed effects.** Each configuration ran once, so seed-to-seed variation is not measured here; "
-                "the intervals cover sampling noise only.")
-    apart = sum(any(v.outcome is Outcome.WINNER for v in pairs) for pairs in several)
-    return (f"**Seed effects.** In {apart} of {len(several)} configurations with several seeds, two seeds' FDs differ "
-            f"outside their bootstrap intervals: there, retraining moves FD more than resampling does, and only the "
-            f"interval of the seed mean is a fair basis for comparison.")
-
-
 def _budget_note(at: AtEqualBudget) -> str:
     """What an equal-budget answer leaves out, for the table (the prose says it at length)."""
     timed = " Timed on a shared machine." if at.field == "train_seconds" else ""
@@ -411,7 +385,7 @@ def comparison_findings(runs: list[Run], real_sides: dict[str, RealSide], profil
     out += conv_on_cifar(runs) + [""]
     recipes = wgan_gan_sentence(runs)
     out += [recipes, ""] if recipes else []
-    out += [seed_effects(runs), "", improving_sentence(runs, with_family=True)]
+    out += [improving_sentence(runs, with_family=True)]
     kid = kid_agreement(runs)
     out += ["", kid] if kid else []
     return "\n".join(out)

@@ -202,7 +202,9 @@ display(Markdown(comparison.comparison_findings(runs, real_sides, ctx.profile)))
 
 # %% tags=["remove-input"]
 display(Markdown(replication.seed_spread_sentence(runs)))
-display(tables.wrapped(replication.seed_spread_table(runs), "seed-spread", hide_index=True))
+spread = replication.seed_spread_table(runs)
+if not spread.empty:                                    # no configuration with two seeds: the sentence says so
+    display(tables.wrapped(spread, "seed-spread", hide_index=True))
 previous = replication.previous_verdicts_table(runs)
 display(Markdown(replication.previous_sentence(previous)))
 display(tables.wrapped(previous, "previous-verdicts", hide_index=True))

@@ -183,7 +183,7 @@ def _collapse_now(runs: list[Run]) -> tuple[str, str, str]:
     if not states:
         return "no measured MLP GAN", CANNOT_TELL, "not answered here"
     collapsed, judged = states.count(COLLAPSE_STATES[1]), [s for s in states if s != COLLAPSE_STATES[0]]
-    seeds = f"{collapsed} of {len(states)} seeds collapsed"
+    seeds = f"{collapsed} of {len(states)} runs collapsed (every seed of every configuration)"
     if collapsed:
         return seeds, NOT_HELD, "a seed collapsed"
     if len(judged) < len(states):

@@ -114,6 +114,6 @@ def test_the_mlp_gan_collapse_row_judges_each_seed():
     def row(runs):
         table = replication.previous_verdicts_table(runs)
         return table[table["question"] == replication.MLP_GAN_COLLAPSE].iloc[0]
-    assert (row(none)["outcome"], row(none)["this book"]) == (HELD, "0 of 3 seeds collapsed")
-    assert (row(one_collapsed)["outcome"], row(one_collapsed)["this book"]) == (NOT_HELD, "1 of 3 seeds collapsed")
+    assert (row(none)["outcome"], row(none)["this book"]) == (HELD, "0 of 3 runs collapsed (every seed of every configuration)")
+    assert (row(one_collapsed)["outcome"], row(one_collapsed)["this book"]) == (NOT_HELD, "1 of 3 runs collapsed (every seed of every configuration)")
     assert row(none[:1])["outcome"] == CANNOT_TELL

@@ -24,8 +24,8 @@ from .errors import check_choice
 # switches of RunConfig: bf16 autocast ("measured": where the family's measurement allows it, see
 # Family.bf16, and on a CPU that computes bf16 natively, see bf16_on_this_cpu; quick and smoke share
 # the decision, since smoke runs the quick report's code path; long: off, so that the published book's
-# runs are the same runs, with the same names, on every CPU, and its numbers do not depend on which
-# CPU trained which run; full: off, never measured on a GPU) and
+# runs are the same runs, with the same names, on every CPU, and none of its numbers depends on whether the
+# CPU that trained it computes bf16 natively; full: off, never measured on a GPU) and
 # torch.compile (off: 0.7-0.8x on CPU, and unmeasured on a GPU).
 _PROFILE_SIZES = {
     "full": dict(train_size=0, test_size=0, epochs=None, conv_cap=None, n_eval_samples=10000, seeds=3,

@@ -141,8 +141,8 @@ def classifiers_first(runs: list[RunConfig], profile: str, runs_dir, measure: bo
     are measured, in the book's order, whose classifier is not trained yet. First, because every
     measurement of a dataset waits for its classifier: trained inside the first run's measuring, it held
     that worker while the other, done with its own run, waited on the classifier's lock. At the start
-    the two classifiers run side by side, one per worker, which on 2 cores beat one after the other on
-    two threads (README, "Speed")."""
+    the two classifiers run side by side, one per worker: on 2 cores that takes as long as one after the
+    other on two threads, and frees the first worker for a run when the smaller one is done (README, "Speed")."""
     from .classifier import is_trained
     from .config import DATASETS
 
@@ -268,12 +268,13 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
 
     out = out or sys.stdout
     todo = pending(runs, runs_dir, measure, force, profile)
+    classifiers = classifiers_first(todo, profile, runs_dir, measure)
+    processes = min(workers, len(todo) + len(classifiers)) if todo else 0
     print(f"workers: {len(runs)} runs selected, {len(runs) - len(todo)} already done, {len(todo)} to train or "
-          f"measure in {min(workers, len(todo)) if todo else 0} single-thread worker processes", file=out, flush=True)
+          f"measure in {processes} single-thread worker processes", file=out, flush=True)
     if not todo:
         return 0
     check_data({c.dataset for c in todo}, data_dir)
-    classifiers = classifiers_first(todo, profile, runs_dir, measure)
     todo = longest_first(todo)
     # names once: a training source edited while the pool runs would change them
     names = [c.run_name() for c in todo]
@@ -286,7 +287,7 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
     failed, finished, started = [], 0, {}      # started: the runs in flight, in start order
     times: list[RunTime] = []                  # the runs trained with an estimate, for the closing lines
     events = multiprocessing.get_context("spawn").Queue()
-    pool = spawn_pool(min(workers, len(todo) + len(classifiers)), _start_worker, (events, WORKER_THREADS))
+    pool = spawn_pool(processes, _start_worker, (events, WORKER_THREADS))
     interrupt, previous_handler = _defer_ctrl_c()
     try:
         # submitted first, so the first free workers take them (the pool starts tasks in submission order)

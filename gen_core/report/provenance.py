@@ -44,8 +44,9 @@ def training_record(profile: str, runs_dir) -> dict:
         machines          every machine that trained epochs of them (CPU model, threads, torch version),
                           in the order first met (gen_core/train.py: machine)
         bf16_runs         how many finished runs trained with bf16 autocast (RunConfig.amp)
-        train_seconds     their wall seconds added up, one run after another (a pool of workers takes less
-                          wall time), and cpu_seconds, their CPU seconds
+        train_seconds     their wall seconds added up (summary.json's wall_seconds: each run's training, its
+                          per-epoch work and its evaluation), one run after another (a pool of workers takes
+                          less wall time), and cpu_seconds, their CPU seconds
     """
     from ..grid import full_grid
 

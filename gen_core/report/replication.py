@@ -68,7 +68,7 @@ def seed_spread_table(runs: list[Run]) -> pd.DataFrame:
     """seed_spread_rows as the page shows them. "spread over interval" compares the two factors on the log
     scale (log spread / log interval width): above 1, the seeds spread wider than one seed's interval."""
     rows = [(row["dataset"], row["configuration"], row["seeds"], ", ".join(fmt(v) for v in row["values"]),
-             f"{row['spread']:.2f}×", f"{row['interval']:.2f}×" if row["interval"] else "–",
+             f"{row['spread']:.2f}×" if row["spread"] else "–", f"{row['interval']:.2f}×" if row["interval"] else "–",
              f"{row['ratio']:.1f}" if row["ratio"] is not None else "–", "yes" if row["apart"] else "no")
             for row in seed_spread_rows(runs)]
     return pd.DataFrame(rows, columns=list(SPREAD_COLUMNS))
@@ -83,14 +83,19 @@ def seed_spread_sentence(runs: list[Run]) -> str:
                 "not measured; each interval covers the resampling of one run's samples only.")
     apart = sum(row["apart"] for row in rows)
     wider = sum(row["ratio"] is not None and row["ratio"] > 1 for row in rows)
-    spreads = [row["spread"] for row in rows]
-    widths = [row["interval"] for row in rows if row["interval"]] or [float("nan")]
-    median = statistics.median
+    spreads = [row["spread"] for row in rows if row["spread"]]
+    widths = [row["interval"] for row in rows if row["interval"]]
+    medians = (f": the median spread is {statistics.median(spreads):.2f}× against a median interval of "
+               f"{statistics.median(widths):.2f}×" if spreads and widths else "")
+    if 2 * wider > len(rows):
+        moral = ("In most of them retraining moves FD more than resampling one run's samples does, so a verdict "
+                 "rests on the seeds, and one seed's interval alone would claim more than the runs carry.")
+    else:
+        moral = (f"In {len(rows) - wider} of {len(rows)}, one seed's interval is at least as wide as its seeds' "
+                 f"spread; the verdicts rest on the seeds all the same.")
     return (f"**Seed spread.** In {apart} of {plural(len(rows), 'configuration')} with several seeds, two seeds' FD "
             f"bootstrap intervals do not overlap, and in {wider} the seeds spread wider (max / min) than one seed's "
-            f"interval is wide (hi / lo): the median spread is {median(spreads):.2f}× against a median interval of "
-            f"{median(widths):.2f}×. Retraining moves FD more than resampling one run's samples does, so a verdict "
-            f"rests on the seeds, and one seed's interval alone would claim more than the runs carry.")
+            f"interval is wide (hi / lo){medians}. {moral}")
 
 
 # ---- the previous book's verdicts, and this build's answers ---------------------------------------------
@@ -158,11 +163,14 @@ def _names(leader: str, prev: str) -> bool:
 
 def judge(prev: Previous, now: Verdict | None) -> tuple[str, str]:
     """(held / did not hold / cannot tell, why) for one previous verdict against this build's Verdict on the
-    same question. A named winner holds if the same one wins by the rule now, fails if another wins; a "no
-    change" holds on a tie and fails on a winner; an entry ahead in every seed without a win, a tie against a
-    named winner, a provisional (one-seed) verdict or a missing one cannot tell."""
-    if now is None or now.outcome is Outcome.NOT_RANKED:
+    same question. A named winner holds if the same one wins by the rule now, fails if another wins or if the
+    entries tied for the best leave it out (the best beats it); a "no change" holds on a tie and fails on a
+    winner; an entry ahead in every seed without a win, a tie that includes the named winner, a provisional
+    (one-seed) verdict or a missing one cannot tell."""
+    if now is None:
         return CANNOT_TELL, "not answered here: a side has no measured run"
+    if now.outcome is Outcome.NOT_RANKED:
+        return CANNOT_TELL, "not ranked here: a side has no measured run or no interval"
     if now.provisional:
         return CANNOT_TELL, "one seed: provisional"
     lead = now.leaders[0] if now.leaders else ""
@@ -174,23 +182,27 @@ def judge(prev: Previous, now: Verdict | None) -> tuple[str, str]:
         return CANNOT_TELL, f"{lead} is ahead in every seed, but the seed-mean intervals overlap"
     if prev.leader is None:
         return HELD, "still within noise"
+    if not any(_names(name, prev.leader) for name in now.leaders):
+        # a tie lists the best and the entries it does not beat: the previous winner is beaten by the rule
+        return NOT_HELD, "beaten now: " + ", ".join(now.leaders) + " tie for the best"
     return CANNOT_TELL, "within noise now: " + ", ".join(now.leaders) + " tie"
 
 
 def _collapse_now(runs: list[Run]) -> tuple[str, str, str]:
     """(this build's answer, outcome, why) on the MNIST MLP GANs' collapse, each seed judged on its own."""
-    states = [value(r, "collapse") for r in complete(runs) if reports_looked(r) and value(r, "collapse")]
-    if not states:
+    looked = [r for r in complete(runs) if reports_looked(r) and value(r, "collapse")]
+    if not looked:
         return "no measured MLP GAN", CANNOT_TELL, "not answered here"
+    states = [value(r, "collapse") for r in looked]
     collapsed, judged = states.count(COLLAPSE_STATES[1]), [s for s in states if s != COLLAPSE_STATES[0]]
     seeds = f"{collapsed} of {len(states)} runs collapsed (every seed of every configuration)"
+    per_config = [sum(config_key(r.config) == k for r in looked) for k in {config_key(r.config) for r in looked}]
+    if min(per_config) < 2:
+        return seeds, CANNOT_TELL, "one seed: provisional"
     if collapsed:
         return seeds, NOT_HELD, "a seed collapsed"
     if len(judged) < len(states):
         return seeds, CANNOT_TELL, f"{len(states) - len(judged)} not yet on the data"
-    configs = {config_key(r.config) for r in complete(runs) if reports_looked(r)}
-    if min(sum(config_key(r.config) == k for r in complete(runs)) for k in configs) < 2:
-        return seeds, CANNOT_TELL, "one seed: provisional"
     return seeds, HELD, "no seed collapsed"
 
 

@@ -52,6 +52,9 @@ def test_the_seed_spread_against_one_seeds_interval_by_hand():
            in text
     # median spread of 1.2222 and 1.01 = 1.1161; median interval of 1.0202 and 1.0202 (vae: 10.05 +- 0.1 -> 1.0201)
     assert "the median spread is 1.12× against a median interval of 1.02×" in text
+    assert text.endswith("In 1 of 2, one seed's interval is at least as wide as its seeds' spread; the verdicts rest "
+                         "on the seeds all the same.")                           # 1 wider of 2: not most
+    assert "In most of them retraining moves FD more" in replication.seed_spread_sentence(apart)
     assert "No configuration has two measured seeds" in replication.seed_spread_sentence(one)
 
 
@@ -69,6 +72,7 @@ def _verdict(outcome, leaders, seeds=3):
     ("WGAN-GP", Outcome.WINNER, ["GAN (DCGAN, z=64)"], 3, NOT_HELD),
     ("GAN", Outcome.AHEAD, ["GAN (DCGAN, z=64)"], 3, CANNOT_TELL),      # ahead in every seed is not a win
     ("GAN", Outcome.TIE, ["GAN (DCGAN, z=64)", "WGAN-GP (DC-WGAN-GP, z=64)"], 3, CANNOT_TELL),
+    ("GAN", Outcome.TIE, ["WGAN-GP (DC-WGAN-GP, z=64)", "VAE (Conv, z=128)"], 3, NOT_HELD),   # the best beats GAN
     ("GAN", Outcome.WINNER, ["GAN (DCGAN, z=64)"], 1, CANNOT_TELL),     # one seed: provisional
     (None, Outcome.TIE, ["z=2", "z=32"], 3, HELD),                      # still no change
     (None, Outcome.WINNER, ["z=32"], 3, NOT_HELD),                      # a change now
@@ -117,3 +121,50 @@ def test_the_mlp_gan_collapse_row_judges_each_seed():
     assert (row(none)["outcome"], row(none)["this book"]) == (HELD, "0 of 3 runs collapsed (every seed of every configuration)")
     assert (row(one_collapsed)["outcome"], row(one_collapsed)["this book"]) == (NOT_HELD, "1 of 3 runs collapsed (every seed of every configuration)")
     assert row(none[:1])["outcome"] == CANNOT_TELL
+    assert (row(one_collapsed[2:])["outcome"], row(one_collapsed[2:])["why"]) == (CANNOT_TELL, "one seed: provisional")
+
+
+def test_previous_verdicts_worked_by_hand():
+    """Four latent steps, 3 seeds each, every interval +-0.1 (so apart wherever values differ by > 0.2):
+    - GAN DCGAN CIFAR-10, z=64 at 3.0, 3.1, 3.2 against z=256 at 6.0, 6.2, 6.4: every seed of z=64 lower and the
+      seed-mean intervals on log FD ([2.86, 3.35] and [5.71, 6.72]) apart: z=64 wins; the previous book said
+      "worse at z=256" (z=64): held.
+    - GAN DCGAN MNIST, z=64 at 10, 10.5, 11 against z=256 at 10.2, 10.6, 11.1: not every seed lower, a tie; the
+      previous "no change": held.
+    - WGAN DC-WGAN MNIST, z=64 at 20, 21, 22 against z=256 at 5.0, 5.2, 5.4: z=256 wins; the previous "worse at
+      z=256" named z=64: did not hold.
+    - VAE Conv CIFAR-10, z=2 at 10, 10.5, 11 against z=128 at 9.8, 10.3, 10.9: a tie that includes z=128, which
+      the previous book named: cannot tell.
+    The same runs answer three family questions, each seed set apart by far (every seed lower, and the seed-mean
+    intervals of +-5% around 5.2, 10.5 and 3.1 do not meet):
+    - MNIST at the end: the best GAN (DCGAN z=64, about 10.5) against the best WGAN (DC-WGAN z=256, about 5.2):
+      the WGAN wins; the previous book named GAN: did not hold. So does "WGAN or GAN on MNIST" (it named GAN).
+    - CIFAR-10 at the end: GAN DCGAN z=64 (about 3.1) against VAE Conv z=128 (about 10.3): GAN wins; the
+      previous book named WGAN-GP: did not hold.
+    Every other previous question has no runs here: cannot tell."""
+    runs = (_runs(_cfg("gan", "cifar10", "DCGAN", 64, "long"), [3.0, 3.1, 3.2])
+            + _runs(_cfg("gan", "cifar10", "DCGAN", 256, "long"), [6.0, 6.2, 6.4])
+            + _runs(_cfg("gan", "mnist", "DCGAN", 64, "long"), [10.0, 10.5, 11.0])
+            + _runs(_cfg("gan", "mnist", "DCGAN", 256, "long"), [10.2, 10.6, 11.1])
+            + _runs(_cfg("wgan", "mnist", "DC-WGAN", 64, "long"), [20.0, 21.0, 22.0])
+            + _runs(_cfg("wgan", "mnist", "DC-WGAN", 256, "long"), [5.0, 5.2, 5.4])
+            + _runs(_cfg("vae", "cifar10", "Conv", 2, "long"), [10.0, 10.5, 11.0])
+            + _runs(_cfg("vae", "cifar10", "Conv", 128, "long"), [9.8, 10.3, 10.9]))
+    table = replication.previous_verdicts_table(runs).set_index("question")
+    expected = {"GAN DCGAN on CIFAR-10: does FD change from z=64 to z=256?": (HELD, "z=64 wins"),
+                "GAN DCGAN on MNIST: does FD change from z=64 to z=256?": (HELD, "still within noise"),
+                "WGAN DC-WGAN on MNIST: does FD change from z=64 to z=256?": (NOT_HELD, "z=256 wins now"),
+                "VAE Conv on CIFAR-10: does FD change from z=2 to z=128?": (CANNOT_TELL,
+                                                                           "within noise now: z=128, z=2 tie"),
+                "Which family has the lowest FD on MNIST, at the end of training?": (NOT_HELD,
+                                                                                    "WGAN (DC-WGAN, z=256) wins now"),
+                "WGAN (weight clipping) or GAN: which has the lower FD on MNIST?": (NOT_HELD,
+                                                                                   "WGAN (DC-WGAN, z=256) wins now"),
+                "Which family has the lowest FD on CIFAR-10, at the end of training?": (NOT_HELD,
+                                                                                       "GAN (DCGAN, z=64) wins now")}
+    for question, (outcome, why) in expected.items():
+        assert (table.loc[question, "outcome"], table.loc[question, "why"]) == (outcome, why), question
+    others = table.drop(index=list(expected))
+    assert set(others["outcome"]) == {CANNOT_TELL} and len(others) == len(replication.PREVIOUS) - 7
+    assert replication.previous_counts(table.reset_index()) == {HELD: 2, NOT_HELD: 4,
+                                                                  CANNOT_TELL: len(replication.PREVIOUS) - 6}

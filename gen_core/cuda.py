@@ -13,6 +13,7 @@ synchronisation (bench.py) and the `auto` profile asks `available()`.
                             an uninterrupted one
     synchronize(device)     wait for queued kernels before reading a clock (the bench)
     loader_options(device)  pinned memory and a worker for the bench's reference loader
+    device_name(device)     the GPU's name, which a run's summary records as its machine; None on CPU
 """
 from __future__ import annotations
 
@@ -65,3 +66,8 @@ def loader_options(device) -> dict:
     """DataLoader options of the pytorch/examples reference loop the bench compares against: on
     CUDA one worker process and pinned memory, as examples/mnist does; nothing on CPU."""
     return dict(num_workers=1, pin_memory=True) if is_cuda(device) else {}
+
+
+def device_name(device) -> str | None:
+    """The GPU's name on CUDA (a run records it as the machine that trained it); None on the CPU."""
+    return torch.cuda.get_device_name(torch.device(device)) if is_cuda(device) else None

@@ -105,9 +105,8 @@ def machine(device) -> str:
     on CUDA. A run's summary lists one per machine that trained epochs of it (a resume may move it)."""
     from .bf16 import this_cpu
 
-    device = torch.device(device)
-    where = (torch.cuda.get_device_name(device) if device.type == "cuda"
-             else f"{this_cpu()}, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}")
+    threads = torch.get_num_threads()
+    where = cuda.device_name(device) or f"{this_cpu()}, {threads} thread{'s' if threads != 1 else ''}"
     return f"{where}, torch {torch.__version__}"
 
 

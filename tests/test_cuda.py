@@ -24,7 +24,7 @@ def test_no_other_module_has_a_cuda_only_path():
 def test_the_module_docstring_names_every_function():
     tree = ast.parse(Path(cuda.__file__).read_text())
     names = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
-    assert len(names) == 8
+    assert len(names) == 9
     assert [n for n in names if f"{n}(" not in cuda.__doc__] == []
 
 
@@ -37,3 +37,11 @@ def test_on_cpu_every_function_leaves_torch_as_it_was():
     cuda.synchronize("cpu")
     assert not cuda.is_cuda("cpu") and cuda.is_cuda("cuda:1") and cuda.is_cuda(torch.device("cuda"))
     assert cuda.default_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_a_cpu_has_no_device_name_so_a_run_names_its_cpu():
+    from gen_core.bf16 import this_cpu
+    from gen_core.train import machine
+
+    assert cuda.device_name("cpu") is None
+    assert machine("cpu").startswith(f"{this_cpu()}, ")

@@ -37,7 +37,6 @@ def test_comparison_prose_quotes_the_numbers_and_flags_a_weak_classifier():
     assert "the floor, what real data scores" not in text
     # conv (DCGAN, FD 1.5) beats the MLP (FD 3) on CIFAR-10, outside the noise
     assert "lower FD outside the noise in 1 of 1 families" in text
-    assert "Each configuration ran once, so seed-to-seed variation is not measured here" in text
 
 
 def test_no_family_wins_when_the_intervals_overlap():

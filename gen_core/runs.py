@@ -79,11 +79,11 @@ def pending(runs: list[RunConfig], runs_dir: Path, measure: bool, force: bool, p
 
     def done(cfg: RunConfig) -> bool:
         run_dir = Path(runs_dir) / cfg.run_name()
-        if _json(run_dir / "summary.json") is None:
+        if read_summary(run_dir) is None:
             return False
         if not measure:
             return True
-        measured = _json(run_dir / "yardstick.json")
+        measured = read_json(run_dir / "yardstick.json")
         if measured is None or profile is None:
             return measured is not None
         if cfg.dataset not in keys:
@@ -94,12 +94,18 @@ def pending(runs: list[RunConfig], runs_dir: Path, measure: bool, force: bool, p
     return [c for c in runs if not done(c)]
 
 
-def _json(path: Path) -> dict | None:
+def read_json(path: Path) -> dict | None:
+    """A results file's JSON object, or None where there is none, or none that reads as an object."""
     try:
-        value = json.loads(path.read_text())
+        value = json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def read_summary(run_dir: Path) -> dict | None:
+    """A run's summary.json (written last, when its training finished), or None where it has none that reads."""
+    return read_json(Path(run_dir) / "summary.json")
 
 
 # ---- the yardstick's real side, once per dataset, profile and process -----------------------------

@@ -15,7 +15,6 @@ more, with the machine's load average over it.
 """
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import queue
@@ -30,6 +29,7 @@ from typing import NamedTuple
 
 from .config import RunConfig
 from .errors import ConfigError, fail, one_line
+from .runs import read_summary
 
 WORKER_THREADS = 1           # torch threads per worker
 POLL_SECONDS = 0.5           # how often the terminal is updated
@@ -120,7 +120,7 @@ def _run_task(task, name: str) -> dict:
     estimate = estimate_task(task)
     out = {**task(), "seconds": time.perf_counter() - start}
     if estimate is not None:
-        summary = _summary(task.run_dir) or {}
+        summary = read_summary(task.run_dir) or {}
         out.update(estimate_seconds=estimate, **{k: summary.get(k) for k in ("wall_seconds", "cpu_seconds",
                                                                              "load_average")})
     return out
@@ -157,14 +157,6 @@ def classifier_line(dataset: str, result: dict) -> str:
     return f"classifier {dataset} ({result['arch']}): test accuracy {result['accuracy']:.1%} ({result['seconds']:.0f} s)"
 
 
-def _summary(run_dir: Path) -> dict | None:
-    """The run's summary.json, or None where there is none (or none that reads)."""
-    try:
-        return json.loads((run_dir / "summary.json").read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def estimate_task(task) -> float | None:
     """Seconds the task's run would train on an idle machine (cost.estimate_run in this worker's CPU
     seconds: one thread, so about an idle machine's wall seconds, without the waits for the CPU that other
@@ -174,7 +166,7 @@ def estimate_task(task) -> float | None:
     from .cost import estimate_run, steps_per_run
     from .data import cached_split
 
-    if not task.force and _summary(task.run_dir) is not None:
+    if not task.force and read_summary(task.run_dir) is not None:
         return None
     cfg = RunConfig.from_dict(task.config)
     # the same call as results.train_and_save: the run reads this cached split again

@@ -140,3 +140,16 @@ def test_a_diverged_run_is_written_as_measured(tmp_path):
     run = Run(mlp_a_runs()[0], tmp_path, {"status": "diverged"}, {})
     assert measure_run(run, SimpleNamespace(key="k1"), "cpu") == {}
     assert json.loads((tmp_path / "yardstick.json").read_text()) == {"key": "k1", "measures": {}}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{"fd": 58.0, "wall_seconds": 2838.5}', {"fd": 58.0, "wall_seconds": 2838.5}),
+    ('{"fd": 58.0, "wall_sec', None),      # cut off while it was written
+    ('[58.0]', None),                      # JSON, but not an object
+    (None, None),                          # never written: the run has not finished
+])
+def test_read_summary_is_the_object_or_none(tmp_path, text, expected):
+    """One reader for summary.json, shared by the pool, the pending check and the banner's training record."""
+    if text is not None:
+        (tmp_path / "summary.json").write_text(text)
+    assert runs.read_summary(tmp_path) == expected

@@ -8,6 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from ..runs import read_summary
 from ..store import write_json_atomic
 from .session import Context
 
@@ -51,20 +52,12 @@ def training_record(profile: str, runs_dir) -> dict:
     from ..grid import full_grid
 
     configs = full_grid(profile)
-    finished = [(c, s) for c in configs if (s := _summary(Path(runs_dir) / c.run_name())) is not None]
+    finished = [(c, s) for c in configs if (s := read_summary(Path(runs_dir) / c.run_name())) is not None]
     return {"runs": len(configs), "trained": len(finished),
             "machines": list(dict.fromkeys(m for _, s in finished for m in s.get("machines", []))),
             "bf16_runs": sum(c.amp for c, _ in finished),
             "train_seconds": sum(s.get("wall_seconds", 0.0) for _, s in finished),
             "cpu_seconds": sum(s.get("cpu_seconds", 0.0) for _, s in finished)}
-
-
-def _summary(run_dir: Path) -> dict | None:
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return summary if isinstance(summary, dict) else None
 
 
 def training_phrase(record: dict) -> str:

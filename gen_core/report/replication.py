@@ -26,7 +26,7 @@ from ..yardstick import COLLAPSE_STATES
 from .comparison import BUDGETS, comparison_verdicts
 from .findings import family_label, plural, reports_looked
 from .intervals import fmt
-from .runsets import average_seeds, complete, config_key, estimate, seed_estimates, seeds_measured, value
+from .runsets import average_seeds, complete, config_key, seed_estimates, seeds_measured, value
 from .verdicts import Outcome, Verdict
 
 PREVIOUS_BOOK = "the book published before (profile long, commit 9fba88e, 1 or 2 seeds per configuration)"
@@ -60,7 +60,7 @@ def seed_spread_rows(runs: list[Run]) -> list[dict]:
         rows.append({"dataset": DATASET_TITLES[r.config.dataset], "configuration": family_label(r),
                      "seeds": len(seeds), "values": [e.value for e in seeds], "spread": spread, "interval": width,
                      "ratio": (math.log(spread) / math.log(width)) if spread and width and width > 1 else None,
-                     "apart": apart, "mean": estimate(r, "fd")})
+                     "apart": apart})
     return rows
 
 

@@ -29,7 +29,6 @@ from typing import NamedTuple
 
 from .config import RunConfig
 from .errors import ConfigError, fail, one_line
-from .runs import read_summary
 
 WORKER_THREADS = 1           # torch threads per worker
 POLL_SECONDS = 0.5           # how often the terminal is updated
@@ -120,6 +119,8 @@ def _run_task(task, name: str) -> dict:
     estimate = estimate_task(task)
     out = {**task(), "seconds": time.perf_counter() - start}
     if estimate is not None:
+        from .runs import read_summary
+
         summary = read_summary(task.run_dir) or {}
         out.update(estimate_seconds=estimate, **{k: summary.get(k) for k in ("wall_seconds", "cpu_seconds",
                                                                              "load_average")})
@@ -165,6 +166,7 @@ def estimate_task(task) -> float | None:
     from .config import RunConfig
     from .cost import estimate_run, steps_per_run
     from .data import cached_split
+    from .runs import read_summary
 
     if not task.force and read_summary(task.run_dir) is not None:
         return None

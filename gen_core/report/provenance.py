@@ -8,7 +8,6 @@ import json
 import subprocess
 from pathlib import Path
 
-from ..runs import read_summary
 from ..store import write_json_atomic
 from .session import Context
 
@@ -50,6 +49,7 @@ def training_record(profile: str, runs_dir) -> dict:
                           less wall time), and cpu_seconds, their CPU seconds
     """
     from ..grid import full_grid
+    from ..runs import read_summary
 
     configs = full_grid(profile)
     finished = [(c, s) for c in configs if (s := read_summary(Path(runs_dir) / c.run_name())) is not None]

@@ -32,7 +32,7 @@ from .runs import finished_line, pending
 from .runs import status as run_status
 from .slurm import ARRAY_LIMIT, FLAGS, SLURM_TIME_MIN, Resources, check_launcher, launch, task_device
 from .slurm import slots as launch_slots
-from .workers import INTERRUPTED, check_workers, default_workers, train_in_pool
+from .workers import INTERRUPTED, check_workers, interrupted_status, default_workers, train_in_pool
 
 
 def _parse(argv):
@@ -151,9 +151,9 @@ def main(argv=None) -> int:
                                                                          time.perf_counter() - start), flush=True)
     except (ConfigError, DataError) as err:
         return print_error(err)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         print(INTERRUPTED, file=sys.stderr, flush=True)
-        return 130
+        return interrupted_status(err)
     return 0
 
 

@@ -3,8 +3,8 @@ long-lived single-thread process per core (two such processes train more images 
 one with two threads; `make bench` measures it), the costliest runs first (gen_core/cost.py).
 
 Each task is a `runs.TrainTask`, the same one a Slurm job runs: under the run's lock, one
-checkpoint per epoch, so stopping the pool (Ctrl-C, a killed worker) loses at most each running
-run's current epoch and the same command resumes them. The terminal shows one bar for the epochs
+checkpoint per epoch, so stopping the pool (Ctrl-C, `kill` of the command, a killed worker) loses at
+most each running run's current epoch and the same command resumes them. The terminal shows one bar for the epochs
 of all runs, the runs in flight, and one line per finished run. On a GPU one process trains.
 
 Each run a worker trains is first estimated (gen_core/cost.py: a few steps timed in CPU seconds, which
@@ -38,6 +38,21 @@ MIN_WORKERS = 1
 ESTIMATE_STEPS, ESTIMATE_WARMUP, ESTIMATE_SHARE = 8, 3, 40
 SLOW = 1.5                   # a run whose wall seconds reach SLOW x its estimate is flagged in the closing lines
 INTERRUPTED = "interrupted: finished runs are kept; the same command resumes the others from their last epoch"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)       # Ctrl-C, and `kill` / a job scheduler's cancel
+
+
+class Stopped(KeyboardInterrupt):
+    """The pool stopped its workers on a signal. A KeyboardInterrupt, so every caller's Ctrl-C path
+    takes it; `signum` gives the exit status (`interrupted_status`)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def interrupted_status(err: KeyboardInterrupt) -> int:
+    """The shell's status for a command a signal stopped: 128 + its number (130 for Ctrl-C, 143 for kill)."""
+    return 128 + getattr(err, "signum", signal.SIGINT)
 
 
 def cpu_count() -> int:
@@ -282,7 +297,7 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
     times: list[RunTime] = []                  # the runs trained with an estimate, for the closing lines
     events = multiprocessing.get_context("spawn").Queue()
     pool = spawn_pool(processes, _start_worker, (events, WORKER_THREADS))
-    interrupt, previous_handler = _defer_ctrl_c()
+    received, previous_handlers = _defer_stop_signals()
     try:
         # submitted first, so the first free workers take them (the pool starts tasks in submission order)
         trained = {pool.submit(_train_classifier, d, profile, str(Path(data_dir).resolve()),
@@ -291,8 +306,8 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
                                                     force), name): name for name, c in zip(names, todo)}
         remaining = set(futures) | set(trained)
         while remaining:
-            if interrupt.is_set():
-                raise KeyboardInterrupt
+            if received:
+                raise Stopped(received[0])
             done, remaining = wait(remaining, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             _drain(events, seen, started, bar)
             for future in done:
@@ -330,6 +345,9 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
             bar.set_postfix_str(", ".join(f"{shown[n]} {seen[n]}/{epochs[n]}" for n in started))
     except BrokenProcessPool:
         bar.close()
+        if received:                             # a signal to the whole process group killed the workers first
+            stop_workers(pool)
+            raise Stopped(received[0]) from None
         left = len(todo) - finished
         print(f"error: a worker process died (killed, or out of memory); {left} run{'s' if left != 1 else ''} did "
               f"not finish. "
@@ -342,8 +360,8 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
         pool.shutdown(wait=False, cancel_futures=True)
         raise                                    # the caller says INTERRUPTED
     finally:
-        if previous_handler is not None:
-            signal.signal(signal.SIGINT, previous_handler)
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
         pool.shutdown(wait=True, cancel_futures=True)
     bar.close()
     for line in timing_lines(times, os.cpu_count() or 1):      # the load average is the whole machine's
@@ -353,16 +371,18 @@ def train_in_pool(runs: list[RunConfig], profile: str, data_dir, runs_dir, worke
     return 1 if failed else 0
 
 
-def _defer_ctrl_c() -> tuple[threading.Event, object]:
-    """A Ctrl-C only sets the returned event, which the pool's loop checks between polls. A
-    KeyboardInterrupt raised at an arbitrary bytecode can land inside concurrent.futures' wait()
-    while it holds the futures' locks, after which shutdown() waits forever (a CI simulation hung
-    after a Ctrl-C once, under load)
-    Returns the event and the handler to restore (None off the main thread, where none is set)."""
-    interrupt = threading.Event()
+def _defer_stop_signals() -> tuple[list[int], dict]:
+    """Ctrl-C and SIGTERM only append their number to the returned list, which the pool's loop checks
+    between polls. A KeyboardInterrupt raised at an arbitrary bytecode can land inside concurrent.futures'
+    wait() while it holds the futures' locks, after which shutdown() waits forever (a CI simulation hung
+    after a Ctrl-C once, under load); and a SIGTERM's default death left the workers training on, each
+    until its run ended. Returns the list and the handlers to restore (none off the main thread, where
+    no handler can be set)."""
+    received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        return interrupt, None
-    return interrupt, signal.signal(signal.SIGINT, lambda signum, frame: interrupt.set())
+        return received, {}
+    return received, {signum: signal.signal(signum, lambda number, frame: received.append(number))
+                      for signum in STOP_SIGNALS}
 
 
 def _drain(events, seen: dict, started: dict, bar) -> None:

@@ -191,7 +191,7 @@ def test_the_cli_trains_in_the_pool_by_default_on_a_cpu(tmp_path, capsys, monkey
     assert len(finished_lines(out)) == 2
 
 
-CTRL_C_SCRIPT = """
+STOPPABLE_POOL_SCRIPT = """
 import sys
 import gen_core.__main__ as cli
 from gen_core.grid import grid, override
@@ -201,20 +201,25 @@ sys.exit(cli.main(["--profile", "smoke", "--runs-dir", sys.argv[1], "--no-measur
 """
 
 
-def test_ctrl_c_stops_the_pool_with_one_line_and_no_worker_left(tmp_path):
-    """Ctrl-C reaches the whole process group: the workers ignore it and are stopped by the pool,
-    the command says how to resume and exits 130, with no traceback from any process."""
+@pytest.mark.parametrize("signum, whole_group", [
+    (signal.SIGINT, True),           # Ctrl-C: the terminal signals the process group
+    (signal.SIGTERM, False),         # `kill PID`: the command alone (the workers used to train on until their run ended)
+    (signal.SIGTERM, True),          # a scheduler's cancel: every process (the workers die before the pool's loop looks)
+], ids=["ctrl-c", "kill", "kill-group"])
+def test_a_signal_stops_the_pool_with_one_line_and_no_worker_left(tmp_path, signum, whole_group):
+    """Ctrl-C or SIGTERM: the workers ignore Ctrl-C and are stopped by the pool, the command says how to
+    resume and exits 128 + the signal's number, with no traceback from any process."""
     runs = tmp_path / "runs"
-    proc = subprocess.Popen([sys.executable, "-c", CTRL_C_SCRIPT, str(runs)], cwd=ROOT, text=True,
+    proc = subprocess.Popen([sys.executable, "-c", STOPPABLE_POOL_SCRIPT, str(runs)], cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                             env={**os.environ, "GEN_DATA_DIR": str(DATA_DIR)})
     deadline = time.time() + 180
     while not list(runs.glob("*/checkpoint.pt")) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.1)
     assert list(runs.glob("*/checkpoint.pt")), proc.communicate()
-    os.killpg(proc.pid, signal.SIGINT)                  # what the terminal does on Ctrl-C
+    (os.killpg if whole_group else os.kill)(proc.pid, signum)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143}[signum], err
     assert err.strip().splitlines()[-1] == workers.INTERRUPTED and "Traceback" not in err, err
     left = ["?"]
     for _ in range(50):            # the resource tracker exits once every process holding its pipe is gone

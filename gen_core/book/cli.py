@@ -36,7 +36,7 @@ from pathlib import Path
 # Light imports only: `notebook NAME` decides "up to date" before torch is imported (stamps.py).
 from .. import bf16
 from ..errors import ConfigError, DataError, fail, print_error
-from ..workers import INTERRUPTED
+from ..workers import INTERRUPTED, interrupted_status
 from . import layout, params, stamps
 from .layout import NOTEBOOKS, ROOT, SMOKE_DIR, BookError
 
@@ -192,9 +192,9 @@ def main(argv=None) -> int:
         return _command(args)
     except (ConfigError, DataError, BookError) as err:
         return print_error(err)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         print(INTERRUPTED, file=sys.stderr, flush=True)
-        return 130
+        return interrupted_status(err)
 
 
 def _command(args) -> int:

@@ -202,11 +202,12 @@ def comparison_table(runs: list[Run], floors: dict[str, dict]) -> pd.DataFrame:
         floor = _floor_of(floors, mean.config.dataset)
         floor_fd = show(from_interval(floor["fd"], floor.get("fd_ci")))
         for label, run in seed_rows(mean, seeds):
+            # FD, the measure the rows are ranked by, first: the table is wider than the page
             rows.append({"dataset": name[1], "rank": rank, "family": name[0], "run": name[2], "seed": label,
-                         "arch": run.config.arch, "status": status(run),
                          **{col: cell(run, k, digits) for k, col, digits in yardstick},
                          "FD / floor": _ratio(run, floor), "floor FD": floor_fd,
                          **{col: cell(run, k, digits) for k, col, digits in _family_columns(runs)},
+                         "arch": run.config.arch, "status": status(run),
                          "collapse": value(run, "collapse"), "still improving": _improving(run),
                          **{col: _rounded(value(run, key)) for col, key in SPEED.items()}})
     return pd.DataFrame(rows).set_index(["dataset", "rank", "family", "run", "seed"])

@@ -43,6 +43,7 @@ def test_comparison_table_ranks_by_fd_within_each_dataset():
             fake_run(grid("vae", "cifar10", "quick")[0], 1.0)]
     table = tables.comparison_table(runs, FLOORS)
     assert list(table.loc["MNIST"]["FD"]) == ["10 [9.9, 10.1]", "20 [19.9, 20.1]", "30 [29.9, 30.1]"]
+    assert list(table.columns[:2]) == ["FD", "KID"]          # the ranked measure in view before the table scrolls
     assert list(table.loc["MNIST"].index.get_level_values("rank")) == [1, 2, 3]
     assert set(table.index.get_level_values("seed")) == {ONE}
     assert first(table, "MNIST", 1)["FD / floor"] == "5"                 # 10 / floor 2

@@ -54,6 +54,7 @@ runs_dir = "runs"      # run results, keyed by config hash
 force = False          # accepted for symmetry; this page never forces a retrain
 
 # %% tags=["remove-input"]
+import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from gen_core.data import CLASS_NAMES, DATASET_TITLES
@@ -102,7 +103,8 @@ display(Markdown("\n\n".join(f"- {findings.classifier_sentence(real)} {findings.
 # across datasets: each dataset has its own classifier and feature space.
 
 # %% tags=["remove-input"]
-display(tables.comparison_table(runs, real_floors))
+with pd.option_context("display.max_rows", None):   # every row: pandas shows only 10 of a table over 60
+    display(tables.comparison_table(runs, real_floors))
 
 # %% [markdown]
 # ## Distance against latent size
